@@ -1,0 +1,328 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. Counting tasks and the programs that solve them
+#
+# Before any network appears, this chapter fixes what it would *mean* for a network to hold a
+# number variable. We meet the three counting tasks of the paper, then three small symbolic
+# programs that all solve them perfectly. The programs differ only in what they carry from one
+# token to the next, and an **interchange intervention** — "swap the count" — is the experiment
+# that tells them apart. Chapters 3 and 4 run the same experiment on trained networks.
+#
+# ```{admonition} Learning objectives
+# :class: tip
+# After this chapter you can
+# 1. read and generate sequences of the Multi-, Single- and Same-Object tasks, and say why the
+#    counts 4, 9, 14 and 17 never appear in training;
+# 2. trace Up-Down, Up-Up and Ctx-Distr on a sequence and name the variables each one carries;
+# 3. compute an interchange intervention on a program, by hand and with `numvars`, in either
+#    phase — including the rules for a demo-phase swap, a phase swap and an impossible request;
+# 4. explain why three programs that agree on every task sequence disagree on counterfactuals,
+#    and why that disagreement is what DAS measures.
+# ```
+
+# %% tags=["parameters"]
+PROFILE = "quick"  # "quick" (seconds, what CI runs) or "paper" (more samples, same conclusions)
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from numvars.analysis import (
+    counterfactual_agreement, counterfactual_table, program_accuracy, trace_table,
+)
+from numvars.plots import plot_count_distribution, plot_counterfactual, plot_program_traces
+from numvars.programs import get_program, sample_pairs
+from numvars.tasks import TASK_KINDS, Task
+
+SIZES = {"quick": dict(n_seqs=300, n_pairs=1000), "paper": dict(n_seqs=3000, n_pairs=10000)}
+if PROFILE not in SIZES:
+    raise ValueError(f"unknown PROFILE {PROFILE!r}; allowed: {sorted(SIZES)}")
+N_SEQS, N_PAIRS = SIZES[PROFILE]["n_seqs"], SIZES[PROFILE]["n_pairs"]
+sns.set_theme(style="whitegrid", context="notebook")
+pd.set_option("display.width", 120)
+
+# %% [markdown]
+# ## 1.1 Three tasks
+#
+# Every sequence is `B`, a *demo phase* of N objects, a trigger `T`, a *response phase* of N
+# response tokens, and `E` (end of sequence). The task is numeric equivalence (after Gordon,
+# 2004): produce as many responses as there were objects.
+#
+# | task | demo tokens | response token | example, N = 2 |
+# |---|---|---|---|
+# | Multi-Object | `D0 D1 D2`, drawn uniformly per position | `R` | `B D2 D0 T R R E` |
+# | Single-Object | `D` | `R` | `B D D T R R E` |
+# | Same-Object | `D` | `D` (the same token) | `B D D T D D E` |
+#
+# A `Task` samples sequences from a seed. Here are three of each, with N drawn from the
+# training counts:
+
+# %%
+for kind in TASK_KINDS:
+    task = Task(kind, max_count=8, hold_outs=())  # short sequences, for the page
+    print(f"{kind:>6}:", *(task.decode(ids) for ids in task.sample(3, seed=1)), sep="\n   ")
+
+# %% [markdown]
+# Transformers can tell the count from a token's *position*: in `B D D D T`, the trigger sits at
+# position N + 1. The paper's **void-token** variant breaks that shortcut: every demo-phase
+# position is, with probability 0.2, a void token `V` that does not count.
+
+# %%
+void_task = Task("multi", void_p=0.2)
+for ids in void_task.sample(3, seed=4, counts=[2, 3, 5]):
+    print(f"N = {void_task.count(ids)}:  {void_task.decode(ids)}")
+
+# %% [markdown]
+# Networks train on a fixed set of 1000 sequences with N uniform on 1..20 — except that
+# **4, 9, 14 and 17 never appear**, so that chapter 2 can test whether a network interpolates to
+# counts it has never seen.
+
+# %%
+task = Task("multi")
+train_set = task.sample(1000, seed=0)
+plot_count_distribution(task, train_set, title="N in 1000 training sequences (Multi-Object, seed 0)")
+plt.show()
+
+# %% [markdown]
+# A **trial** is correct only if every response token *and* the `E` are predicted correctly;
+# what the model guesses during the demo phase does not matter (the objects are random). The
+# response mask marks the tokens a trial must produce:
+
+# %%
+batch = task.pad([task.encode("B D1 T R E"), task.encode("B D0 D2 D2 T R R R E")])
+mask = task.response_mask(batch)
+pd.DataFrame(
+    [task.decode(batch[0]).split(), mask[0].int().tolist(),
+     task.decode(batch[1]).split(), mask[1].int().tolist()],
+    index=["sequence 0", "must be predicted", "sequence 1", "must be predicted "],
+)
+
+# %% [markdown]
+# ## 1.2 Three programs
+#
+# Each program reads one token at a time, updates its variables, and — in the response phase —
+# predicts the next token.
+#
+# * **Up-Down** carries `count` and `phase`. A demo token adds one, `T` switches the phase to
+#   *response*, a response token subtracts one. In the response phase it says `E` when
+#   `count = 0`, otherwise the response token.
+# * **Up-Up** carries `demo_count`, `resp_count` and `phase`. Demo tokens raise `demo_count`,
+#   responses raise `resp_count`; it says `E` when `resp_count` has caught up with `demo_count`.
+# * **Ctx-Distr** (context-distributed) carries *nothing*. At every step it re-reads the whole
+#   context, adding one per demo token and subtracting one per response, and says `E` when the
+#   tally is 0. This is the strategy the paper finds in transformers.
+#
+# The table shows every variable after every token of one void-token sequence. `V` changes
+# nothing. Ctx-Distr's `tally` is not carried: it is recomputed from the context each time.
+
+# %%
+ids = void_task.encode("B D0 V D2 D1 T R R R E")
+trace_table(void_task, ids)
+
+# %%
+plot_program_traces(void_task, ids)
+plt.show()
+
+# %% [markdown]
+# ## 1.3 All three solve every task
+#
+# On task sequences the three programs are indistinguishable. Each one scores 100 % trial
+# accuracy on every task, with and without void tokens, for every N from 1 to 30 (well past the
+# training range — a program does not care). The paper states the same (§2).
+
+# %%
+rows = []
+for kind in TASK_KINDS:
+    for void_p in (0.0, 0.2):
+        task_30 = Task(kind, max_count=30, void_p=void_p)
+        counts = [1 + i % 30 for i in range(N_SEQS)]  # every N from 1 to 30
+        seqs = task_30.sample(N_SEQS, seed=0, counts=counts)
+        rows.append(dict(task=kind, void_p=void_p, **program_accuracy(task_30, seqs), paper=1.0))
+pd.DataFrame(rows).set_index(["task", "void_p"]).round(3)
+
+# %% [markdown]
+# ## 1.4 Interchange interventions: what "swapping the count" means
+#
+# Take a *target* sequence and a *source* sequence. Run the program on the target up to the
+# token at position `t`, and on the source up to position `u`. Now set the chosen variable(s)
+# of the target's state to the source's values, and let the program generate the rest. That
+# continuation is the **counterfactual**: the sequence a network that really runs this program
+# would produce after the same swap.
+#
+# The rules (all tested in `tests/test_programs.py`; the *Decisions* are listed in
+# {doc}`reproduction_notes`):
+#
+# 1. `t` and `u` sit on a demo, void or response token — never on `B`, `T`, `E` or padding.
+# 2. **Response phase**: the program produces responses until it says `E`.
+# 3. **Demo phase**: the demo goes on for 0–3 more random demo tokens (uniform), then `T`, then
+#    the response the intervened state implies (the paper's rule; the authors' code instead
+#    keeps the target's own remaining demo tokens — `demo_continuation="authors"`).
+# 4. Swapping `phase` moves the program between phases with no `T` in between (into the
+#    response phase) or with a fresh demo continuation and `T` (back into the demo phase).
+# 5. An **impossible request** — Up-Up asked to go on when `resp_count` already exceeds
+#    `demo_count` — gives `E` at once, as does a count of 0.
+# 6. Ctx-Distr carries nothing, so a *full* swap of its state between two positions in the same
+#    phase changes nothing: the counterfactual is the unchanged target.
+#
+# Positions count from 0 at `B`. In `B D D D T R R R E`, position 5 is the first `R`, after
+# which Up-Down's count is 2.
+
+# %%
+T3, S5, S2 = "B D D D T R R R E", "B D D D D D T R R R R R E", "B D D T R R E"
+examples = [
+    dict(program="up_down", variables="count", target=T3, t=5, source=S5, u=5),
+    dict(program="up_down", variables="count", target=T3, t=5, source=S2, u=5),
+    dict(program="up_down", variables="count", target=T3, t=2, source=S5, u=5),
+    dict(program="up_down", variables="phase", target=T3, t=2, source="B D T R E", u=3),
+    dict(program="up_up", variables="demo_count", target=T3, t=5, source=S5, u=5),
+    dict(program="up_up", variables="resp_count", target=T3, t=5, source=S2, u=5),
+    dict(program="ctx_distr", variables=None, target=T3, t=5, source=S2, u=4),
+]
+single = Task("single")
+counterfactual_table(single, examples, seed=0)
+
+# %% [markdown]
+# Row by row: the count 2 becomes 5, so five more `R` follow; the count becomes 0 (the source
+# has finished its responses), so `E` comes at once; a count swapped in the demo phase is
+# followed by 0–3 more random demo tokens, then `T` and one response per counted object; a
+# phase swap jumps into the response phase without a `T`; Up-Up's `demo_count` swap raises the
+# target it must reach; its `resp_count` swap (2 responses already made, out of 3) leaves just
+# one; Ctx-Distr's full swap changes nothing.
+#
+# The figure shows the first row as the programs see it: the source's count at `u`, the
+# target's at `t`, and the intervened run that starts from the swapped value.
+
+# %%
+plot_counterfactual(single, "up_down", single.encode(T3), 5, single.encode(S5), 5, "count")
+plt.show()
+
+# %% [markdown]
+# ## 1.5 Same behaviour, different counterfactuals
+#
+# The three programs agree on every task sequence, yet they predict different counterfactuals
+# for the same swap. That is the lever of the whole paper: if a network's outputs after a swap
+# follow one program's counterfactuals, the network behaves as if it carried that program's
+# variable.
+#
+# How different are the predictions? We sample intervention pairs as the paper's DAS data does
+# (N uniform on 1..20 for target and source, `t` and `u` uniform over the allowed positions) and
+# ask how often an idealised network that *is* Up-Down — its count swapped — would also match
+# another program's counterfactual. The last column is the share of Up-Down counterfactuals that
+# equal the unchanged target: what a network that ignores the swap altogether would score.
+
+# %%
+multi = Task("multi")
+pairs = sample_pairs(multi, N_PAIRS, seed=0)
+agreement = {
+    rule: counterfactual_agreement(multi, pairs, demo_continuation=rule) for rule in ("paper", "authors")
+}
+pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
+
+# %% [markdown]
+# Under the paper's rule, a network that ignored every swap would still match a few per cent of
+# Up-Down counterfactuals, which sets the floor for the interchange intervention accuracy (IIA)
+# of chapter 4. A few per cent of counterfactuals ask for more than 20 responses, a count no
+# network saw in training (chapter 2 shows they fail there); the authors' rule, which keeps the
+# target's remaining demo tokens, asks for that more often.
+#
+# ## Exercises
+#
+# **1. By hand.** Target `B D D D D T R R R R E`, intervention after position 6 (the first `R`);
+# source `B D D T R R E`, position 2 (the second `D`). Write down the counterfactual under
+# Up-Down (`count`), Up-Up (`demo_count`) and Up-Up (`resp_count`). Then check with
+# `numvars`.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# After target position 6, Up-Down has `count = 3`; the source has `count = 2` after position
+# 2, so two more `R`: `B D D D D T R R R E`. Up-Up has `demo_count = 4, resp_count = 1`; the
+# source's `demo_count` is 2, so one more `R`: `B D D D D T R R E`. The source's `resp_count`
+# is 0, so four more `R`: `B D D D D T R R R R R E`.
+# ```
+
+# %% tags=["hide-cell"]
+exercise = [
+    dict(program=p, variables=v, target="B D D D D T R R R R E", t=6, source="B D D T R R E", u=2)
+    for p, v in [("up_down", "count"), ("up_up", "demo_count"), ("up_up", "resp_count")]
+]
+counterfactual_table(single, exercise)
+
+# %% [markdown]
+# **2. When do Up-Down and Ctx-Distr agree?** Find the condition on a same-phase pair under
+# which Up-Down's `count` swap predicts exactly the unchanged target, as Ctx-Distr's full swap
+# does. Why is the condition rarely met in the demo phase?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# In the response phase: the count after `u` equals the count after `t` — the swap writes back
+# the value that was there. In the demo phase that is not enough: the paper's rule then adds
+# 0–3 random demo tokens, and the counterfactual equals the target only if they happen to be
+# exactly the target's own remaining demo tokens (possible only when at most three remain).
+# ```
+#
+# **3. A program with the same causal structure.** Write *Down-Up*: its single counter starts
+# at 0, goes *down* by one per demo token and *up* by one per response, and it says `E` at 0.
+# Check that it solves the task, and compare its `count` counterfactuals with Up-Down's. What
+# does that tell you about what an interchange intervention can and cannot see?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# Down-Up's counterfactuals are identical to Up-Down's: the two programs differ only in how the
+# number is *encoded* (n versus −n), not in its causal role. An interchange intervention tests
+# causal role, so it cannot tell them apart — nor does it need to. DAS likewise finds a
+# variable up to the learned rotation, not a particular encoding.
+# ```
+
+# %% tags=["hide-cell"]
+from numvars.programs import UpDown
+
+
+class DownUp(UpDown):
+    """Up-Down with the sign flipped: demo tokens count down, responses count up to 0."""
+
+    name = "down_up"
+
+    def update(self, state, kind):
+        new = super().update(state, kind)
+        return {**new, "count": 2 * state["count"] - new["count"]}  # move the other way
+
+    def says_eos(self, state):
+        return state["count"] >= 0
+
+
+down_up, up_down = DownUp(multi), get_program("up_down", multi)
+same = sum(
+    down_up.counterfactual(*pair, "count", seed=i) == up_down.counterfactual(*pair, "count", seed=i)
+    for i, pair in enumerate(pairs)
+)
+print(f"Down-Up solves the task: {down_up.accuracy(multi.sample(200, seed=0)):.0%}")
+print(f"Down-Up and Up-Down counterfactuals agree on {same} of {len(pairs)} pairs")
+
+# %% [markdown]
+# ## Summary
+#
+# * Three tasks — Multi-, Single- and Same-Object — ask for as many responses as there were
+#   objects; counts 4, 9, 14 and 17 are held out of training, and void tokens break the link
+#   between position and count.
+# * Up-Down, Up-Up and Ctx-Distr all solve every task; they differ in what they carry: one
+#   counter, two counters, or nothing at all.
+# * An interchange intervention sets a program's variables to the values they hold in another
+#   run and lets the program go on. The resulting counterfactuals differ between programs even
+#   though their behaviour on the task does not.
+# * Chapter 2 trains networks that solve the tasks; chapters 3 and 4 swap parts of their
+#   hidden states and ask whose counterfactuals they follow.

@@ -1,0 +1,250 @@
+"""The numeric-equivalence tasks (paper §1): vocabulary, seeded sampling, batches, accuracy.
+
+Every sequence is ``B  <demo phase>  T  <response phase>  E``: the demo phase shows N objects,
+the trigger ``T`` asks for N responses, then ``E`` (EOS) ends the trial.
+
+====================  ===========================  ================  ==================
+task (``kind``)       demo tokens                  response token    example, N = 2
+====================  ===========================  ================  ==================
+``"multi"``           ``D0 D1 D2`` (uniform)       ``R``             ``B D2 D0 T R R E``
+``"single"``          ``D``                        ``R``             ``B D D T R R E``
+``"same"``            ``D``                        ``D``             ``B D D T D D E``
+====================  ===========================  ================  ==================
+
+With ``void_p > 0`` every demo-phase position is, with probability ``void_p``, a void token
+``V`` that does not count (``B V D V V D T R R E`` has N = 2); the demo phase ends with its
+N-th counted token.
+
+Token ids are plain ``int``; a sequence is a ``list[int]``. Batches are ``torch.long`` tensors
+of shape ``(B, L)`` padded on the right with ``PAD``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+PAD, BOS, EOS, TRIGGER, VOID = "PAD", "B", "E", "T", "V"
+SPECIAL_TOKENS = (PAD, BOS, EOS, TRIGGER)
+DEFAULT_HOLD_OUTS = (4, 9, 14, 17)
+
+# kind -> (demo tokens, response token)
+TASK_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "multi": (("D0", "D1", "D2"), "R"),
+    "single": (("D",), "R"),
+    "same": (("D",), "D"),
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task variant. Frozen and hashable, so it can be part of an experiment's config.
+
+    Args:
+        kind: ``"multi"``, ``"single"`` or ``"same"`` (Multi-, Single-, Same-Object).
+        max_count: the largest N a sequence may have; training draws N from ``1..max_count``.
+        hold_outs: counts that :meth:`sample` never draws unless asked for explicitly
+            (the paper's interpolation test holds out 4, 9, 14, 17).
+        void_p: probability that a demo-phase position is a void token ``V``; in ``[0, 1)``.
+    """
+
+    kind: str
+    max_count: int = 20
+    hold_outs: tuple[int, ...] = DEFAULT_HOLD_OUTS
+    void_p: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in TASK_KINDS:
+            raise ValueError(f"unknown task kind {self.kind!r}; allowed: {sorted(TASK_KINDS)}")
+        if not isinstance(self.max_count, int) or self.max_count < 1:
+            raise ValueError(f"max_count must be an integer >= 1, got {self.max_count!r}")
+        object.__setattr__(self, "hold_outs", tuple(sorted(set(int(n) for n in self.hold_outs))))
+        outside = [n for n in self.hold_outs if not 1 <= n <= self.max_count]
+        if outside:
+            raise ValueError(
+                f"hold-outs {outside} are outside the counts 1..{self.max_count} of this task"
+            )
+        if not self.train_counts:
+            raise ValueError(f"hold-outs {list(self.hold_outs)} leave no count to sample")
+        if not 0.0 <= self.void_p < 1.0:
+            raise ValueError(f"void_p must be in [0, 1), got {self.void_p!r}")
+
+    # ----------------------------------------------------------------------------- vocabulary
+    @property
+    def demo_tokens(self) -> tuple[str, ...]:
+        return TASK_KINDS[self.kind][0]
+
+    @property
+    def response_token(self) -> str:
+        return TASK_KINDS[self.kind][1]
+
+    @property
+    def vocab(self) -> tuple[str, ...]:
+        """All token strings; a token's id is its index here. ``PAD`` is always id 0."""
+        content = dict.fromkeys((self.response_token, *self.demo_tokens))  # ordered, unique
+        void = (VOID,) if self.void_p > 0 else ()
+        return (*SPECIAL_TOKENS, *content, *void)
+
+    @property
+    def pad_id(self) -> int:
+        return self.token_id(PAD)
+
+    @property
+    def bos_id(self) -> int:
+        return self.token_id(BOS)
+
+    @property
+    def eos_id(self) -> int:
+        return self.token_id(EOS)
+
+    @property
+    def trigger_id(self) -> int:
+        return self.token_id(TRIGGER)
+
+    @property
+    def response_id(self) -> int:
+        return self.token_id(self.response_token)
+
+    @property
+    def demo_ids(self) -> tuple[int, ...]:
+        return tuple(self.token_id(t) for t in self.demo_tokens)
+
+    @property
+    def void_id(self) -> int | None:
+        """Id of ``V``, or ``None`` when the task has no void tokens."""
+        return self.token_id(VOID) if self.void_p > 0 else None
+
+    @property
+    def train_counts(self) -> tuple[int, ...]:
+        """The counts :meth:`sample` draws from: ``1..max_count`` without the hold-outs."""
+        return tuple(n for n in range(1, self.max_count + 1) if n not in self.hold_outs)
+
+    def token_id(self, token: str) -> int:
+        try:
+            return self.vocab.index(token)
+        except ValueError:
+            raise ValueError(
+                f"token {token!r} is not in the {self.kind!r} vocabulary {list(self.vocab)}"
+            ) from None
+
+    def encode(self, tokens: str | Sequence[str]) -> list[int]:
+        """``"B D0 T R E"`` (or a list of token strings) -> list of ids."""
+        if isinstance(tokens, str):
+            tokens = tokens.split()
+        return [self.token_id(t) for t in tokens]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """List of ids -> ``"B D0 T R E"``; inverse of :meth:`encode`."""
+        vocab = self.vocab
+        out = []
+        for i in ids:
+            i = int(i)
+            if not 0 <= i < len(vocab):
+                raise ValueError(f"token id {i} is outside this task's vocabulary 0..{len(vocab) - 1}")
+            out.append(vocab[i])
+        return " ".join(out)
+
+    # ------------------------------------------------------------------------------- sampling
+    def check_count(self, n: int) -> int:
+        if not (isinstance(n, (int, np.integer)) and 1 <= n <= self.max_count):
+            raise ValueError(f"count {n!r} is outside 1..{self.max_count} (max_count of this task)")
+        return int(n)
+
+    def demo_phase(self, n: int, rng: np.random.Generator) -> list[int]:
+        """Ids of a demo phase holding ``n`` counted tokens (voids interleaved, none after the last)."""
+        out: list[int] = []
+        demo_ids, void_id = self.demo_ids, self.void_id
+        counted = 0
+        while counted < n:
+            if void_id is not None and rng.random() < self.void_p:
+                out.append(void_id)
+            else:
+                out.append(demo_ids[rng.integers(len(demo_ids))])
+                counted += 1
+        return out
+
+    def make(self, n: int, rng: np.random.Generator) -> list[int]:
+        """One sequence with count ``n``: ``B <demo phase> T R*n E``."""
+        n = self.check_count(n)
+        return [self.bos_id, *self.demo_phase(n, rng), self.trigger_id, *[self.response_id] * n, self.eos_id]
+
+    def sample(self, n_seqs: int, seed: int, counts: int | Sequence[int] | None = None) -> list[list[int]]:
+        """``n_seqs`` seeded sequences.
+
+        Args:
+            n_seqs: how many sequences.
+            seed: seed of the random generator; the same seed gives the same sequences.
+            counts: ``None`` draws each N uniformly from :attr:`train_counts` (hold-outs never
+                appear); an ``int`` fixes N for all; a sequence of length ``n_seqs`` gives each N
+                (hold-outs allowed — that is how interpolation is tested).
+        """
+        if n_seqs < 0:
+            raise ValueError(f"n_seqs must be >= 0, got {n_seqs}")
+        rng = np.random.default_rng(seed)
+        if counts is None:
+            ns = rng.choice(self.train_counts, size=n_seqs).tolist()
+        elif isinstance(counts, (int, np.integer)):
+            ns = [counts] * n_seqs
+        else:
+            ns = list(counts)
+            if len(ns) != n_seqs:
+                raise ValueError(f"got {len(ns)} counts for {n_seqs} sequences")
+        return [self.make(n, rng) for n in ns]
+
+    def count(self, ids: Sequence[int]) -> int:
+        """N of a well-formed sequence: the number of counted demo tokens before ``T``."""
+        demo_ids = set(self.demo_ids)
+        n = 0
+        for i in ids:
+            if i == self.trigger_id:
+                return n
+            n += i in demo_ids
+        raise ValueError(f"sequence has no trigger token T: {self.decode(ids)!r}")
+
+    def intervention_positions(self, ids: Sequence[int]) -> list[int]:
+        """Positions where an interchange intervention may happen: after a demo, void or
+        response token — never at ``B``, ``T``, ``E`` or ``PAD`` (a Decision of the paper's code)."""
+        forbidden = {self.bos_id, self.trigger_id, self.eos_id, self.pad_id}
+        return [pos for pos, i in enumerate(ids) if int(i) not in forbidden]
+
+    # -------------------------------------------------------------------------------- batches
+    def pad(self, seqs: Sequence[Sequence[int]]) -> torch.Tensor:
+        """Right-pad sequences with ``PAD`` into a ``(B, L)`` long tensor, L the longest length."""
+        if len(seqs) == 0:
+            raise ValueError("cannot pad an empty list of sequences")
+        length = max(len(s) for s in seqs)
+        out = torch.full((len(seqs), length), self.pad_id, dtype=torch.long)
+        for row, s in enumerate(seqs):
+            out[row, : len(s)] = torch.as_tensor(list(s), dtype=torch.long)
+        return out
+
+    def response_mask(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``(B, L)`` bool: True at the tokens a trial must produce — every token after the
+        first ``T`` that is not ``PAD`` (the N response tokens and ``E``)."""
+        is_trigger = tokens == self.trigger_id
+        after_trigger = (is_trigger.long().cumsum(dim=1) > 0) & ~is_trigger
+        return after_trigger & (tokens != self.pad_id)
+
+    def trial_correct(self, logits: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B,)`` bool: is every masked token predicted (argmax) correctly?
+
+        Args:
+            logits: ``(B, L, V)`` or ``(B, L-1, V)``; ``logits[:, j]`` is the prediction made
+                after reading ``tokens[:, j]``, i.e. of ``tokens[:, j + 1]``.
+            tokens: ``(B, L)`` the full sequences.
+            mask: ``(B, L)`` bool, the tokens to be predicted; default :meth:`response_mask`.
+        """
+        if mask is None:
+            mask = self.response_mask(tokens)
+        if logits.shape[0] != tokens.shape[0] or logits.shape[1] not in (tokens.shape[1], tokens.shape[1] - 1):
+            raise ValueError(f"logits of shape {tuple(logits.shape)} do not fit tokens of shape {tuple(tokens.shape)}")
+        predicted = logits[:, : tokens.shape[1] - 1].argmax(dim=-1)  # (B, L-1): guesses of tokens[:, 1:]
+        wrong = (predicted != tokens[:, 1:]) & mask[:, 1:]
+        return ~wrong.any(dim=1)
+
+    def trial_accuracy(self, logits: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+        """Fraction of trials whose every response token and ``E`` is predicted correctly."""
+        return self.trial_correct(logits, tokens, mask).float().mean().item()

@@ -1,0 +1,245 @@
+"""numvars.programs: traces, task accuracy, hand-computed counterfactuals and bad input."""
+
+import pytest
+
+from numvars.programs import DEMO, RESPONSE, UpDown, get_program
+from numvars.tasks import Task
+
+SINGLE = Task("single")
+
+
+def cf(program, task, target, t, source, u, variables, **kwargs):
+    """Counterfactual on token strings, for hand-written expectations."""
+    out = get_program(program, task).counterfactual(task.encode(target), t, task.encode(source), u, variables, **kwargs)
+    return task.decode(out)
+
+
+# ------------------------------------------------------------------------------------ traces
+def test_up_down_trace_by_hand():
+    task = Task("multi", void_p=0.2)
+    trace = get_program("up_down", task).trace(task.encode("B D0 V D2 T R R E"))
+    assert [s["count"] for s in trace] == [0, 1, 1, 2, 2, 1, 0, 0]
+    assert [s["phase"] for s in trace] == [DEMO] * 4 + [RESPONSE] * 4
+
+
+def test_up_up_trace_by_hand():
+    trace = get_program("up_up", SINGLE).trace(SINGLE.encode("B D D T R R E"))
+    assert [(s["demo_count"], s["resp_count"]) for s in trace] == [(0, 0), (1, 0), (2, 0), (2, 0), (2, 1), (2, 2), (2, 2)]
+
+
+def test_ctx_distr_trace_recomputes_the_tally():
+    same = Task("same")
+    trace = get_program("ctx_distr", same).trace(same.encode("B D D T D D E"))
+    assert [s["tally"] for s in trace] == [0, 1, 2, 2, 1, 0, 0]
+    assert get_program("ctx_distr", same).variables == ()  # nothing carried
+
+
+def test_trace_of_a_prefix_and_of_padding():
+    prog = get_program("up_down", SINGLE)
+    assert len(prog.trace(SINGLE.encode("B D D"))) == 3
+    assert prog.trace(SINGLE.encode("B D T R E PAD PAD"))[-1] == {"count": 0, "phase": RESPONSE}
+
+
+@pytest.mark.parametrize("kind", ["multi", "single", "same"])
+@pytest.mark.parametrize("void_p", [0.0, 0.2])
+@pytest.mark.parametrize("name", ["up_down", "up_up", "ctx_distr"])
+def test_every_program_solves_every_task(kind, void_p, name):
+    task = Task(kind, max_count=30, void_p=void_p)
+    seqs = task.sample(150, seed=0, counts=[n % 30 + 1 for n in range(150)])  # every N in 1..30
+    assert get_program(name, task).accuracy(seqs) == 1.0
+
+
+@pytest.mark.parametrize("text", ["B D D T R E", "B D D T R R R E", "B D T E"])
+def test_programs_fail_wrong_trials(text):
+    for name in ["up_down", "up_up", "ctx_distr"]:
+        assert not get_program(name, SINGLE).solves(SINGLE.encode(text))
+
+
+# -------------------------------------------------------------------- counterfactuals by hand
+# Positions:          0 1 2 3 4 5 6 7 8
+TARGET_3 = "B D D D T R R R E"  # count after each token: 0 1 2 3 3 2 1 0 0
+
+
+def test_target_response_source_demo():
+    # count after target[5] is 2 -> 5 (source after its 5th D): five more responses
+    assert cf("up_down", SINGLE, TARGET_3, 5, "B D D D D D D T R R R R R R E", 5, "count") == "B D D D T R R R R R R E"
+
+
+def test_target_response_source_response_reaches_zero():
+    # source after its last R holds count 0: the target stops at once
+    assert cf("up_down", SINGLE, TARGET_3, 5, "B D T R E", 3, "count") == "B D D D T R E"
+
+
+def test_target_demo_source_demo_authors_rule():
+    # count 2 -> 6 after target[2]; the target's own last demo (D at 3) follows: 7 responses
+    out = cf("up_down", SINGLE, TARGET_3, 2, "B D D D D D D T R E", 6, "count", demo_continuation="authors")
+    assert out == "B D D D T " + "R " * 7 + "E"
+
+
+def test_target_demo_source_response_count_zero_authors_rule():
+    # count 2 -> 0 after target[2]; one more demo (target[3]) makes it 1
+    out = cf("up_down", SINGLE, TARGET_3, 2, "B D D T R R E", 5, "count", demo_continuation="authors")
+    assert out == "B D D D T R E"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_target_demo_paper_rule_adds_zero_to_three_demos(seed):
+    # count 2 -> 4 after target[2]; then k in 0..3 random demos, T, and 4 + k responses
+    out = cf("up_down", SINGLE, TARGET_3, 2, "B D D D D T R R R R E", 4, "count", seed=seed).split()
+    k = out.index("T") - 3
+    assert 0 <= k <= 3
+    assert out == ["B", "D", "D"] + ["D"] * k + ["T"] + ["R"] * (4 + k) + ["E"]
+
+
+def test_paper_rule_draws_every_number_of_extra_demos():
+    prog = get_program("up_down", SINGLE)
+    target, source = SINGLE.encode(TARGET_3), SINGLE.encode("B D D T R R E")
+    extras = {prog.counterfactual(target, 1, source, 1, "count", seed=s).index(SINGLE.trigger_id) - 2 for s in range(60)}
+    assert extras == {0, 1, 2, 3}
+
+
+def test_up_up_demo_count():
+    # demo_count 2 -> 3 with resp_count 1 after target[4]: two more responses
+    assert cf("up_up", SINGLE, "B D D T R R E", 4, "B D D D T R R R E", 3, "demo_count") == "B D D T R R R E"
+
+
+def test_up_up_resp_count():
+    # resp_count 1 -> 3 with demo_count 5 after target[7]: two more responses
+    out = cf("up_up", SINGLE, "B D D D D D T R R R R R E", 7, "B D D D T R R R E", 7, "resp_count")
+    assert out == "B D D D D D T R R R E"
+
+
+def test_up_up_impossible_request_stops_at_once():
+    # resp_count 1 -> 3 > demo_count 2: no continuation can match, so E at once
+    assert cf("up_up", SINGLE, "B D D T R R E", 4, "B D D D T R R R E", 7, "resp_count") == "B D D T R E"
+
+
+def test_phase_swap_demo_to_response_skips_the_trigger():
+    # after target[2] (count 2, demo) the phase becomes response: R R E with no T
+    assert cf("up_down", SINGLE, TARGET_3, 2, "B D T R E", 3, "phase") == "B D D R R E"
+
+
+def test_phase_swap_response_to_demo_needs_a_new_trigger():
+    # after target[4] (count 1, response) the phase becomes demo; no demo left (authors), so T, R
+    out = cf("up_down", SINGLE, "B D D T R R E", 4, "B D D T R R E", 1, "phase", demo_continuation="authors")
+    assert out == "B D D T R T R E"
+
+
+def test_full_swap_moves_count_and_phase():
+    # after target[5] (count 2, response) <- source after its 1st D (count 1, demo); authors: no demo left
+    out = cf("up_down", SINGLE, TARGET_3, 5, "B D D T R R E", 1, None, demo_continuation="authors")
+    assert out == "B D D D T R T R E"
+
+
+def test_intervention_after_a_void_token():
+    task = Task("multi", void_p=0.2)
+    # count 0 -> 3 after target[1] (V); the target's remaining demo phase D0 V D1 adds 2
+    out = cf("up_down", task, "B V D0 V D1 T R R E", 1, "B D2 D2 D1 T R R R E", 3, "count", demo_continuation="authors")
+    assert out == "B V D0 V D1 T R R R R R E"
+
+
+def test_same_object_responds_with_d():
+    same = Task("same")
+    assert cf("up_down", same, "B D D T D D E", 4, "B D D D T D D D E", 3, "count") == "B D D T D D D D E"
+
+
+def test_multi_object_keeps_the_target_prefix():
+    task = Task("multi")
+    assert cf("up_down", task, "B D2 D0 D1 T R R R E", 6, "B D1 T R E", 1, "count") == "B D2 D0 D1 T R R R E"
+
+
+def test_ctx_distr_full_swap_changes_nothing():
+    assert cf("ctx_distr", SINGLE, TARGET_3, 2, "B D D D D D T R E", 4, None) == TARGET_3
+    assert cf("ctx_distr", SINGLE, TARGET_3 + " PAD", 6, "B D D T R R E", 4, None) == TARGET_3
+
+
+def test_counterfactual_is_seeded():
+    prog = get_program("up_down", Task("multi"))
+    target, source = prog.task.sample(1, seed=0, counts=6)[0], prog.task.sample(1, seed=1, counts=9)[0]
+    assert prog.counterfactual(target, 3, source, 5, "count", seed=4) == prog.counterfactual(target, 3, source, 5, "count", seed=4)
+
+
+# ----------------------------------------------------------------- a program that forgets
+class ForgetsToDecrement(UpDown):
+    """Up-Down with a bug: response tokens leave the count alone."""
+
+    def update(self, state, kind):
+        return state if kind == RESPONSE else super().update(state, kind)
+
+
+def test_a_program_that_forgets_to_decrement_is_caught():
+    buggy = ForgetsToDecrement(SINGLE)
+    assert buggy.accuracy(SINGLE.sample(20, seed=0)) == 0.0
+    # the hand-computed counterfactual of test_target_response_source_demo is never reached:
+    # the count stays at 5 and the program never says E
+    with pytest.raises(RuntimeError, match="never said E"):
+        buggy.counterfactual(SINGLE.encode(TARGET_3), 5, SINGLE.encode("B D D D D D D T R R R R R R E"), 5, "count")
+
+
+# ------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize(
+    "target, t, source, u, variables, message",
+    [
+        (TARGET_3, 0, "B D T R E", 1, "count", "target position 0.*holds B"),
+        (TARGET_3, 4, "B D T R E", 1, "count", "target position 4.*holds T"),
+        (TARGET_3, 8, "B D T R E", 1, "count", "target position 8.*holds E"),
+        (TARGET_3 + " PAD", 9, "B D T R E", 1, "count", "target position 9.*holds PAD"),
+        (TARGET_3, 5, "B D T R E", 4, "count", "source position 4.*holds E"),
+        (TARGET_3, 5, "B D T R E", 2, "count", "source position 2.*holds T"),
+        (TARGET_3, 12, "B D T R E", 1, "count", r"target position 12 is outside the sequence \(0..8\)"),
+        (TARGET_3, 5, "B D T R E", 1, "cnt", r"unknown variable\(s\) \['cnt'\] for program 'up_down'"),
+    ],
+)
+def test_bad_interventions_are_refused(target, t, source, u, variables, message):
+    with pytest.raises(ValueError, match=message):
+        cf("up_down", SINGLE, target, t, source, u, variables)
+
+
+def test_bad_program_requests_are_refused():
+    with pytest.raises(ValueError, match=r"unknown program 'up_sideways'; allowed: \['ctx_distr', 'up_down', 'up_up'\]"):
+        get_program("up_sideways", SINGLE)
+    with pytest.raises(ValueError, match=r"unknown variable\(s\) \['count'\] for program 'up_up'"):
+        cf("up_up", SINGLE, TARGET_3, 5, "B D T R E", 1, "count")
+    with pytest.raises(ValueError, match="ctx_distr.*carries: none"):
+        cf("ctx_distr", SINGLE, TARGET_3, 5, "B D T R E", 3, "count")
+    with pytest.raises(ValueError, match="same-phase positions"):
+        cf("ctx_distr", SINGLE, TARGET_3, 5, "B D T R E", 1, None)
+    with pytest.raises(ValueError, match="unknown demo_continuation"):
+        cf("up_down", SINGLE, TARGET_3, 5, "B D T R E", 1, "count", demo_continuation="forever")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("D D T R E", "must start with B"),
+        ("B D E", "E at position 2 comes before the response phase"),
+        ("B D T R E R", "only PAD may follow E"),
+        ("B D PAD T R E", "PAD at position 2 comes before E"),
+        ("B D T D E", "token 'D' cannot be read in the response phase; expected R or E"),
+        ("B D R T R E", "token 'R' cannot be read in the demo phase"),
+    ],
+)
+def test_malformed_sequences_are_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        get_program("up_down", SINGLE).trace(SINGLE.encode(text))
+
+
+def test_counterfactual_trace_shows_the_swapped_state_and_the_run_on():
+    prog = get_program("up_down", SINGLE)
+    ids, trace = prog.counterfactual_trace(SINGLE.encode(TARGET_3), 5, SINGLE.encode("B D D D D D D T R E"), 5, "count")
+    assert SINGLE.decode(ids) == "B D D D T R R R R R R E"
+    assert [s["count"] for s in trace] == [0, 1, 2, 3, 3, 5, 4, 3, 2, 1, 0, 0]
+
+
+def test_sampled_pairs_are_seeded_allowed_and_cover_both_phases():
+    from numvars.programs import phase_at, sample_pairs
+
+    task = Task("multi")
+    pairs = sample_pairs(task, 400, seed=0)
+    assert pairs == sample_pairs(task, 400, seed=0)
+    assert all(p.t in task.intervention_positions(p.target) and p.u in task.intervention_positions(p.source) for p in pairs)
+    assert {task.count(p.target) for p in pairs} == set(range(1, 21))  # hold-outs included
+    phases = {(phase_at(task, p.target, p.t), phase_at(task, p.source, p.u)) for p in pairs}
+    assert phases == {(DEMO, DEMO), (DEMO, RESPONSE), (RESPONSE, DEMO), (RESPONSE, RESPONSE)}
+    same = sample_pairs(task, 200, seed=1, same_phase=True)
+    assert all(phase_at(task, p.target, p.t) == phase_at(task, p.source, p.u) for p in same)
