@@ -1,0 +1,397 @@
+"""GRU, LSTM and Transformer counting models with one face: ``forward(tokens, patch=None)``.
+
+Every model is an **ensemble** of ``E`` independent members (one per seed) with stacked
+weights: each parameter has a leading member dimension, and every member sees its own batch.
+With ``E = 1`` the member dimension may be left out of inputs and is left out of outputs.
+Stacking is how many seeds train at the price of one on a CPU, where a small network's time
+goes to per-operation overhead, not arithmetic. Members are initialised from their own seed
+and draw their own dropout masks, so a member does not depend on which others share its stack.
+
+Shapes: ``E`` members, ``B`` sequences, ``L`` tokens, ``d`` model size, ``S`` state size
+(``d`` for the GRU and the transformer, ``2d`` for the LSTM's ``[h; c]``), ``V`` vocabulary.
+
+* **GRU / LSTM**: one cell stepped through the sequence, so a state can be replaced
+  mid-sequence; the replaced state feeds the prediction at that step and the next step.
+* **Transformer**: causal, one head, pre-LayerNorm, RoPE or no positional encoding, 1 or 2
+  layers, FFN 4d with GELU, a final LayerNorm. Its intervenable state is the residual stream
+  after layer 1, the only place a running count could pass between positions.
+* Every model: token embedding of size d, then a head ``Linear(d, 4d) → GELU → Dropout(0.5) →
+  Linear(4d, V)`` applied at every position.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ARCHITECTURES = ("gru", "lstm", "transformer")
+PAD_ID = 0  # every task's PAD (numvars.tasks): no output is computed there
+POSITIONAL = ("rope", "none")
+ROPE_BASE = 10_000.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one counting model (paper §3 defaults)."""
+
+    arch: str = "gru"
+    vocab_size: int = 8
+    d: int = 20
+    n_layers: int = 2  # transformer only
+    positional: str = "rope"  # transformer only: "rope" or "none" (NoPE)
+    dropout: float = 0.5
+
+    def __post_init__(self):
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {self.arch!r}; allowed: {list(ARCHITECTURES)}")
+        if not isinstance(self.d, int) or self.d < 1:
+            raise ValueError(f"model size d must be an integer >= 1, got {self.d!r}")
+        if not isinstance(self.vocab_size, int) or self.vocab_size < 2:
+            raise ValueError(f"vocab_size must be an integer >= 2, got {self.vocab_size!r}")
+        if self.arch == "transformer":
+            if self.n_layers not in (1, 2):
+                raise ValueError(f"a transformer has 1 or 2 layers here, got {self.n_layers!r}")
+            if self.positional not in POSITIONAL:
+                raise ValueError(f"unknown positional encoding {self.positional!r}; allowed: {list(POSITIONAL)}")
+            if self.positional == "rope" and self.d % 2:
+                raise ValueError(f"RoPE rotates pairs of dimensions: d must be even, got {self.d}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+
+    @property
+    def state_size(self) -> int:
+        """Size S of the intervenable state: d, or 2d for the LSTM's [h; c]."""
+        return 2 * self.d if self.arch == "lstm" else self.d
+
+
+class Output(NamedTuple):
+    logits: Tensor  # (E, B, L, V) — or (B, L, V) for a single member fed (B, L)
+    states: Tensor  # (E, B, L, S): the intervenable state after every token
+    attention: list[Tensor] | None  # per layer (E, B, L, L), when asked for (transformer only)
+
+
+@dataclass
+class Patch:
+    """Replace the state after token ``steps[p]`` of sequence ``rows[p]`` (of member
+    ``members[p]``, default 0) by ``values[p]``.
+
+    ``values`` is a ``(P, S)`` tensor, or a function ``f(original, which)`` of the original
+    states ``(P', S)`` at the entries ``which`` ``(P',)`` (indices into ``rows``) that returns
+    their new states ``(P', S)`` — DAS mixes the two. Gradients flow into ``values``.
+    """
+
+    rows: Tensor  # (P,) long
+    steps: Tensor  # (P,) long
+    values: Tensor | Callable[[Tensor, Tensor], Tensor]  # (P, S), or f(original (P', S), which (P',))
+    members: Tensor | None = None  # (P,) long
+
+    def check(self, n_members: int, batch: int, length: int, state_size: int) -> None:
+        if self.rows.shape != self.steps.shape or self.rows.dim() != 1:
+            raise ValueError(f"patch rows {tuple(self.rows.shape)} and steps {tuple(self.steps.shape)} must be equal 1-d shapes")
+        if len(self.rows) == 0:
+            return
+        if self.steps.min() < 0 or self.steps.max() >= length:
+            raise ValueError(f"patch step {int(self.steps.max())} is past the sequence end (steps 0..{length - 1})")
+        if self.rows.min() < 0 or self.rows.max() >= batch:
+            raise ValueError(f"patch row {int(self.rows.max())} is outside the batch (rows 0..{batch - 1})")
+        if self.members is not None and (self.members.min() < 0 or self.members.max() >= n_members):
+            raise ValueError(f"patch member {int(self.members.max())} is outside the ensemble (0..{n_members - 1})")
+        if isinstance(self.values, Tensor) and self.values.shape != (len(self.rows), state_size):
+            raise ValueError(f"patch values must have shape ({len(self.rows)}, {state_size}), got {tuple(self.values.shape)}")
+
+    def apply(self, states: Tensor, step: int | None = None) -> Tensor:
+        """``states`` (E, B, S) at ``step``, or (E, B, L, S) for every step at once, patched
+        (out of place)."""
+        select = torch.ones_like(self.rows, dtype=torch.bool) if step is None else self.steps == step
+        if not select.any():
+            return states
+        members = self.members if self.members is not None else torch.zeros_like(self.rows)
+        index = (members[select], self.rows[select]) + ((self.steps[select],) if step is None else ())
+        if callable(self.values):
+            new = self.values(states[index], select.nonzero().squeeze(1))
+        else:
+            new = self.values[select]
+        return states.index_put(index, new.to(states.dtype))
+
+
+# --------------------------------------------------------------------------- stacked layers
+def _uniform(generator: torch.Generator, shape: Sequence[int], bound: float) -> Tensor:
+    return (torch.rand(shape, generator=generator) * 2 - 1) * bound
+
+
+def stacked_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``x`` (E, ..., in) @ ``weight`` (E, in, out) + ``bias`` (E, out) -> (E, ..., out)."""
+    flat = x.reshape(x.shape[0], -1, x.shape[-1])
+    out = torch.bmm(flat, weight) if bias is None else torch.baddbmm(bias.unsqueeze(1), flat, weight)
+    return out.reshape(*x.shape[:-1], weight.shape[-1])
+
+
+def stacked_layer_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """LayerNorm over the last dim with per-member affine ``weight``/``bias`` (E, d)."""
+    shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)
+    return F.layer_norm(x, x.shape[-1:]) * weight.reshape(shape) + bias.reshape(shape)
+
+
+class CountingModel(nn.Module):
+    """Base class: embedding, output head, dropout streams, members; see the module doc."""
+
+    def __init__(self, config: ModelConfig, seeds: Sequence[int] = (0,)):
+        super().__init__()
+        if len(seeds) == 0:
+            raise ValueError("an ensemble needs at least one seed")
+        self.config = config
+        self.seeds = tuple(int(s) for s in seeds)
+        d, V = config.d, config.vocab_size
+        self._shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+        self._declare("embedding", (V, d), "normal")
+        self._declare_params()
+        self._declare("head_w1", (d, 4 * d), f"uniform:{d}")
+        self._declare("head_b1", (4 * d,), f"uniform:{d}")
+        self._declare("head_w2", (4 * d, V), f"uniform:{4 * d}")
+        self._declare("head_b2", (V,), f"uniform:{4 * d}")
+        self._initialise()
+        self.dropout_generators = [torch.Generator().manual_seed(10_007 * s + 1) for s in self.seeds]
+
+    # parameters ------------------------------------------------------------------------
+    def _declare(self, name: str, shape: tuple[int, ...], init: str) -> None:
+        """Register a stacked parameter (E, *shape) initialised by ``init``: ``"normal"``,
+        ``"ones"``, ``"zeros"`` or ``"uniform:<fan_in>"`` (±1/sqrt(fan_in), PyTorch's default)."""
+        self._shapes[name] = (shape, init)
+        self.register_parameter(name, nn.Parameter(torch.empty(len(self.seeds), *shape)))
+
+    def _declare_params(self) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def _initialise(self) -> None:
+        for member, seed in enumerate(self.seeds):
+            generator = torch.Generator().manual_seed(seed)
+            for name, (shape, init) in self._shapes.items():  # fixed order: declaration order
+                if init == "normal":
+                    value = torch.randn(shape, generator=generator)
+                elif init in ("ones", "zeros"):
+                    value = torch.ones(shape) if init == "ones" else torch.zeros(shape)
+                else:
+                    value = _uniform(generator, shape, 1 / math.sqrt(int(init.split(":")[1])))
+                getattr(self, name)[member] = value
+
+    @property
+    def n_members(self) -> int:
+        return len(self.seeds)
+
+    def member(self, index: int) -> "CountingModel":
+        """A one-member model holding a copy of member ``index``'s weights."""
+        single = type(self)(self.config, seeds=(self.seeds[index],))
+        with torch.no_grad():
+            for name, param in self.named_parameters():
+                getattr(single, name).copy_(param[index : index + 1])
+        single.dropout_generators = [self.dropout_generators[index]]
+        return single.train(self.training)
+
+    @classmethod
+    def stack(cls, models: Sequence["CountingModel"]) -> "CountingModel":
+        """One ensemble from models of the same config (the inverse of :meth:`member`)."""
+        configs = {m.config for m in models}
+        if len(configs) != 1:
+            raise ValueError(f"cannot stack models of different configs: {configs}")
+        stacked = build_model(models[0].config, seeds=[s for m in models for s in m.seeds])
+        with torch.no_grad():
+            for name, param in stacked.named_parameters():
+                param.copy_(torch.cat([getattr(m, name) for m in models]))
+        stacked.dropout_generators = [g for m in models for g in m.dropout_generators]
+        return stacked.train(models[0].training)
+
+    # forward ---------------------------------------------------------------------------
+    def embed(self, tokens: Tensor) -> Tensor:
+        """(E, B, L) ids -> (E, B, L, d). A one-hot product rather than indexing: indexing's
+        backward accumulates in an order that varies with threads, one-hot's does not."""
+        one_hot = F.one_hot(tokens, self.config.vocab_size).to(self.embedding.dtype)
+        return stacked_linear(one_hot, self.embedding, None)
+
+    def head(self, hidden: Tensor, real: Tensor) -> Tensor:
+        """(E, B, L, d) -> logits (E, B, L, V), computed only where ``real`` (E, B, L) is True
+        (not PAD); logits at PAD positions are 0. One member at a time: each member's
+        activations then fit in cache, and padding (about half of a batch) costs nothing."""
+        E, B, L, _ = hidden.shape
+        p = self.config.dropout
+        logits = []
+        for e in range(E):
+            mask = real[e]
+            x = F.gelu(torch.addmm(self.head_b1[e], hidden[e][mask], self.head_w1[e]))  # (n_e, 4d)
+            if self.training and p > 0:
+                keep = torch.rand(x.shape, generator=self.dropout_generators[e]) >= p
+                x = x * keep * (1 / (1 - p))
+            out = torch.addmm(self.head_b2[e], x, self.head_w2[e])  # (n_e, V)
+            logits.append(out.new_zeros(B, L, out.shape[-1]).masked_scatter(mask.unsqueeze(-1), out))
+        return torch.stack(logits)
+
+    def forward(self, tokens: Tensor, patch: Patch | None = None, return_attention: bool = False) -> Output:
+        """Logits and intervenable states for every token.
+
+        Args:
+            tokens: (E, B, L) long, or (B, L) for a one-member model.
+            patch: states to replace (see :class:`Patch`); later steps carry on from them.
+            return_attention: also return attention weights (transformer only).
+        """
+        squeeze = tokens.dim() == 2
+        if squeeze:
+            if self.n_members != 1:
+                raise ValueError(f"an ensemble of {self.n_members} members needs tokens of shape (E, B, L)")
+            tokens = tokens.unsqueeze(0)
+        if tokens.dim() != 3 or tokens.shape[0] != self.n_members:
+            raise ValueError(f"tokens must have shape ({self.n_members}, B, L), got {tuple(tokens.shape)}")
+        if tokens.min() < 0 or tokens.max() >= self.config.vocab_size:
+            raise ValueError(
+                f"token id {int(tokens.max())} is outside the model's vocabulary 0..{self.config.vocab_size - 1}: "
+                "a model and a task that do not match?"
+            )
+        if patch is not None:
+            patch.check(self.n_members, tokens.shape[1], tokens.shape[2], self.config.state_size)
+        if return_attention and self.config.arch != "transformer":
+            raise ValueError("attention weights exist only for the transformer")
+        logits, states, attention = self._run(tokens, patch, return_attention)
+        if squeeze:
+            return Output(logits[0], states[0], None if attention is None else [a[0] for a in attention])
+        return Output(logits, states, attention)
+
+    def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool):
+        raise NotImplementedError
+
+
+class _Recurrent(CountingModel):
+    """A cell stepped one token at a time; input projections precomputed for all steps."""
+
+    n_gates = 0
+
+    def _declare_params(self) -> None:
+        d, g = self.config.d, self.n_gates
+        self._declare("w_x", (d, g * d), f"uniform:{d}")
+        self._declare("b_x", (g * d,), f"uniform:{d}")
+        self._declare("w_h", (d, g * d), f"uniform:{d}")
+        self._declare("b_h", (g * d,), f"uniform:{d}")
+
+    def _run(self, tokens, patch, return_attention):
+        E, B, L = tokens.shape
+        gates_x = stacked_linear(self.embed(tokens), self.w_x, self.b_x)  # (E, B, L, g*d)
+        state = torch.zeros(E, B, self.config.state_size)
+        states = []
+        # unbind, not gates_x[:, :, t]: a slice's backward would write a full-size gradient per step
+        for t, gates_x_t in enumerate(gates_x.unbind(dim=2)):
+            state = self.cell(gates_x_t, state)
+            if patch is not None:
+                state = patch.apply(state, t)
+            states.append(state)
+        states = torch.stack(states, dim=2)  # (E, B, L, S)
+        return self.head(states[..., : self.config.d], tokens != PAD_ID), states, None
+
+    def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class GRU(_Recurrent):
+    """GRU (PyTorch's gate convention); the state is h."""
+
+    n_gates = 3
+
+    def cell(self, gates_x: Tensor, h: Tensor) -> Tensor:
+        """gates_x (E, B, 3d) = W_x x + b_x, h (E, B, d) -> the next h (E, B, d)."""
+        d = self.config.d
+        gates_h = torch.baddbmm(self.b_h.unsqueeze(1), h, self.w_h)  # (E, B, 3d)
+        reset_update = torch.sigmoid(gates_x[..., : 2 * d] + gates_h[..., : 2 * d])
+        reset, update = reset_update[..., :d], reset_update[..., d:]
+        candidate = torch.tanh(gates_x[..., 2 * d :] + reset * gates_h[..., 2 * d :])
+        return candidate + update * (h - candidate)  # = (1 - z) n + z h
+
+
+class LSTM(_Recurrent):
+    """LSTM; the state is the concatenation [h; c] of size 2d."""
+
+    n_gates = 4
+
+    def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
+        """gates_x (E, B, 4d), state [h; c] (E, B, 2d) -> the next [h; c]."""
+        d = self.config.d
+        h, c = state[..., :d], state[..., d:]
+        gates = gates_x + torch.baddbmm(self.b_h.unsqueeze(1), h, self.w_h)  # (E, B, 4d): i f g o
+        input_forget = torch.sigmoid(gates[..., : 2 * d])
+        c = input_forget[..., d:] * c + input_forget[..., :d] * torch.tanh(gates[..., 2 * d : 3 * d])
+        h = torch.sigmoid(gates[..., 3 * d :]) * torch.tanh(c)
+        return torch.cat([h, c], dim=-1)
+
+
+class Transformer(CountingModel):
+    """Causal pre-LayerNorm transformer, one head; the state is the residual after layer 1."""
+
+    def _declare_params(self) -> None:
+        d = self.config.d
+        for i in range(self.config.n_layers):
+            self._declare(f"l{i}_ln1_w", (d,), "ones")
+            self._declare(f"l{i}_ln1_b", (d,), "zeros")
+            self._declare(f"l{i}_qkv_w", (d, 3 * d), f"uniform:{d}")
+            self._declare(f"l{i}_qkv_b", (3 * d,), f"uniform:{d}")
+            self._declare(f"l{i}_out_w", (d, d), f"uniform:{d}")
+            self._declare(f"l{i}_out_b", (d,), f"uniform:{d}")
+            self._declare(f"l{i}_ln2_w", (d,), "ones")
+            self._declare(f"l{i}_ln2_b", (d,), "zeros")
+            self._declare(f"l{i}_ff1_w", (d, 4 * d), f"uniform:{d}")
+            self._declare(f"l{i}_ff1_b", (4 * d,), f"uniform:{d}")
+            self._declare(f"l{i}_ff2_w", (4 * d, d), f"uniform:{4 * d}")
+            self._declare(f"l{i}_ff2_b", (d,), f"uniform:{4 * d}")
+        self._declare("lnf_w", (d,), "ones")
+        self._declare("lnf_b", (d,), "zeros")
+
+    def _layer(self, i: int, x: Tensor, return_attention: bool):
+        p = lambda name: getattr(self, f"l{i}_{name}")  # noqa: E731
+        L, d = x.shape[2], self.config.d
+        q, k, v = stacked_linear(stacked_layer_norm(x, p("ln1_w"), p("ln1_b")), p("qkv_w"), p("qkv_b")).split(d, dim=-1)
+        if self.config.positional == "rope":
+            q, k = rope(q), rope(k)
+        if return_attention:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(d)  # (E, B, L, L)
+            causal = torch.ones(L, L, dtype=torch.bool).triu(1)
+            weights = scores.masked_fill(causal, float("-inf")).softmax(dim=-1)
+            mixed = weights @ v
+        else:  # the same computation, fused (several times faster on a CPU)
+            weights, mixed = None, F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + stacked_linear(mixed, p("out_w"), p("out_b"))
+        ff = F.gelu(stacked_linear(stacked_layer_norm(x, p("ln2_w"), p("ln2_b")), p("ff1_w"), p("ff1_b")))
+        x = x + stacked_linear(ff, p("ff2_w"), p("ff2_b"))
+        return x, weights
+
+    def _run(self, tokens, patch, return_attention):
+        x = self.embed(tokens)  # (E, B, L, d)
+        attention = []
+        states = None
+        for i in range(self.config.n_layers):
+            x, weights = self._layer(i, x, return_attention)
+            attention.append(weights)
+            if i == 0:
+                if patch is not None:
+                    x = patch.apply(x)
+                states = x
+        logits = self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), tokens != PAD_ID)
+        return logits, states, (attention if return_attention else None)
+
+
+def rope(x: Tensor) -> Tensor:
+    """Rotary position embedding of (..., L, d): rotate dimension pairs (2i, 2i+1) of position
+    ``pos`` by ``pos * ROPE_BASE**(-2i/d)``."""
+    L, d = x.shape[-2], x.shape[-1]
+    freqs = ROPE_BASE ** (-torch.arange(0, d, 2, dtype=x.dtype) / d)  # (d/2,)
+    angles = torch.arange(L, dtype=x.dtype)[:, None] * freqs  # (L, d/2)
+    cos, sin = angles.cos(), angles.sin()
+    even, odd = x[..., 0::2], x[..., 1::2]
+    return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
+
+
+MODELS = {"gru": GRU, "lstm": LSTM, "transformer": Transformer}
+
+
+def build_model(config: ModelConfig, seeds: Sequence[int] = (0,)) -> CountingModel:
+    """A model of ``config`` with one member per seed."""
+    return MODELS[config.arch](config, seeds)

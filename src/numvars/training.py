@@ -1,0 +1,255 @@
+"""Training to criterion (paper §3), many seeds of one condition at once.
+
+A :class:`TrainConfig` describes one model: task, architecture and seed. :func:`train` trains
+several configs that differ only in their seed as one stacked ensemble
+(:mod:`numvars.models`): each member has its own training set, batch order, initial weights and
+dropout masks, exactly as if it were trained alone, and leaves the stack when it reaches the
+criterion. The loop:
+
+* a fixed training set of 1000 sequences per seed, 8 batches of 128 per epoch (the last one
+  shorter), next-token cross-entropy over every non-pad position;
+* Adam; warm-up over 100 steps to lr 1e-3, then inverse-square-root decay to a floor of 1e-7;
+* after every epoch, trial accuracy on a validation set drawn like the training set; a member
+  stops when it reaches ``criterion`` (99.99 %), and is *dropped* — reported, never hidden — if
+  it has not by ``max_epochs``;
+* a checkpoint of every member every ``checkpoint_every`` epochs (for learning dynamics).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from numvars.models import CountingModel, ModelConfig, build_model
+from numvars.tasks import Task
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One model to train: what it learns, its architecture, its seed, and the paper's loop."""
+
+    task: Task = field(default_factory=lambda: Task("multi"))
+    arch: str = "gru"
+    d: int = 20
+    n_layers: int = 2  # transformer only
+    positional: str = "rope"  # transformer only
+    seed: int = 0
+    n_train: int = 1000
+    n_val: int = 500
+    batch_size: int = 128
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    lr_floor: float = 1e-7
+    criterion: float = 0.9999
+    max_epochs: int = 2000
+    checkpoint_every: int = 5
+
+    def __post_init__(self):
+        self.model_config  # validates the architecture fields
+        for name in ("n_train", "n_val", "batch_size", "max_epochs", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(self.arch, len(self.task.vocab), self.d, self.n_layers, self.positional)
+
+    def condition(self) -> "TrainConfig":
+        """This config with seed 0: what all seeds of one condition share."""
+        return replace(self, seed=0)
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """An independent seed for one use (``"data"``, ``"batches"``, …) of a run's seed."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{purpose}".encode()).digest()[:4], "little")
+
+
+def lr_at(config: TrainConfig, step: int) -> float:
+    """Learning rate at optimiser step ``step`` (0-based): linear warm-up, then 1/sqrt decay."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    return max(config.lr_floor, config.lr * math.sqrt(config.warmup_steps / (step + 1)))
+
+
+def training_set(config: TrainConfig) -> list[list[int]]:
+    return config.task.sample(config.n_train, seed=derive_seed(config.seed, "train"))
+
+
+def validation_set(config: TrainConfig) -> list[list[int]]:
+    return config.task.sample(config.n_val, seed=derive_seed(config.seed, "validation"))
+
+
+def stack_batches(task: Task, batches: Sequence[Sequence[Sequence[int]]]) -> torch.Tensor:
+    """One batch per member -> (E, B, L) ids, padded to the longest; short batches padded with
+    all-PAD rows (which add nothing to the loss or the accuracy)."""
+    return stack_padded([task.pad(b) for b in batches], task.pad_id)
+
+
+def stack_padded(batches: Sequence[torch.Tensor], pad_id: int) -> torch.Tensor:
+    """(B_e, L_e) id tensors, one per member -> (E, B, L), padded with ``pad_id`` to the most
+    rows and the longest sequence."""
+    rows, length = max(b.shape[0] for b in batches), max(b.shape[1] for b in batches)
+    return torch.stack([F.pad(b, (0, length - b.shape[1], 0, rows - b.shape[0]), value=pad_id) for b in batches])
+
+
+class PaddedSet:
+    """A fixed set of sequences padded once, ``(n, L_max)``; :meth:`batch` gives rows trimmed to
+    their longest sequence — the same tensor :meth:`Task.pad` would build, without Python loops."""
+
+    def __init__(self, task: Task, seqs: Sequence[Sequence[int]]):
+        self.tokens = task.pad(seqs)
+        self.lengths = torch.tensor([len(s) for s in seqs])
+
+    def batch(self, rows: np.ndarray | torch.Tensor) -> torch.Tensor:
+        rows = torch.as_tensor(rows)
+        return self.tokens[rows, : int(self.lengths[rows].max())]
+
+
+def member_losses(logits: torch.Tensor, tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
+    """Mean next-token cross-entropy over non-pad targets, per member: (E,).
+
+    logits (E, B, L-1, V) predict tokens[:, :, 1:] of tokens (E, B, L)."""
+    targets = tokens[:, :, 1:]
+    losses = []
+    for member_logits, member_targets in zip(logits, targets):
+        real = member_targets != pad_id
+        losses.append(F.cross_entropy(member_logits[real], member_targets[real]))
+    return torch.stack(losses)
+
+
+def trial_correct(model: CountingModel, task: Task, seqs_per_member: Sequence[Sequence[Sequence[int]]], chunk: int = 512) -> torch.Tensor:
+    """(E, n) bool: is each member's trial on its own sequences fully correct? Eval mode."""
+    return tokens_correct(model, task, stack_batches(task, seqs_per_member), chunk)
+
+
+@torch.no_grad()
+def tokens_correct(model: CountingModel, task: Task, tokens: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+    """(E, n) bool for padded trials ``tokens`` (E, n, L), one set per member, ``chunk`` at a time."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, tokens.shape[1], chunk):
+        part = tokens[:, start : start + chunk]
+        logits = model(part).logits  # (E, B, L, V)
+        out.append(torch.stack([task.trial_correct(logits[e], part[e]) for e in range(len(part))]))
+    model.train(was_training)
+    return torch.cat(out, dim=1)
+
+
+def accuracy_per_count(model: CountingModel, task: Task, counts: Sequence[int] = range(1, 31), per_count: int = 15, seed: int = 0) -> torch.Tensor:
+    """(E, len(counts)) trial accuracy of every member on ``per_count`` sequences of each N
+    (the paper's behavioural test: 15 per N, N = 1..30)."""
+    long_task = replace(task, max_count=max(max(counts), task.max_count), hold_outs=())
+    seqs = long_task.sample(len(counts) * per_count, seed=seed, counts=[n for n in counts for _ in range(per_count)])
+    correct = trial_correct(model, long_task, [seqs] * model.n_members)
+    return correct.view(model.n_members, len(counts), per_count).float().mean(dim=2)
+
+
+@dataclass
+class RunResult:
+    """What training one member produced."""
+
+    config: TrainConfig
+    reached: bool  # criterion reached (False: the run is dropped)
+    epochs: int  # epochs trained
+    state: dict[str, torch.Tensor]  # final weights, as a one-member model's state_dict
+    checkpoints: dict[int, dict[str, torch.Tensor]]  # epoch -> state_dict (epoch 0 = initial)
+    history: list[dict]  # per epoch: epoch, loss, val_accuracy, lr
+
+    def model(self) -> CountingModel:
+        """The trained network (eval mode)."""
+        return load_model(self.config, self.state)
+
+
+def load_model(config: TrainConfig, state: dict[str, torch.Tensor]) -> CountingModel:
+    model = build_model(config.model_config, seeds=(config.seed,))
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(f"these weights do not fit a {config.model_config}: {error}") from None
+    return model.eval()
+
+
+def _member_state(model: CountingModel, index: int) -> dict[str, torch.Tensor]:
+    return {name: param[index : index + 1].detach().clone() for name, param in model.named_parameters()}
+
+
+def _keep_members(model: CountingModel, optimizer: torch.optim.Adam, keep: list[int]):
+    """The ensemble of members ``keep`` with their Adam state, the others removed."""
+    kept = CountingModel.stack([model.member(i) for i in keep])
+    new_optimizer = torch.optim.Adam(kept.parameters(), lr=optimizer.param_groups[0]["lr"])
+    index = torch.tensor(keep)
+    for (name, old), new in zip(model.named_parameters(), kept.parameters()):
+        state = optimizer.state.get(old)
+        if state:
+            new_optimizer.state[new] = {
+                key: (value if key == "step" else value[index].clone()) for key, value in state.items()
+            }
+    return kept.train(), new_optimizer
+
+
+def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]], None] | None = None) -> list[RunResult]:
+    """Train several seeds of one condition together; returns one result per config, in order.
+
+    ``progress(epoch, val_accuracies)`` is called after every epoch (for progress bars).
+    """
+    if len(configs) == 0:
+        raise ValueError("nothing to train: no configs")
+    conditions = {c.condition() for c in configs}
+    if len(conditions) != 1:
+        raise ValueError("configs trained together must differ only in their seed")
+    if len({c.seed for c in configs}) != len(configs):
+        raise ValueError("configs trained together need distinct seeds")
+    config = configs[0]
+    task = config.task
+    model = build_model(config.model_config, seeds=[c.seed for c in configs]).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr_at(config, 0))
+    train_sets = [PaddedSet(task, training_set(c)) for c in configs]
+    val_tokens = stack_batches(task, [validation_set(c) for c in configs])  # (E, n_val, L)
+    batch_rngs = [np.random.default_rng(derive_seed(c.seed, "batches")) for c in configs]
+
+    active = list(range(len(configs)))  # indices into configs of the members still training
+    results: dict[int, RunResult] = {}
+    checkpoints = {i: {0: _member_state(model, k)} for k, i in enumerate(active)}
+    histories: dict[int, list[dict]] = {i: [] for i in active}
+    step = 0
+    for epoch in range(1, config.max_epochs + 1):
+        orders = [batch_rngs[i].permutation(config.n_train) for i in active]
+        epoch_loss = torch.zeros(len(active))
+        n_batches = math.ceil(config.n_train / config.batch_size)
+        for b in range(n_batches):
+            rows = [order[b * config.batch_size : (b + 1) * config.batch_size] for order in orders]
+            tokens = stack_padded([train_sets[i].batch(rows[k]) for k, i in enumerate(active)], task.pad_id)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(config, step)
+            losses = member_losses(model(tokens[:, :, :-1]).logits, tokens, task.pad_id)
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()  # members share no weights: each gets its own gradient
+            optimizer.step()
+            epoch_loss += losses.detach() / n_batches
+            step += 1
+        val_accuracy = tokens_correct(model, task, val_tokens[active]).float().mean(dim=1)
+        for k, i in enumerate(active):
+            histories[i].append(dict(epoch=epoch, loss=float(epoch_loss[k]), val_accuracy=float(val_accuracy[k]), lr=lr_at(config, step - 1)))
+            if epoch % config.checkpoint_every == 0:
+                checkpoints[i][epoch] = _member_state(model, k)
+        if progress is not None:
+            progress(epoch, [float(a) for a in val_accuracy])
+        done = [k for k, _ in enumerate(active) if val_accuracy[k] >= config.criterion or epoch == config.max_epochs]
+        for k in done:
+            i = active[k]
+            checkpoints[i].setdefault(epoch, _member_state(model, k))
+            results[i] = RunResult(configs[i], bool(val_accuracy[k] >= config.criterion), epoch, _member_state(model, k), checkpoints[i], histories[i])
+        if done:
+            keep = [k for k in range(len(active)) if k not in done]
+            if not keep:
+                break
+            model, optimizer = _keep_members(model, optimizer, keep)
+            active = [active[k] for k in keep]
+    return [results[i] for i in range(len(configs))]

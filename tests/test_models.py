@@ -1,0 +1,148 @@
+"""numvars.models: shapes, patching, references, ensembles and bad input."""
+
+import pytest
+import torch
+
+from numvars.models import CountingModel, ModelConfig, Patch, build_model
+from numvars.tasks import Task
+
+TASK = Task("multi")
+ARCHS = [
+    ModelConfig("gru", vocab_size=8),
+    ModelConfig("lstm", vocab_size=8),
+    ModelConfig("transformer", vocab_size=8),
+    ModelConfig("transformer", vocab_size=8, positional="none", n_layers=1),
+]
+
+
+def tokens(n=5, seed=0):
+    return TASK.pad(TASK.sample(n, seed=seed))
+
+
+@pytest.mark.parametrize("config", ARCHS, ids=lambda c: f"{c.arch}-{c.positional}-{c.n_layers}")
+def test_shapes(config):
+    x = tokens()
+    out = build_model(config).eval()(x)
+    assert out.logits.shape == (*x.shape, 8)
+    assert out.states.shape == (*x.shape, config.state_size)
+    stacked = build_model(config, seeds=(0, 1, 2)).eval()(x.expand(3, -1, -1))
+    assert stacked.logits.shape == (3, *x.shape, 8)
+
+
+@pytest.mark.parametrize("config", ARCHS, ids=lambda c: f"{c.arch}-{c.positional}-{c.n_layers}")
+def test_patch_changes_only_later_outputs_and_identity_changes_nothing(config):
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    x = tokens()
+    clean = model(x)
+    t = 4
+    rows, steps = torch.tensor([0, 2]), torch.tensor([t, t])
+    patched = model(x, patch=Patch(rows, steps, torch.randn(2, config.state_size) * 3))
+    assert torch.equal(patched.logits[:, :t], clean.logits[:, :t])  # the past is untouched
+    assert not torch.allclose(patched.logits[0, t:], clean.logits[0, t:])  # the patched row changes from t on
+    assert torch.equal(patched.logits[1], clean.logits[1])  # other rows do not
+    if config.arch != "transformer" or config.n_layers == 2:  # a 1-layer transformer has no later layer to carry it
+        assert not torch.allclose(patched.logits[0, t + 1 :], clean.logits[0, t + 1 :])
+    identity_fn = model(x, patch=Patch(rows, steps, lambda original, which: original))
+    identity_values = model(x, patch=Patch(rows, steps, clean.states[rows, steps]))
+    assert torch.equal(identity_fn.logits, clean.logits) and torch.equal(identity_fn.states, clean.states)
+    assert torch.equal(identity_values.logits, clean.logits)
+
+
+@pytest.mark.parametrize("arch", ["gru", "lstm"])
+def test_replaced_recurrent_state_is_what_the_network_carries_on_with(arch):
+    model = build_model(ModelConfig(arch, vocab_size=8)).eval()
+    x = tokens()
+    new_state = torch.randn(1, model.config.state_size)
+    patched = model(x, patch=Patch(torch.tensor([1]), torch.tensor([3]), new_state))
+    assert torch.equal(patched.states[1, 3], new_state[0])
+    # stepping the cell by hand from the new state gives the next state
+    gates_x = torch.baddbmm(model.b_x.unsqueeze(1), model.embed(x[1:2, 4:5].unsqueeze(0))[:, :, 0], model.w_x)
+    assert torch.allclose(model.cell(gates_x, new_state.unsqueeze(0))[0, 0], patched.states[1, 4], atol=1e-6)
+
+
+def test_gru_and_lstm_match_pytorch_cells():
+    x = tokens()
+    for arch, reference in (("gru", torch.nn.GRUCell(20, 20)), ("lstm", torch.nn.LSTMCell(20, 20))):
+        model = build_model(ModelConfig(arch, vocab_size=8)).eval()
+        with torch.no_grad():
+            reference.weight_ih.copy_(model.w_x[0].T)
+            reference.bias_ih.copy_(model.b_x[0])
+            reference.weight_hh.copy_(model.w_h[0].T)
+            reference.bias_hh.copy_(model.b_h[0])
+        embedded = model.embedding[0, x]
+        state = torch.zeros(len(x), 20) if arch == "gru" else (torch.zeros(len(x), 20), torch.zeros(len(x), 20))
+        expected = []
+        for t in range(x.shape[1]):
+            state = reference(embedded[:, t], state)
+            expected.append(state if arch == "gru" else torch.cat(state, dim=-1))
+        assert torch.allclose(model(x).states, torch.stack(expected, dim=1), atol=1e-5)
+
+
+def test_transformer_attention_is_causal_and_normalised():
+    model = build_model(ModelConfig("transformer", vocab_size=8)).eval()
+    x = tokens()
+    out = model(x, return_attention=True)
+    assert len(out.attention) == 2
+    for weights in out.attention:
+        assert weights.shape == (x.shape[0], x.shape[1], x.shape[1])
+        assert torch.allclose(weights.sum(-1), torch.ones(x.shape))
+        assert torch.all(weights.triu(1) == 0)
+    assert torch.allclose(out.logits, model(x).logits, atol=1e-5)  # fused and explicit attention agree
+
+
+def test_rope_makes_attention_depend_on_relative_position_only():
+    from numvars.models import rope
+
+    q, k = torch.randn(1, 20), torch.randn(1, 20)
+    def score(i, j):
+        L = max(i, j) + 1
+        qs, ks = rope(q.expand(L, -1).clone()), rope(k.expand(L, -1).clone())
+        return qs[i] @ ks[j]
+    assert torch.allclose(score(5, 2), score(9, 6), atol=1e-4)
+    assert not torch.allclose(score(5, 2), score(5, 4), atol=1e-3)
+
+
+def test_members_are_independent_of_their_stack():
+    config = ModelConfig("gru", vocab_size=8)
+    alone = build_model(config, seeds=(3,)).eval()
+    stack = build_model(config, seeds=(1, 3)).eval()
+    for name, param in alone.named_parameters():
+        assert torch.equal(param[0], getattr(stack, name)[1])  # same seed, same initial weights
+    x = tokens()
+    assert torch.allclose(stack(x.expand(2, -1, -1)).logits[1], alone(x).logits, atol=1e-6)
+    rebuilt = CountingModel.stack([stack.member(0), stack.member(1)])
+    assert all(torch.equal(a, b) for a, b in zip(rebuilt.parameters(), stack.parameters()))
+    assert not torch.equal(build_model(config, seeds=(4,)).w_h, alone.w_h)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(arch="rnn"), "unknown architecture 'rnn'"),
+        (dict(arch="gru", d=0), "model size d must be an integer >= 1"),
+        (dict(arch="transformer", n_layers=3), "1 or 2 layers"),
+        (dict(arch="transformer", positional="alibi"), "unknown positional encoding 'alibi'"),
+        (dict(arch="transformer", d=7), "d must be even"),
+    ],
+)
+def test_bad_configs_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(vocab_size=8, **kwargs)
+
+
+def test_bad_inputs_are_refused():
+    model = build_model(ModelConfig("gru", vocab_size=8)).eval()
+    x = tokens()
+    with pytest.raises(ValueError, match="past the sequence end"):
+        model(x, patch=Patch(torch.tensor([0]), torch.tensor([x.shape[1]]), torch.zeros(1, 20)))
+    with pytest.raises(ValueError, match="outside the batch"):
+        model(x, patch=Patch(torch.tensor([len(x)]), torch.tensor([1]), torch.zeros(1, 20)))
+    with pytest.raises(ValueError, match=r"patch values must have shape \(1, 20\)"):
+        model(x, patch=Patch(torch.tensor([0]), torch.tensor([1]), torch.zeros(1, 40)))
+    with pytest.raises(ValueError, match="outside the model's vocabulary.*do not match"):
+        model(torch.full((2, 3), 9))
+    with pytest.raises(ValueError, match="attention weights exist only for the transformer"):
+        model(x, return_attention=True)
+    with pytest.raises(ValueError, match=r"needs tokens of shape \(E, B, L\)"):
+        build_model(ModelConfig("gru", vocab_size=8), seeds=(0, 1))(x)

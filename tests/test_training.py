@@ -1,0 +1,91 @@
+"""numvars.training and numvars.experiments: schedule, determinism, criterion, store."""
+
+import warnings
+from dataclasses import replace
+
+import pytest
+import torch
+
+from numvars.experiments import ensure_trained, load_run, profile_experiments
+from numvars.store import Store, StoreWarning
+from numvars.tasks import Task
+from numvars.training import TrainConfig, load_model, lr_at, train, trial_correct, validation_set
+
+SINGLE = TrainConfig(task=Task("single"), arch="gru", max_epochs=3)
+
+
+def test_learning_rate_schedule_by_hand():
+    config = TrainConfig()
+    assert lr_at(config, 0) == pytest.approx(1e-5)  # warm-up: (step + 1) / 100 of 1e-3
+    assert lr_at(config, 49) == pytest.approx(5e-4)
+    assert lr_at(config, 99) == pytest.approx(1e-3)
+    assert lr_at(config, 399) == pytest.approx(1e-3 * (100 / 400) ** 0.5)  # inverse square root
+    assert lr_at(config, 10**12) == 1e-7  # the floor
+
+
+def test_same_seed_same_weights_and_members_do_not_depend_on_their_stack():
+    alone = train([SINGLE])[0]
+    again = train([SINGLE])[0]
+    in_stack = train([replace(SINGLE, seed=5), SINGLE])[1]
+    for name, value in alone.state.items():
+        assert torch.equal(value, again.state[name])
+        assert torch.allclose(value, in_stack.state[name], atol=1e-5)
+    other = train([replace(SINGLE, seed=1)])[0]
+    assert not torch.equal(other.state["w_h"], alone.state["w_h"])
+
+
+def test_runs_that_miss_the_criterion_are_dropped_with_their_checkpoints():
+    result = train([replace(SINGLE, max_epochs=10)])[0]
+    assert not result.reached and result.epochs == 10
+    assert sorted(result.checkpoints) == [0, 5, 10]
+    assert [h["epoch"] for h in result.history] == list(range(1, 11))
+    assert not torch.equal(result.checkpoints[0]["w_h"], result.checkpoints[10]["w_h"])
+
+
+def test_a_small_gru_learns_single_object_counting():
+    config = replace(SINGLE, max_epochs=150, n_val=300)
+    result = train([config])[0]
+    accuracy = trial_correct(result.model(), config.task, [validation_set(config)]).float().mean().item()
+    assert accuracy > 0.9, f"trial accuracy {accuracy:.3f} after {result.epochs} epochs"
+    assert result.reached == (accuracy >= config.criterion)
+
+
+def test_trained_runs_round_trip_through_the_store_and_bad_files_are_rebuilt(tmp_path):
+    store = Store(tmp_path)
+    configs = [SINGLE, replace(SINGLE, seed=1)]
+    ensure_trained(configs, store, progress=False)
+    first = load_run(SINGLE, store)
+    assert first is not None and first.epochs == 3
+    path = store.path("run", SINGLE)
+    path.write_bytes(path.read_bytes()[:100])  # a truncated file
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StoreWarning)  # the store warns, then the run is retrained
+        ensure_trained(configs, store, progress=False)
+    rebuilt = load_run(SINGLE, store)
+    assert all(torch.equal(rebuilt.state[k], first.state[k]) for k in first.state)
+
+
+def test_weights_of_another_config_are_refused():
+    state = train([SINGLE])[0].state
+    with pytest.raises(ValueError, match="do not fit"):
+        load_model(replace(SINGLE, d=16), state)
+
+
+@pytest.mark.parametrize(
+    "configs, message",
+    [
+        ([], "nothing to train"),
+        ([SINGLE, replace(SINGLE, arch="lstm", seed=1)], "differ only in their seed"),
+        ([SINGLE, SINGLE], "distinct seeds"),
+    ],
+)
+def test_bad_training_requests_are_refused(configs, message):
+    with pytest.raises(ValueError, match=message):
+        train(configs)
+
+
+def test_profiles():
+    paper = profile_experiments("paper")
+    assert len(paper["main"]) == 3 * 3 * 6 and len(paper["gru_sizes"]) == 5 * 6
+    with pytest.raises(ValueError, match="unknown profile 'huge'"):
+        profile_experiments("huge")
