@@ -111,7 +111,7 @@ def counterfactual_agreement(task: Task, pairs: Sequence, demo_continuation: str
     return {key: value / len(pairs) for key, value in hits.items()}
 
 
-def history_table(runs: Sequence, describe: dict | None = None) -> pd.DataFrame:
+def history_table(runs: Sequence) -> pd.DataFrame:
     """Long table of the training history of ``runs`` (:class:`numvars.training.RunResult`):
     one row per run and epoch with ``arch``, ``seed``, ``epoch``, ``loss``, ``val_accuracy``."""
     rows = []

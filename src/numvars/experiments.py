@@ -107,11 +107,6 @@ def load_run(config: TrainConfig, store: Store | None = None) -> RunResult | Non
     return RunResult(config, payload["reached"], payload["epochs"], payload["state"], payload["checkpoints"], payload["history"])
 
 
-def load_accuracy_per_count(config: TrainConfig, store: Store | None = None) -> torch.Tensor | None:
-    payload = (store or Store.default()).load(RUN_KIND, config)
-    return None if payload is None else payload["accuracy_per_count"]
-
-
 def train_condition(configs: Sequence[TrainConfig], store_root: str, progress: Callable | None = None) -> list[tuple[TrainConfig, bool, int]]:
     """Train one condition's seeds together, evaluate accuracy per N, save each run.
     Returns (config, reached, epochs) per run. Runs in a worker process with one torch thread."""
@@ -186,11 +181,10 @@ def accuracy_table(profile: str, store: Store | None = None) -> pd.DataFrame:
     rows = []
     for experiment, configs in profile_experiments(profile).items():
         for cfg in configs:
-            run = load_run(cfg, store)
-            if run is None or not run.reached:
+            payload = (store or Store.default()).load(RUN_KIND, cfg)
+            if payload is None or not payload["reached"]:
                 continue
-            by_n = load_accuracy_per_count(cfg, store)
-            for n, acc in zip(EVAL_COUNTS, by_n.tolist()):
+            for n, acc in zip(EVAL_COUNTS, payload["accuracy_per_count"].tolist()):
                 rows.append(dict(experiment=experiment, **config_columns(cfg), N=n, accuracy=acc))
     return pd.DataFrame(rows)
 
