@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from numvars.das import RotationAlignment, check_model_task, iia, interchange, make_pairs, source_states
+from numvars.das import RotationAlignment, iia, interchange, make_pairs, source_states
 from numvars.models import ModelConfig, Patch, build_model
 from numvars.programs import get_program
 from numvars.tasks import Task
@@ -75,8 +75,8 @@ def test_untrained_model_scores_low_and_bad_input_is_refused():
         make_pairs(get_program("up_down", TASK), "count", 0, seed=0)
     with pytest.raises(ValueError, match="unknown variable"):
         make_pairs(get_program("up_down", TASK), "demo_count", 4, seed=0)
-    with pytest.raises(ValueError, match="does not match the task"):
-        check_model_task(build_model(ModelConfig("gru", vocab_size=8)), TASK)
+    with pytest.raises(ValueError, match="does not match the task"):  # a Multi-Object model on Single-Object pairs
+        iia(build_model(ModelConfig("gru", vocab_size=8)), pairs, RotationAlignment(20, 10))
     with pytest.raises(ValueError, match="empty pair set"):
         iia(model, pairs.subset(torch.tensor([], dtype=torch.long)), RotationAlignment(20, 10))
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from numvars.experiments import PROFILES, accuracy_table, all_configs, default_workers, ensure_trained, profile_experiments, runs_table
+from numvars.experiments import PROFILES, RUN_KIND, accuracy_table, all_configs, default_workers, ensure_trained, profile_experiments, runs_table
 from numvars.store import Store
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     out = args.out or RESULTS_DIR / args.profile
-    missing = [c for c in all_configs(args.profile) if not store.exists("run", c)]
+    missing = [c for c in all_configs(args.profile) if not store.exists(RUN_KIND, c)]
     if missing:
         print(f"{len(missing)} runs of profile {args.profile!r} are not trained: run `python -m numvars train --profile {args.profile}` first", file=sys.stderr)
         return 2

@@ -72,12 +72,13 @@ class PairSet:
     sources: Tensor  # (n, L_s) source sequences, padded
     u: Tensor  # (n,)
     score: Tensor  # (n, L) bool: tokens the intervened program determines
+    task: Task  # whose vocabulary the sequences use
 
     def __len__(self) -> int:
         return len(self.t)
 
     def subset(self, rows: Tensor) -> "PairSet":
-        return PairSet(self.tokens[rows], self.t[rows], self.sources[rows], self.u[rows], self.score[rows])
+        return PairSet(self.tokens[rows], self.t[rows], self.sources[rows], self.u[rows], self.score[rows], self.task)
 
 
 def make_pairs(program: Program, variables, n_pairs: int, seed: int, same_phase: bool = False, demo_continuation: str = "paper") -> PairSet:
@@ -98,7 +99,7 @@ def make_pairs(program: Program, variables, n_pairs: int, seed: int, same_phase:
     score = torch.zeros_like(tokens, dtype=torch.bool)
     for i, r in enumerate(rows):
         score[i, : len(r[4])] = torch.tensor(r[4])
-    return PairSet(tokens, torch.tensor([r[1] for r in rows]), task.pad([r[2] for r in rows]), torch.tensor([r[3] for r in rows]), score)
+    return PairSet(tokens, torch.tensor([r[1] for r in rows]), task.pad([r[2] for r in rows]), torch.tensor([r[3] for r in rows]), score, task)
 
 
 def check_model_task(model: CountingModel, task: Task) -> None:
@@ -112,6 +113,7 @@ def check_model_task(model: CountingModel, task: Task) -> None:
 @torch.no_grad()
 def source_states(model: CountingModel, pairs: PairSet) -> Tensor:
     """(n, S) the states after each source's token ``u``, computed once."""
+    check_model_task(model, pairs.task)
     states = model(pairs.sources).states
     return states[torch.arange(len(pairs)), pairs.u]
 
@@ -123,23 +125,19 @@ def intervened_logits(model: CountingModel, pairs: PairSet, h_s: Tensor, alignme
     return model(pairs.tokens, patch=patch).logits
 
 
-def trial_matches(logits: Tensor, pairs: PairSet) -> Tensor:
-    """(n,) bool: every scored token predicted (argmax) as the counterfactual has it."""
-    wrong = (logits[:, :-1].argmax(-1) != pairs.tokens[:, 1:]) & pairs.score[:, 1:]
-    return ~wrong.any(dim=1)
-
-
 @torch.no_grad()
 def iia(model: CountingModel, pairs: PairSet, alignment: nn.Module, h_s: Tensor | None = None, batch_size: int = 1024) -> float:
     """Interchange intervention accuracy of ``alignment`` on ``pairs``."""
     if len(pairs) == 0:
         raise ValueError("IIA of an empty pair set")
+    check_model_task(model, pairs.task)
     h_s = source_states(model, pairs) if h_s is None else h_s
     hits = 0
     for start in range(0, len(pairs), batch_size):
         rows = torch.arange(start, min(start + batch_size, len(pairs)))
         part = pairs.subset(rows)
-        hits += int(trial_matches(intervened_logits(model, part, h_s[rows], alignment), part).sum())
+        logits = intervened_logits(model, part, h_s[rows], alignment)
+        hits += int(pairs.task.trial_correct(logits, part.tokens, part.score).sum())
     return hits / len(pairs)
 
 

@@ -107,16 +107,15 @@ def load_run(config: TrainConfig, store: Store | None = None) -> RunResult | Non
     return RunResult(config, payload["reached"], payload["epochs"], payload["state"], payload["checkpoints"], payload["history"])
 
 
-def train_condition(configs: Sequence[TrainConfig], store_root: str, progress: Callable | None = None) -> list[tuple[TrainConfig, bool, int]]:
+def train_condition(configs: Sequence[TrainConfig], store_root: str, progress: Callable | None = None) -> None:
     """Train one condition's seeds together, evaluate accuracy per N, save each run.
-    Returns (config, reached, epochs) per run. Runs in a worker process with one torch thread."""
+    Runs in a worker process (or in-process) with one torch thread."""
     torch.set_num_threads(1)
     store = Store(store_root)
     results = train(configs, progress=progress)
     for result in results:
         by_n = accuracy_per_count(result.model(), result.config.task, EVAL_COUNTS, seed=0)[0]
         store.save(RUN_KIND, result.config, run_payload(result, by_n))
-    return [(r.config, r.reached, r.epochs) for r in results]
 
 
 def ensure_trained(configs: Sequence[TrainConfig], store: Store | None = None, workers: int = 1, progress: bool = True) -> None:

@@ -185,7 +185,7 @@ def _keep_members(model: CountingModel, optimizer: torch.optim.Adam, keep: list[
     kept = CountingModel.stack([model.member(i) for i in keep])
     new_optimizer = torch.optim.Adam(kept.parameters(), lr=optimizer.param_groups[0]["lr"])
     index = torch.tensor(keep)
-    for (name, old), new in zip(model.named_parameters(), kept.parameters()):
+    for old, new in zip(model.parameters(), kept.parameters()):
         state = optimizer.state.get(old)
         if state:
             new_optimizer.state[new] = {
