@@ -3,7 +3,18 @@
 import pytest
 import torch
 
-from numvars.das import RotationAlignment, iia, interchange, make_pairs, source_states
+from numvars.das import (
+    FixedAlignment,
+    RotationAlignment,
+    first_errors,
+    fit_alignment,
+    iia,
+    interchange,
+    intervened_predictions,
+    make_pairs,
+    pair_correct,
+    run_frozen,
+)
 from numvars.models import ModelConfig, Patch, build_model
 from numvars.programs import get_program
 from numvars.tasks import Task
@@ -32,10 +43,8 @@ def test_alignment_rotation_is_orthogonal_and_only_it_learns():
     model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab))).eval().requires_grad_(False)
     align = RotationAlignment(20, 10, seed=1)
     assert torch.allclose(align.rotation.T @ align.rotation, torch.eye(20), atol=1e-5)
-    pairs = make_pairs(get_program("up_down", TASK), "count", 16, seed=0)
-    from numvars.das import intervened_logits
-
-    logits = intervened_logits(model, pairs, source_states(model, pairs), align)
+    runs = run_frozen(model, make_pairs(get_program("up_down", TASK), "count", 16, seed=0))
+    logits, _, _ = intervened_predictions(model, runs, torch.arange(16), align)
     logits.sum().backward()
     assert all(p.grad is None for p in model.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in align.parameters())
@@ -44,13 +53,16 @@ def test_alignment_rotation_is_orthogonal_and_only_it_learns():
 def test_full_swap_alignment_equals_patching_the_source_state():
     model = build_model(ModelConfig("lstm", vocab_size=len(TASK.vocab))).eval()
     pairs = make_pairs(get_program("up_down", TASK), None, 32, seed=1)
-    h_s = source_states(model, pairs)
-    align = RotationAlignment(40, 40, seed=2)
-    from numvars.das import intervened_logits
-
-    by_alignment = intervened_logits(model, pairs, h_s, align)
-    by_patch = model(pairs.tokens, patch=Patch(torch.arange(len(pairs)), pairs.t, h_s)).logits
-    assert torch.allclose(by_alignment, by_patch, atol=1e-4)
+    runs = run_frozen(model, pairs)
+    by_alignment, targets, scored = intervened_predictions(model, runs, torch.arange(32), RotationAlignment(40, 40, seed=2))
+    by_patch = model(pairs.tokens, patch=Patch(torch.arange(32), pairs.t, runs.h_s)).logits
+    # the source state is the one after token u of the source sequence, computed by hand
+    assert torch.allclose(runs.h_s[5], model(pairs.sources[5:6]).states[0, pairs.u[5]], atol=1e-6)
+    for i in range(32):
+        n = int(scored[i].nonzero().max()) + 1
+        t = int(pairs.t[i])
+        assert torch.allclose(by_alignment[i, :n], by_patch[i, t : t + n], atol=1e-4)
+        assert torch.equal(targets[i, :n], pairs.tokens[i, t + 1 : t + 1 + n])  # shifted targets
 
 
 def test_pair_scores_follow_the_program_by_hand():
@@ -68,7 +80,7 @@ def test_pair_scores_follow_the_program_by_hand():
 def test_untrained_model_scores_low_and_bad_input_is_refused():
     model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab))).eval()
     pairs = make_pairs(get_program("up_down", TASK), "count", 64, seed=4)
-    assert iia(model, pairs, RotationAlignment(20, 10)) < 0.2
+    assert iia(model, run_frozen(model, pairs), RotationAlignment(20, 10)) < 0.2
     with pytest.raises(ValueError, match=r"k \(the swapped dimensions\) must be in 1..20"):
         RotationAlignment(20, 0)
     with pytest.raises(ValueError, match="at least one pair"):
@@ -76,20 +88,37 @@ def test_untrained_model_scores_low_and_bad_input_is_refused():
     with pytest.raises(ValueError, match="unknown variable"):
         make_pairs(get_program("up_down", TASK), "demo_count", 4, seed=0)
     with pytest.raises(ValueError, match="does not match the task"):  # a Multi-Object model on Single-Object pairs
-        iia(build_model(ModelConfig("gru", vocab_size=8)), pairs, RotationAlignment(20, 10))
+        run_frozen(build_model(ModelConfig("gru", vocab_size=8)), pairs)
     with pytest.raises(ValueError, match="empty pair set"):
-        iia(model, pairs.subset(torch.tensor([], dtype=torch.long)), RotationAlignment(20, 10))
+        run_frozen(model, pairs.subset(torch.tensor([], dtype=torch.long)))
 
 
 def test_fit_keeps_the_rotation_with_the_best_validation_iia():
-    from numvars.das import fit_alignment
-
     model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab), d=8)).eval()
     program = get_program("up_down", TASK)
     train_pairs, val_pairs, test_pairs = (make_pairs(program, "count", n, seed=s) for n, s in ((256, 5), (64, 6), (64, 7)))
-    result = fit_alignment(model, train_pairs, val_pairs, test_pairs, epochs=3, batch_size=64)
+    result = fit_alignment(model, train_pairs, val_pairs, test_pairs, max_epochs=3, batch_size=64)
     assert len(result.history) == 3 and result.alignment.k == 4
     assert result.best_val_iia == max(h["val_iia"] for h in result.history)
-    assert iia(model, val_pairs, result.alignment) == result.best_val_iia  # the kept rotation is the best one
+    assert iia(model, run_frozen(model, val_pairs), result.alignment) == result.best_val_iia  # the kept rotation is the best one
+    assert torch.equal(result.test_correct, pair_correct(model, run_frozen(model, test_pairs), result.alignment))
+    # patience: stops once the validation IIA has not improved for that many epochs
+    stopped = fit_alignment(model, train_pairs, val_pairs, test_pairs, max_epochs=50, patience=2, batch_size=64)
+    best_epoch = max(stopped.history, key=lambda h: (h["val_iia"], -h["epoch"]))["epoch"]
+    assert len(stopped.history) == min(50, best_epoch + 2)
     assert torch.allclose(result.alignment.rotation.T @ result.alignment.rotation, torch.eye(8), atol=1e-5)
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_first_errors_mark_the_first_wrong_scored_token_and_a_fixed_rotation_equals_the_learned_one():
+    model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab))).eval()
+    runs = run_frozen(model, make_pairs(get_program("up_down", TASK), "count", 64, seed=8))
+    align = RotationAlignment(20, 10, seed=3)
+    errors = first_errors(model, runs, align)
+    logits, targets, scored = intervened_predictions(model, runs, torch.arange(64), align)
+    for i in range(64):
+        wrong = [j for j in range(targets.shape[1]) if scored[i, j] and logits[i, j].argmax() != targets[i, j]]
+        assert int(errors[i]) == (wrong[0] if wrong else -1)
+    assert torch.equal(pair_correct(model, runs, align), errors < 0)
+    fixed = FixedAlignment(align.rotation.detach().clone(), 10)
+    assert torch.equal(first_errors(model, runs, fixed), errors)

@@ -49,6 +49,34 @@ def test_patch_changes_only_later_outputs_and_identity_changes_nothing(config):
     assert torch.equal(identity_values.logits, clean.logits)
 
 
+@pytest.mark.parametrize("config", ARCHS, ids=lambda c: f"{c.arch}-{c.positional}-{c.n_layers}")
+def test_resume_equals_a_full_patched_run_from_the_patched_step_on(config):
+    torch.manual_seed(1)
+    model = build_model(config).eval()
+    x = tokens(n=8, seed=3)
+    lengths = (x != TASK.pad_id).sum(1)
+    steps = torch.stack([torch.randint(1, int(n) - 1, ()) for n in lengths])
+    new_states = torch.randn(len(x), config.state_size)
+    full = model(x, patch=Patch(torch.arange(len(x)), steps, new_states)).logits
+    for states in (None, model(x).states):
+        resumed = model.resume(x, steps, new_states, states)
+        assert resumed.shape == (len(x), int((lengths - steps).max()), 8)
+        for b in range(len(x)):
+            n_after = int(lengths[b] - steps[b])  # predictions after the patched token, up to the last real token
+            assert torch.allclose(resumed[b, :n_after], full[b, steps[b] : lengths[b]], atol=1e-5)
+            assert torch.all(resumed[b, n_after:] == 0)
+
+
+def test_resume_refuses_ensembles_and_bad_shapes():
+    x = tokens()
+    with pytest.raises(ValueError, match="one member"):
+        build_model(ARCHS[0], seeds=(0, 1)).resume(x, torch.ones(5, dtype=torch.long), torch.zeros(5, 20))
+    with pytest.raises(ValueError, match="new_states"):
+        build_model(ARCHS[1]).resume(x, torch.ones(5, dtype=torch.long), torch.zeros(5, 20))
+    with pytest.raises(ValueError, match="steps must lie"):
+        build_model(ARCHS[0]).resume(x, torch.full((5,), 99), torch.zeros(5, 20))
+
+
 @pytest.mark.parametrize("arch", ["gru", "lstm"])
 def test_replaced_recurrent_state_is_what_the_network_carries_on_with(arch):
     model = build_model(ModelConfig(arch, vocab_size=8)).eval()

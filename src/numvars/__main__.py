@@ -1,8 +1,11 @@
-"""Command line: ``python -m numvars train|results --profile quick|paper``.
+"""Command line: ``python -m numvars train|das|results --profile quick|paper``.
 
 * ``train`` trains every model of a profile that the store lacks (resumable: finished
   conditions are kept), with progress bars.
-* ``results`` writes the small tables the book shows under ``results/<profile>/``.
+* ``das`` runs the DAS grid of paper Figs. 2 and 7 (training any network it needs first;
+  resumable: finished measurements are kept) and writes ``results/<profile>/das.csv`` and
+  ``das_failures.csv``.
+* ``results`` writes the training tables the book shows under ``results/<profile>/``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from numvars.das_experiments import all_das_configs, das_experiments, das_table, ensure_das, failure_table
 from numvars.experiments import PROFILES, RUN_KIND, accuracy_table, all_configs, default_workers, ensure_trained, profile_experiments, runs_table
 from numvars.store import Store
 
@@ -22,15 +26,19 @@ RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m numvars", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, help_text in (("train", "train the models of a profile"), ("results", "write results/<profile>/ tables")):
+    for name, help_text in (
+        ("train", "train the models of a profile"),
+        ("das", "run the DAS grid of a profile and write results/<profile>/das.csv"),
+        ("results", "write results/<profile>/ training tables"),
+    ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--profile", choices=PROFILES, default="quick")
         p.add_argument("--store", type=Path, default=None, help="store folder (default: $NUMVARS_STORE or ./store)")
-    sub.choices["train"].add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: up to 2)")
-    sub.choices["train"].add_argument(
-        "--experiment", action="append", default=None, help="only this experiment of the profile (repeatable)"
-    )
-    sub.choices["results"].add_argument("--out", type=Path, default=None, help="folder for the tables (default: results/<profile>)")
+    for name in ("train", "das"):
+        sub.choices[name].add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: up to 2)")
+        sub.choices[name].add_argument("--experiment", action="append", default=None, help="only this experiment of the profile (repeatable)")
+    for name in ("das", "results"):
+        sub.choices[name].add_argument("--out", type=Path, default=None, help="folder for the tables (default: results/<profile>)")
     args = parser.parse_args(argv)
     store = Store(args.store) if args.store else Store.default()
 
@@ -47,6 +55,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     out = args.out or RESULTS_DIR / args.profile
+    if args.command == "das":
+        grid = das_experiments(args.profile)
+        unknown = set(args.experiment or ()) - set(grid)
+        if unknown:
+            parser.error(f"unknown experiment(s) {sorted(unknown)} for DAS profile {args.profile!r}; allowed: {sorted(grid)}")
+        configs = all_das_configs(args.profile, args.experiment)
+        start = time.perf_counter()
+        ensure_trained(list(dict.fromkeys(c.run for c in configs if c.trained)), store, workers=args.workers)
+        ensure_das(configs, store, workers=args.workers)
+        out.mkdir(parents=True, exist_ok=True)
+        das_table(grid, store).round(4).to_csv(out / "das.csv", index=False)
+        failure_table(grid, store).round(4).to_csv(out / "das_failures.csv", index=False)
+        print(f"{len(configs)} DAS measurements of profile {args.profile!r} in the store ({time.perf_counter() - start:.0f} s); "
+              f"wrote {out}/das.csv and das_failures.csv", file=sys.stderr)
+        return 0
     missing = [c for c in all_configs(args.profile) if not store.exists(RUN_KIND, c)]
     if missing:
         print(f"{len(missing)} runs of profile {args.profile!r} are not trained: run `python -m numvars train --profile {args.profile}` first", file=sys.stderr)

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from numvars.programs import get_program
+from numvars.programs import get_program, phase_at
 from numvars.tasks import Task
 
 ALL_PROGRAMS = ("up_down", "up_up", "ctx_distr")
@@ -138,3 +138,26 @@ def behaviour_summary(accuracy: pd.DataFrame, hold_outs: Sequence[int], by: Sequ
         summary = per_seed.groupby(list(by)).agg(["mean", "std"])
         frames.append(summary.apply(lambda r: f"{r['mean']:.2f} ± {0 if pd.isna(r['std']) else r['std']:.2f}", axis=1).rename(label))
     return pd.concat(frames, axis=1)
+
+
+def pair_facts(pairs) -> pd.DataFrame:
+    """One row per intervention pair (a :class:`numvars.das.PairSet`): the target position ``t``
+    and its phase (``t_phase``), the source's count, position ``u`` and its phase (``u_phase``), and how many responses the
+    counterfactual asks for (``responses``; more than the trained maximum cannot be produced by
+    a network that does not extrapolate)."""
+    task = pairs.task
+    rows = []
+    for i in range(len(pairs)):
+        ids = [x for x in pairs.tokens[i].tolist() if x != task.pad_id]
+        source = [x for x in pairs.sources[i].tolist() if x != task.pad_id]
+        t = int(pairs.t[i])
+        last_trigger = max((j for j, x in enumerate(ids) if x == task.trigger_id), default=t)  # a phase swap may drop T
+        rows.append(dict(
+            t=t,
+            t_phase=phase_at(task, ids, t),
+            source_count=task.count(source),
+            u=int(pairs.u[i]),
+            u_phase=phase_at(task, source, int(pairs.u[i])),
+            responses=ids[last_trigger + 1 :].count(task.response_id),
+        ))
+    return pd.DataFrame(rows)

@@ -17,12 +17,13 @@ Shapes: ``n`` pairs, ``L`` tokens, ``S`` state size. States are row vectors, so 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import orthogonal
 
-from numvars.models import CountingModel, Patch
+from numvars.models import CountingModel, shift_left
 from numvars.programs import RESPONSE, Program, sample_pairs
 from numvars.tasks import Task
 
@@ -58,6 +59,18 @@ class RotationAlignment(nn.Module):
 
     def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
         """(n, S), (n, S) -> the intervened states (n, S)."""
+        return interchange(h_o, h_s, self.rotation, self.k)
+
+
+class FixedAlignment(nn.Module):
+    """A given rotation R (S, S) and swap size k, not trained (e.g. one read back from the store)."""
+
+    def __init__(self, rotation: Tensor, k: int):
+        super().__init__()
+        self.register_buffer("rotation", rotation)
+        self.k = k
+
+    def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
         return interchange(h_o, h_s, self.rotation, self.k)
 
 
@@ -110,43 +123,80 @@ def check_model_task(model: CountingModel, task: Task) -> None:
         )
 
 
-@torch.no_grad()
-def source_states(model: CountingModel, pairs: PairSet) -> Tensor:
-    """(n, S) the states after each source's token ``u``, computed once."""
-    check_model_task(model, pairs.task)
-    states = model(pairs.sources).states
-    return states[torch.arange(len(pairs)), pairs.u]
+@dataclass
+class FrozenRuns:
+    """What the frozen network computes once for a pair set."""
 
+    pairs: PairSet
+    states: Tensor  # (n, L, S) the states of the counterfactual sequences, before any intervention
+    h_s: Tensor  # (n, S) each source's state after its token u
 
-def intervened_logits(model: CountingModel, pairs: PairSet, h_s: Tensor, alignment: nn.Module) -> Tensor:
-    """(n, L, V) logits of the counterfactual sequences with the aligned swap after ``t``."""
-    rows = torch.arange(len(pairs))
-    patch = Patch(rows, pairs.t, lambda h_o, which: alignment(h_o, h_s[which]))
-    return model(pairs.tokens, patch=patch).logits
+    def __len__(self) -> int:
+        return len(self.pairs)
 
 
 @torch.no_grad()
-def iia(model: CountingModel, pairs: PairSet, alignment: nn.Module, h_s: Tensor | None = None, batch_size: int = 1024) -> float:
-    """Interchange intervention accuracy of ``alignment`` on ``pairs``."""
+def run_frozen(model: CountingModel, pairs: PairSet, batch_size: int = 2048) -> FrozenRuns:
+    """Run ``model`` once over the pairs' counterfactual and source sequences."""
     if len(pairs) == 0:
-        raise ValueError("IIA of an empty pair set")
+        raise ValueError("an empty pair set")
     check_model_task(model, pairs.task)
-    h_s = source_states(model, pairs) if h_s is None else h_s
-    hits = 0
-    for start in range(0, len(pairs), batch_size):
-        rows = torch.arange(start, min(start + batch_size, len(pairs)))
+    states, h_s = [], []
+    for rows in torch.arange(len(pairs)).split(batch_size):
         part = pairs.subset(rows)
-        logits = intervened_logits(model, part, h_s[rows], alignment)
-        hits += int(pairs.task.trial_correct(logits, part.tokens, part.score).sum())
-    return hits / len(pairs)
+        states.append(model(part.tokens).states)
+        h_s.append(model(part.sources).states[torch.arange(len(rows)), part.u])
+    return FrozenRuns(pairs, torch.cat(states), torch.cat(h_s))
+
+
+def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module):
+    """The network run on from the aligned swap after ``t`` for pairs ``rows`` (r,).
+
+    Returns ``(logits (r, W, V), targets (r, W), scored (r, W))``: ``logits[i, j]`` is the
+    prediction after token ``t + j`` of pair ``rows[i]``, ``targets`` the counterfactual token
+    it should predict, ``scored`` whether the intervened program determines that token."""
+    pairs = runs.pairs.subset(rows)
+    states = runs.states[rows]
+    h_o = states[torch.arange(len(rows)), pairs.t]
+    logits = model.resume(pairs.tokens, pairs.t, alignment(h_o, runs.h_s[rows]), states)
+    width = logits.shape[1]
+    targets = shift_left(pairs.tokens, pairs.t + 1, width, fill=pairs.task.pad_id)
+    scored = shift_left(pairs.score, pairs.t + 1, width, fill=False)
+    return logits, targets, scored
+
+
+@torch.no_grad()
+def first_errors(model: CountingModel, runs: FrozenRuns, alignment: nn.Module, batch_size: int = 2048) -> Tensor:
+    """(n,) long: for each pair, the offset after ``t`` of the first scored token the intervened
+    network gets wrong (0: the prediction made at ``t`` itself), or -1 if it gets all right."""
+    first = []
+    for rows in torch.arange(len(runs)).split(batch_size):
+        logits, targets, scored = intervened_predictions(model, runs, rows, alignment)
+        wrong = (logits.argmax(-1) != targets) & scored
+        first.append(torch.where(wrong.any(dim=1), wrong.int().argmax(dim=1), -1))
+    return torch.cat(first)
+
+
+def pair_correct(model: CountingModel, runs: FrozenRuns, alignment: nn.Module) -> Tensor:
+    """(n,) bool: does the intervened network predict every scored token of each pair (argmax)?"""
+    return first_errors(model, runs, alignment) < 0
+
+
+def iia(model: CountingModel, runs: FrozenRuns, alignment: nn.Module) -> float:
+    """Interchange intervention accuracy: the share of pairs the intervened network gets right."""
+    return pair_correct(model, runs, alignment).float().mean().item()
 
 
 @dataclass
 class FitResult:
     alignment: RotationAlignment  # the rotation with the best validation IIA
     best_val_iia: float
-    test_iia: float
+    test_correct: Tensor  # (n_test,) bool: each test pair's outcome under that rotation
     history: list[dict]  # per epoch: epoch, loss, val_iia
+
+    @property
+    def test_iia(self) -> float:
+        return self.test_correct.float().mean().item()
 
 
 def fit_alignment(
@@ -155,35 +205,42 @@ def fit_alignment(
     val_pairs: PairSet,
     test_pairs: PairSet,
     k: int | None = None,
-    epochs: int = 10,
+    max_epochs: int = 100,
+    patience: int = 20,
     lr: float = 3e-3,
     batch_size: int = 512,
     seed: int = 0,
+    progress: Callable[[int, float], None] | None = None,
 ) -> FitResult:
     """Train R with Adam on cross-entropy of the scored counterfactual tokens (the network
-    frozen); keep the rotation with the best validation IIA; report its test IIA."""
+    frozen) until the validation IIA has not improved for ``patience`` epochs, or for
+    ``max_epochs``; keep the rotation with the best validation IIA; score it on the test pairs.
+    ``k`` defaults to half the state. ``progress(epoch, val_iia)`` is called after each epoch."""
     model = model.eval().requires_grad_(False)
     size = model.config.state_size
     alignment = RotationAlignment(size, size // 2 if k is None else k, seed=seed)
     optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
-    h_train, h_val = source_states(model, train_pairs), source_states(model, val_pairs)
+    train, val = run_frozen(model, train_pairs), run_frozen(model, val_pairs)
     generator = torch.Generator().manual_seed(seed)
-    best = (-1.0, None)
+    best_iia, best_state, best_epoch = -1.0, None, 0
     history = []
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, max_epochs + 1):
         total = 0.0
-        for rows in torch.randperm(len(train_pairs), generator=generator).split(batch_size):
-            part = train_pairs.subset(rows)
-            logits = intervened_logits(model, part, h_train[rows], alignment)
-            scored = part.score[:, 1:]
-            loss = nn.functional.cross_entropy(logits[:, :-1][scored], part.tokens[:, 1:][scored])
+        for rows in torch.randperm(len(train), generator=generator).split(batch_size):
+            logits, targets, scored = intervened_predictions(model, train, rows, alignment)
+            loss = nn.functional.cross_entropy(logits[scored], targets[scored])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(rows) / len(train_pairs)
-        val = iia(model, val_pairs, alignment, h_val)
-        history.append(dict(epoch=epoch, loss=total, val_iia=val))
-        if val > best[0]:
-            best = (val, {name: p.detach().clone() for name, p in alignment.state_dict().items()})
-    alignment.load_state_dict(best[1])
-    return FitResult(alignment, best[0], iia(model, test_pairs, alignment), history)
+            total += float(loss.detach()) * len(rows) / len(train)
+        val_iia = iia(model, val, alignment)
+        history.append(dict(epoch=epoch, loss=total, val_iia=val_iia))
+        if progress is not None:
+            progress(epoch, val_iia)
+        if val_iia > best_iia:
+            best_iia, best_epoch = val_iia, epoch
+            best_state = {name: p.detach().clone() for name, p in alignment.state_dict().items()}
+        if epoch - best_epoch >= patience:
+            break
+    alignment.load_state_dict(best_state)
+    return FitResult(alignment, best_iia, pair_correct(model, run_frozen(model, test_pairs), alignment), history)

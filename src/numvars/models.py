@@ -262,6 +262,40 @@ class CountingModel(nn.Module):
     def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool):
         raise NotImplementedError
 
+    def resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None = None) -> Tensor:
+        """Replace one state per sequence and recompute only what it affects (one-member models).
+
+        Interchange interventions replace the state after token ``steps[b]`` of every sequence
+        ``b`` and need the predictions from there on; everything before is unchanged and not
+        recomputed. The result equals ``forward(tokens, patch=Patch(arange(B), steps,
+        new_states)).logits`` at positions ``steps[b] + j``, shifted left.
+
+        Args:
+            tokens: (B, L) sequences.
+            steps: (B,) the step whose state is replaced in each sequence.
+            new_states: (B, S) the replacement states (gradients flow into them).
+            states: (B, L, S) the sequences' unpatched states from :meth:`forward`, if known
+                (the transformer reuses them; the recurrent nets need only ``new_states``).
+        Returns:
+            (B, W, V) logits: ``[b, j]`` is the prediction made after token ``steps[b] + j``;
+            0 past a sequence's last token. ``W`` is the most predictions any sequence needs,
+            ``max_b(length_b - steps[b])`` (sequences are right-padded with PAD).
+        """
+        if self.n_members != 1:
+            raise ValueError(f"resume runs one member at a time; this ensemble has {self.n_members} (use .member(i))")
+        B, L = tokens.shape
+        if steps.shape != (B,) or new_states.shape != (B, self.config.state_size):
+            raise ValueError(
+                f"for tokens of shape {(B, L)}, steps must have shape ({B},) and new_states ({B}, {self.config.state_size}); "
+                f"got {tuple(steps.shape)} and {tuple(new_states.shape)}"
+            )
+        if B and (steps.min() < 0 or steps.max() >= L):
+            raise ValueError(f"steps must lie in 0..{L - 1}")
+        return self._resume(tokens, steps, new_states, states)
+
+    def _resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None) -> Tensor:
+        raise NotImplementedError
+
 
 class _Recurrent(CountingModel):
     """A cell stepped one token at a time; input projections precomputed for all steps."""
@@ -288,6 +322,28 @@ class _Recurrent(CountingModel):
             states.append(state)
         states = torch.stack(states, dim=2)  # (E, B, L, S)
         return self.head(states[..., : self.config.d], tokens != PAD_ID), states, None
+
+    def _resume(self, tokens, steps, new_states, states):
+        # Packed like pack_padded_sequence: rows sorted by how many predictions they need, and
+        # at offset j only the rows still running are stepped (the work is the sum of the rows'
+        # lengths, not B times the longest).
+        n_after = (tokens != PAD_ID).sum(1) - steps  # (B,) predictions from the replaced step on
+        width = int(n_after.max())
+        order = n_after.argsort(descending=True, stable=True)
+        running = (n_after[order].unsqueeze(0) > torch.arange(width).unsqueeze(1)).sum(1).tolist()  # (W,)
+        rest = shift_left(tokens, steps + 1, width - 1, fill=PAD_ID)[order]  # (B, W-1) the tokens after each step
+        gates_x = stacked_linear(self.embed(rest.unsqueeze(0)), self.w_x, self.b_x)[0]  # (B, W-1, g*d)
+        state = new_states[order]
+        packed = [state]
+        for j in range(1, width):
+            n = running[j]
+            state = self.cell(gates_x[:n, j - 1].unsqueeze(0), state[:n].unsqueeze(0))[0]
+            packed.append(state)
+        rows = torch.cat([order[:n] for n in running])
+        offsets = torch.cat([torch.full((n,), j) for j, n in enumerate(running)])
+        resumed = torch.zeros(len(tokens), width, self.config.state_size).index_put((rows, offsets), torch.cat(packed))
+        real = torch.arange(width).unsqueeze(0) < n_after.unsqueeze(1)  # (B, W)
+        return self.head(resumed[..., : self.config.d].unsqueeze(0), real.unsqueeze(0))[0]
 
     def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
         raise NotImplementedError
@@ -364,18 +420,40 @@ class Transformer(CountingModel):
         return x, weights
 
     def _run(self, tokens, patch, return_attention):
-        x = self.embed(tokens)  # (E, B, L, d)
+        states, first = self._layer(0, self.embed(tokens), return_attention)  # (E, B, L, d)
+        if patch is not None:
+            states = patch.apply(states)
+        logits, attention = self._after_state(states, tokens != PAD_ID, return_attention)
+        return logits, states, ([first] + attention if return_attention else None)
+
+    def _after_state(self, x: Tensor, real: Tensor, return_attention: bool = False):
+        """Layers 2.. and the head from the residual stream after layer 1, x (E, B, L, d);
+        logits where ``real`` (E, B, L)."""
         attention = []
-        states = None
-        for i in range(self.config.n_layers):
+        for i in range(1, self.config.n_layers):
             x, weights = self._layer(i, x, return_attention)
             attention.append(weights)
-            if i == 0:
-                if patch is not None:
-                    x = patch.apply(x)
-                states = x
-        logits = self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), tokens != PAD_ID)
-        return logits, states, (attention if return_attention else None)
+        return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), real), attention
+
+    def _resume(self, tokens, steps, new_states, states):
+        if states is None:
+            states = self(tokens).states
+        B, L = tokens.shape
+        patched = states.index_put((torch.arange(B), steps), new_states.to(states.dtype))
+        real = (tokens != PAD_ID) & (torch.arange(L) >= steps.unsqueeze(1))  # only what the patch affects
+        logits, _ = self._after_state(patched.unsqueeze(0), real.unsqueeze(0))
+        return shift_left(logits[0], steps, int(real.sum(1).max()), fill=0.0)
+
+
+def shift_left(x: Tensor, start: Tensor, width: int, fill=0) -> Tensor:
+    """``x`` (B, L, ...) -> (B, width, ...) with ``out[b, j] = x[b, start[b] + j]``, and ``fill``
+    where ``start[b] + j`` is past the end."""
+    B, L = x.shape[:2]
+    index = start.unsqueeze(1) + torch.arange(width)  # (B, width)
+    inside = index < L
+    index = index.clamp(max=L - 1).reshape(B, width, *([1] * (x.dim() - 2))).expand(B, width, *x.shape[2:])
+    out = x.gather(1, index)
+    return out.masked_fill(~inside.reshape(B, width, *([1] * (x.dim() - 2))), fill)
 
 
 def rope(x: Tensor) -> Tensor:

@@ -114,3 +114,62 @@ def plot_accuracy_per_count(accuracy: pd.DataFrame, hue: str, hold_outs: Sequenc
         ax.set(ylim=(-0.03, 1.03), ylabel="trial accuracy")
     grid.figure.suptitle(f"shaded: trained range 1–{max_trained}; red dotted: held-out counts", y=1.02, fontsize="small")
     return grid.figure
+
+
+def plot_iia_grid(summary: pd.DataFrame, measures: Sequence[str] = ("count", "up_up", "phase", "full_swap")) -> plt.Figure:
+    """Paper Figs. 2 and 7: test IIA per architecture (panels), task (groups) and measure (bars),
+    mean over seeds with min–max whiskers; the paper's range as a black bar where it reports one.
+    ``summary`` is :func:`numvars.das_results.summarise`'s table."""
+    from numvars.das_results import MEASURE_NAMES
+
+    archs = [a for a in ("gru", "lstm", "transformer") if a in set(summary["arch"])]
+    tasks = [t for t in ("multi", "single", "same") if t in set(summary["task"])]
+    colours = sns.color_palette("colorblind", len(measures))
+    width = 0.8 / len(measures)
+    fig, axes = plt.subplots(1, len(archs), figsize=(4.4 * len(archs), 3.4), sharey=True, squeeze=False)
+    for ax, arch in zip(axes[0], archs):
+        for i, measure in enumerate(measures):
+            for j, task in enumerate(tasks):
+                row = summary[(summary["arch"] == arch) & (summary["task"] == task) & (summary["measure"] == measure)]
+                if row.empty:
+                    continue
+                row = row.iloc[0]
+                x = j - 0.4 + width * (i + 0.5)
+                ax.bar(x, row["mean"], width, color=colours[i], label=MEASURE_NAMES[measure] if j == 0 else None)
+                spread = [[max(row["mean"] - row["min"], 0)], [max(row["max"] - row["mean"], 0)]]  # rounding can put the mean a hair outside
+                ax.errorbar(x, row["mean"], yerr=spread, color="0.3", lw=1, capsize=2)
+                if pd.notna(row.get("paper_low")):
+                    ax.plot([x - width / 2, x + width / 2], [(row["paper_low"] + row["paper_high"]) / 2] * 2, color="black", lw=2.5)
+        ax.set_xticks(range(len(tasks)))
+        ax.set_xticklabels([f"{t.capitalize()}-Object" for t in tasks])
+        ax.set_ylim(0, 1.05)
+        ax.set_title(arch.upper() if arch != "transformer" else "Transformer")
+    axes[0][0].set_ylabel("test IIA")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles.append(plt.Line2D([], [], color="black", lw=2.5))
+    labels.append("paper (Figs. 2, 7)")
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.08))
+    fig.tight_layout()
+    return fig
+
+
+def plot_intervened_trial(task: Task, tokens: Sequence[int], t: int, counterfactual: Sequence[int], eos_original, eos_intervened) -> plt.Figure:
+    """One interchange intervention: the network's probability of ``E`` after each token of the
+    counterfactual sequence, without and with the swap after token ``t``; the programme's
+    counterfactual ``E`` and the original sequence's ``E`` are marked."""
+    labels = task.decode(counterfactual).split()
+    fig, ax = plt.subplots(figsize=(max(6, 0.32 * len(labels)), 3))
+    positions = range(len(eos_original))
+    ax.plot(positions, eos_original, "o-", color="0.6", label="network, no intervention")
+    ax.plot(positions, eos_intervened, "o-", color="C3", label="network, state swapped after t")
+    ax.axvline(t, color="C0", ls=":", label="t (swap)")
+    original_end = list(tokens).index(task.eos_id) - 1
+    ax.axvline(original_end, color="0.6", ls="--", label="original E is next")
+    ax.axvline(len(counterfactual) - 2, color="C3", ls="--", label="counterfactual E is next")
+    _token_ticks(ax, labels)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("P(next token = E)")
+    ax.set_xlabel("token read (counterfactual sequence)")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,95 @@
+"""DAS speed: a full patched run versus numvars' resumed run, side by side in one process.
+
+    python benchmarks/das_speed.py [--arch gru] [--repeats 3]
+
+Fits the Up-Down ``count`` rotation of the paper-profile d = 20 network (Multi-Object, seed 0;
+trained first if the store lacks it) on 10 000 training pairs, with the same pairs, rotation
+initialisation and batch order; the two differ only in how the intervened network is run:
+
+* full    — ``model(tokens, patch=Patch(...))``: the whole sequence again for every batch,
+            the rotation applied by the patch hook at step ``t``;
+* resumed — :func:`numvars.das.intervened_predictions`: ``CountingModel.resume`` starts from
+            the swapped state (recurrent nets step only the rows still running, packed;
+            the transformer reuses layer 1) — what the grid uses.
+
+Prints the median seconds per training epoch of each over ``--repeats`` epochs and their ratio,
+then times one complete fit as the grid runs it (at most 100 epochs, patience 20). Wall-clock
+timings: run it on a quiet machine, one torch thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from numvars.das import RotationAlignment, fit_alignment, intervened_predictions, make_pairs, run_frozen
+from numvars.experiments import PAPER_MAX_EPOCHS, ensure_trained, load_run
+from numvars.models import Patch
+from numvars.programs import get_program
+from numvars.tasks import Task
+from numvars.training import TrainConfig
+
+
+def full_run_loss(model, runs, rows, alignment):
+    """The baseline: the whole counterfactual sequence run again with the swap patched in."""
+    pairs = runs.pairs.subset(rows)
+    patch = Patch(torch.arange(len(rows)), pairs.t, lambda h_o, which: alignment(h_o, runs.h_s[rows][which]))
+    logits = model(pairs.tokens, patch=patch).logits[:, :-1]
+    scored = pairs.score[:, 1:]
+    return nn.functional.cross_entropy(logits[scored], pairs.tokens[:, 1:][scored])
+
+
+def resumed_loss(model, runs, rows, alignment):
+    logits, targets, scored = intervened_predictions(model, runs, rows, alignment)
+    return nn.functional.cross_entropy(logits[scored], targets[scored])
+
+
+def epoch_seconds(loss_fn, model, runs, seed: int = 0) -> tuple[float, float]:
+    """One training epoch (batch 512, Adam lr 3e-3) from a fresh rotation; (seconds, last loss)."""
+    alignment = RotationAlignment(model.config.state_size, model.config.state_size // 2, seed=seed)
+    optimizer = torch.optim.Adam(alignment.parameters(), lr=3e-3)
+    order = torch.randperm(len(runs), generator=torch.Generator().manual_seed(seed))
+    start = time.perf_counter()
+    for rows in order.split(512):
+        loss = loss_fn(model, runs, rows, alignment)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start, float(loss.detach())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", default="gru", choices=["gru", "lstm", "transformer"])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    config = TrainConfig(task=Task("multi"), arch=args.arch, max_epochs=PAPER_MAX_EPOCHS, seed=0)
+    ensure_trained([config])
+    model = load_run(config).model().requires_grad_(False)
+    program = get_program("up_down", config.task)
+    train, val, test = (make_pairs(program, "count", n, seed=s) for n, s in ((10_000, 1), (1_000, 2), (1_000, 3)))
+    runs = run_frozen(model, train)
+
+    results = {}
+    for name, loss_fn in (("full", full_run_loss), ("resumed", resumed_loss)):
+        times, losses = zip(*(epoch_seconds(loss_fn, model, runs) for _ in range(args.repeats)))
+        results[name] = statistics.median(times)
+        print(f"{name:8s} {results[name]:6.2f} s / epoch of 10 000 pairs   (last batch loss {losses[0]:.4f})")
+    print(f"speed-up of resumed over full: {results['full'] / results['resumed']:.2f}x")
+
+    start = time.perf_counter()
+    fit = fit_alignment(model, train, val, test)
+    print(
+        f"one complete fit ({args.arch} d=20, count, 10 000 / 1 000 / 1 000 pairs, {len(fit.history)} epochs): "
+        f"{time.perf_counter() - start:.1f} s, test IIA {fit.test_iia:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 3. Distributed Alignment Search, step by step
+#
+# Chapter 2 showed that the networks *behave* as if they count. Behaviour cannot tell which
+# program they run: Up-Down, Up-Up and Ctx-Distr all solve every trial (chapter 1). What tells
+# them apart is what happens when a variable is **changed mid-sequence**. Distributed
+# Alignment Search (DAS; Geiger et al., 2024) looks for a subspace of the network's state that
+# behaves like the program's variable under such changes. This chapter walks through it on one
+# trained GRU — pair, rotation, mask, swap, counterfactual, accuracy — and chapter 4 runs it on
+# every network of the paper's grid.
+#
+# ```{admonition} Learning objectives
+# :class: tip
+# After this chapter you can
+# 1. build an interchange-intervention pair and compute its counterfactual with a program;
+# 2. write the rotated swap $h_v = R^\top(M R h_s + (1-M) R h_o)$ and say what $k = 0$ and
+#    $k = d$ do;
+# 3. train a rotation with DAS and read its interchange intervention accuracy (IIA);
+# 4. tell a real alignment from chance with two controls: a random rotation and an untrained
+#    network.
+# ```
+
+# %% tags=["parameters"]
+PROFILE = "quick"  # "quick": the quick profile's Single-Object GRU; "paper": the paper's Multi-Object GRU
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from numvars.analysis import pair_facts
+from numvars.das import RotationAlignment, fit_alignment, interchange, make_pairs, pair_correct, run_frozen
+from numvars.experiments import PAPER_MAX_EPOCHS, ensure_trained, load_run, profile_experiments
+from numvars.models import Patch, build_model
+from numvars.plots import plot_intervened_trial
+from numvars.programs import get_program
+from numvars.tasks import Task
+from numvars.training import TrainConfig
+
+if PROFILE not in ("quick", "paper"):
+    raise ValueError(f"unknown PROFILE {PROFILE!r}; allowed: 'quick', 'paper'")
+sns.set_theme(style="whitegrid", context="notebook")
+torch.set_num_threads(1)
+
+if PROFILE == "quick":
+    network = profile_experiments("quick")["main"][0]  # GRU, Single-Object, seed 0
+    N_PAIRS = (2_000, 500, 500)
+else:
+    network = TrainConfig(task=Task("multi"), arch="gru", max_epochs=PAPER_MAX_EPOCHS, seed=0)
+    N_PAIRS = (10_000, 1_000, 1_000)
+ensure_trained([network], progress=False)  # trained in chapter 2 (or here, if not yet)
+task, model = network.task, load_run(network).model()
+up_down = get_program("up_down", task)
+print(f"{network.arch.upper()} d={network.d} on {task.kind}-object counting, seed {network.seed}; state size {model.config.state_size}")
+
+# %% [markdown]
+# ## 3.1 An interchange intervention on a program
+#
+# Take a **target** sequence with N = 5 and stop it after its second response: Up-Down's
+# `count` is 3 there (5 demos up, 2 responses down). Take a **source** sequence with N = 9 and
+# stop it after its seventh demo token: its `count` is 7. Now set the target's `count` to the
+# source's and let the program run on. That continuation — 7 more responses, then `E` — is
+# the **counterfactual**: what a network that keeps Up-Down's count in its state should
+# produce if we could find that count and overwrite it.
+
+# %%
+rng = np.random.default_rng(0)
+target, source = task.make(5, rng), task.make(9, rng)
+t = target.index(task.trigger_id) + 2  # after the second response
+u = 7  # after the seventh demo token (position 0 is B)
+counterfactual = up_down.counterfactual(target, t, source, u, "count")
+pd.DataFrame(
+    {
+        "sequence": [task.decode(target), task.decode(source), task.decode(counterfactual)],
+        "stop after": [f"position {t} ({task.decode([target[t]])})", f"position {u} ({task.decode([source[u]])})", ""],
+        "Up-Down state there": [up_down.trace(target)[t], up_down.trace(source)[u], ""],
+    },
+    index=["target", "source", "counterfactual (count swapped)"],
+)
+
+# %% [markdown]
+# The counterfactual shares the target's first $t + 1$ tokens; after that it has 7 responses
+# instead of 3. Up-Up and Ctx-Distr give *different* counterfactuals for the same pair
+# (chapter 1, §1.5) — that is what lets interventions tell the programs apart.
+#
+# ## 3.2 Where is "count" in a 20-dimensional state?
+#
+# The network's state after token $t$ is a vector $h_o$; after the source's token $u$ it is
+# $h_s$. Replacing all of $h_o$ by $h_s$ would swap *everything* the network carries — the
+# phase (the source is still in its demo phase), the token just read, whatever else — not just
+# the count. DAS assumes the count lives in a $k$-dimensional **subspace**, not necessarily
+# aligned with the neurons, and looks for it with a learned orthogonal matrix $R$:
+#
+# $$
+# h_v = R^\top\big(M R h_s + (1 - M) R h_o\big),
+# $$
+#
+# where $M$ keeps the first $k$ rotated coordinates ($k = d/2$ here). In the rotated basis the
+# first $k$ coordinates come from the source and the rest from the target; $R^\top$ rotates
+# back. Two extremes check the formula: $k = 0$ changes nothing, $k = d$ is the full swap.
+
+# %%
+with torch.no_grad():
+    h_o = model(torch.tensor([target])).states[0, t]
+    h_s = model(torch.tensor([source])).states[0, u]
+random_rotation = RotationAlignment(h_o.numel(), 1, seed=0).rotation.detach()
+for k in (0, 5, 10, 15, 20):
+    h_v = interchange(h_o[None], h_s[None], random_rotation, k)[0]
+    print(f"k = {k:2d}: distance to target state {torch.dist(h_v, h_o):.3f}, to source state {torch.dist(h_v, h_s):.3f}")
+
+# %% [markdown]
+# With a random $R$ the middle values mix the two states in an arbitrary subspace. DAS trains
+# $R$ — with the network frozen — so that the swap makes the network produce the program's
+# counterfactuals.
+#
+# ## 3.3 Training the rotation
+#
+# The paper's recipe (`numvars.das.fit_alignment`): pairs drawn as in §3.1 but at random — N
+# uniform on 1..20 for both sequences, $t$ and $u$ uniform over the positions that hold a demo
+# or response token — 10 000 for training, 1 000 for validation, 1 000 for testing (the
+# quick profile uses fewer). For each pair the network reads the *counterfactual* sequence
+# with $h_v$ in place of its state after $t$; the loss is the cross-entropy of the tokens the
+# intervened program determines (the responses and `E` after $t$). Adam, learning rate
+# $3\cdot 10^{-3}$, batches of 512; the rotation with the best validation IIA is kept.
+#
+# Two implementation notes. The source states are computed once, and the network does not
+# re-run the tokens before $t$: `CountingModel.resume` starts from $h_v$ and steps only what it
+# affects (for a recurrent net, only the rows still running — about 2.5× faster than
+# re-running whole sequences, `benchmarks/das_speed.py`). And the epoch budget, which the
+# paper does not give, is ours: up to 100 epochs, stopping when the validation IIA has not
+# improved for 20 (reproduction notes).
+
+# %%
+train_pairs, val_pairs, test_pairs = (make_pairs(up_down, "count", n, seed=seed) for n, seed in zip(N_PAIRS, (1, 2, 3)))
+fit = fit_alignment(model, train_pairs, val_pairs, test_pairs, seed=network.seed)
+history = pd.DataFrame(fit.history)
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(history["epoch"], history["val_iia"], "o-", ms=3)
+ax.set_xlabel("epoch")
+ax.set_ylabel("validation IIA")
+ax.set_ylim(0, 1)
+fig.tight_layout()
+plt.show()
+print(f"{len(history)} epochs; best validation IIA {fit.best_val_iia:.3f}; test IIA {fit.test_iia:.3f}")
+
+# %% [markdown]
+# ## 3.4 One intervened trial
+#
+# Back to the pair of §3.1. The network reads the counterfactual sequence twice: once
+# untouched, once with the learned swap after token $t$. The figure shows its probability
+# that the next token is `E` after each token read.
+
+# %%
+cf = torch.tensor([counterfactual])
+with torch.no_grad():
+    p_plain = model(cf).logits[0].softmax(-1)[:, task.eos_id]
+    swap = Patch(torch.tensor([0]), torch.tensor([t]), lambda h, which: fit.alignment(h, h_s[None]))
+    p_swapped = model(cf, patch=swap).logits[0].softmax(-1)[:, task.eos_id]
+plot_intervened_trial(task, target, t, counterfactual, p_plain.numpy(), p_swapped.numpy())
+plt.show()
+predicted = model(cf, patch=swap).logits[0].argmax(-1)[t:-1].tolist()
+print("counterfactual after t:", task.decode(counterfactual[t + 1 :]))
+print("network after the swap:", task.decode(predicted))
+
+# %% [markdown]
+# Untouched, the network predicts `E` where its own count runs out — after the fifth response,
+# whatever tokens follow. With the swap it keeps responding and predicts `E` where the
+# counterfactual ends: the subspace DAS found carries something that the rest of the
+# computation uses exactly as Up-Down uses `count`.
+#
+# ## 3.5 Interchange intervention accuracy, and what chance looks like
+#
+# **IIA** is the share of test pairs whose every determined token the intervened network
+# predicts. A number alone does not say much: how high would it be if the network had no
+# count at all, or if the subspace were arbitrary? Two controls the paper does not run:
+#
+# * a **random rotation** — the same swap of $k = d/2$ coordinates in a random basis;
+# * an **untrained network** of the same architecture, with a rotation trained just the same.
+#
+# And a ceiling: the pairs whose counterfactual asks for more than 20 responses (a GRU never
+# saw so many, chapter 2).
+
+# %%
+test_runs = run_frozen(model, test_pairs)
+untrained = build_model(network.model_config, seeds=(network.seed,)).eval()
+untrained_fit = fit_alignment(untrained, train_pairs, val_pairs, test_pairs, seed=network.seed)
+over_20 = torch.tensor(pair_facts(test_pairs)["responses"].to_numpy() > task.max_count)
+learned = fit.test_correct.float()
+pd.DataFrame(
+    {
+        "test IIA": [
+            learned.mean().item(),
+            pair_correct(model, test_runs, RotationAlignment(model.config.state_size, model.config.state_size // 2, seed=1)).float().mean().item(),
+            untrained_fit.test_iia,
+            learned[~over_20].mean().item(),
+        ],
+    },
+    index=[
+        "learned rotation (DAS)",
+        "random rotation",
+        "untrained network, learned rotation",
+        f"learned, pairs asking for ≤ 20 responses ({(~over_20).float().mean().item():.0%} of pairs)",
+    ],
+).round(3)
+
+# %% [markdown]
+# The learned rotation is far above both controls: the alignment is a property of the trained
+# network, not of the method's freedom to choose a subspace. The random rotation still scores
+# something, because a swap that leaves the count in place reproduces every counterfactual that
+# happens to equal the unchanged target (about 5 % of pairs, chapter 1) and a random half of the
+# state can carry part of the count. Chapter 4 runs this on every network of the grid.
+#
+# ## Exercises
+#
+# **1. A counterfactual by hand.** Target `B D D D T R E` (N = 3) stopped after its first
+# demo token, source with N = 6 stopped after its first response. What is Up-Down's `count`
+# counterfactual under the paper's rule? (It has a random part — which one?)
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The source's count after its first response is 5. The target is in its demo phase, so the
+# demo phase goes on for 0–3 more random demo tokens, each adding 1, then `T`, then as many
+# responses as the count has reached, then `E`: with 0 extra demos, 5 responses. The cell
+# below asks the program for four seeds.
+# ```
+
+# %% tags=["hide-cell"]
+exercise_target, exercise_source = [task.bos_id, *task.demo_phase(3, np.random.default_rng(1)), task.trigger_id, *[task.response_id] * 3, task.eos_id], task.make(6, np.random.default_rng(2))
+for seed in range(4):
+    print(task.decode(up_down.counterfactual(exercise_target, 1, exercise_source, exercise_source.index(task.trigger_id) + 1, "count", seed=seed)))
+
+# %% [markdown]
+# **2. The full swap.** Set $k = d$ in the trained alignment (then $R$ no longer matters) and
+# measure IIA against the same `count` counterfactuals. Is it higher or lower than DAS's, and
+# why?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# Lower. The full swap copies the source's *whole* state, including its phase and its last
+# token; when $u$ is in the demo phase and $t$ in the response phase, the network is put back
+# into the demo phase, which the count-only counterfactual does not do. A count-only
+# alignment needs a subspace.
+# ```
+
+# %% tags=["hide-cell"]
+print(f"full swap against count counterfactuals: IIA {pair_correct(model, test_runs, RotationAlignment(model.config.state_size, model.config.state_size)).float().mean():.3f}")
+
+# %% [markdown]
+# ## Summary
+#
+# * An interchange intervention sets a variable of a target's state to a source's value and
+#   asks what follows; a program answers with a counterfactual sequence.
+# * DAS looks for the variable in a learned rotated subspace of the frozen network's state and
+#   trains the rotation on counterfactuals; IIA is the share of test pairs the intervened
+#   network completes exactly as the program does.
+# * Controls matter: a random rotation and an untrained network show what IIA a network with no
+#   aligned count reaches.
