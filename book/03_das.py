@@ -142,7 +142,7 @@ for k in (0, 5, 10, 15, 20):
 #
 # Two implementation notes. The source states are computed once, and the network does not
 # re-run the tokens before $t$: `CountingModel.resume` starts from $h_v$ and steps only what it
-# affects (for a recurrent net, only the rows still running — about 2.5× faster than
+# affects (for a recurrent net, only the rows still running — about 4× faster than
 # re-running whole sequences, `benchmarks/das_speed.py`). And the epoch budget, which the
 # paper does not give, is ours: up to 100 epochs, stopping when the validation IIA has not
 # improved for 20 (reproduction notes).
