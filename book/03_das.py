@@ -45,10 +45,14 @@ import pandas as pd
 import seaborn as sns
 import torch
 
-from numvars.analysis import pair_facts
-from numvars.das import RotationAlignment, fit_alignment, interchange, make_pairs, pair_correct, run_frozen
+from dataclasses import replace
+
+from numvars.das import FixedAlignment, RotationAlignment, interchange, pair_correct, run_frozen
+from numvars.das_experiments import DAS_KIND, DasConfig, das_settings, ensure_das, pair_set, test_facts
+from numvars.das_results import paper_values
 from numvars.experiments import PAPER_MAX_EPOCHS, ensure_trained, load_run, profile_experiments
-from numvars.models import Patch, build_model
+from numvars.models import Patch
+from numvars.store import Store
 from numvars.plots import plot_intervened_trial
 from numvars.programs import get_program
 from numvars.tasks import Task
@@ -61,10 +65,8 @@ torch.set_num_threads(1)
 
 if PROFILE == "quick":
     network = profile_experiments("quick")["main"][0]  # GRU, Single-Object, seed 0
-    N_PAIRS = (2_000, 500, 500)
 else:
     network = TrainConfig(task=Task("multi"), arch="gru", max_epochs=PAPER_MAX_EPOCHS, seed=0)
-    N_PAIRS = (10_000, 1_000, 1_000)
 ensure_trained([network], progress=False)  # trained in chapter 2 (or here, if not yet)
 task, model = network.task, load_run(network).model()
 up_down = get_program("up_down", task)
@@ -132,7 +134,9 @@ for k in (0, 5, 10, 15, 20):
 #
 # ## 3.3 Training the rotation
 #
-# The paper's recipe (`numvars.das.fit_alignment`): pairs drawn as in §3.1 but at random — N
+# The paper's recipe (`numvars.das.fit_alignment`, run here through the measurement grid of
+# chapter 4, `numvars.das_experiments`, so that the fit is stored and chapter 4 reuses it):
+# pairs drawn as in §3.1 but at random — N
 # uniform on 1..20 for both sequences, $t$ and $u$ uniform over the positions that hold a demo
 # or response token — 10 000 for training, 1 000 for validation, 1 000 for testing (the
 # quick profile uses fewer). For each pair the network reads the *counterfactual* sequence
@@ -148,9 +152,13 @@ for k in (0, 5, 10, 15, 20):
 # improved for 20 (reproduction notes).
 
 # %%
-train_pairs, val_pairs, test_pairs = (make_pairs(up_down, "count", n, seed=seed) for n, seed in zip(N_PAIRS, (1, 2, 3)))
-fit = fit_alignment(model, train_pairs, val_pairs, test_pairs, seed=network.seed)
-history = pd.DataFrame(fit.history)
+count_das = DasConfig(network, "up_down", "count", **das_settings(PROFILE))  # a learned rotation for Up-Down's count
+controls = {"random rotation": replace(count_das, method="random"), "untrained network, learned rotation": replace(count_das, trained=False)}
+ensure_das([count_das, *controls.values()], progress=False)  # computed once and stored; loaded when already there
+store = Store.default()
+fit = store.load(DAS_KIND, count_das)
+alignment = FixedAlignment(fit["rotation"], fit["k"])
+history = pd.DataFrame(fit["history"])
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(history["epoch"], history["val_iia"], "o-", ms=3)
 ax.set_xlabel("epoch")
@@ -158,7 +166,7 @@ ax.set_ylabel("validation IIA")
 ax.set_ylim(0, 1)
 fig.tight_layout()
 plt.show()
-print(f"{len(history)} epochs; best validation IIA {fit.best_val_iia:.3f}; test IIA {fit.test_iia:.3f}")
+print(f"{len(history)} epochs; best validation IIA {history['val_iia'].max():.3f}; test IIA {fit['test_correct'].float().mean():.3f}")
 
 # %% [markdown]
 # ## 3.4 One intervened trial
@@ -171,7 +179,7 @@ print(f"{len(history)} epochs; best validation IIA {fit.best_val_iia:.3f}; test 
 cf = torch.tensor([counterfactual])
 with torch.no_grad():
     p_plain = model(cf).logits[0].softmax(-1)[:, task.eos_id]
-    swap = Patch(torch.tensor([0]), torch.tensor([t]), lambda h, which: fit.alignment(h, h_s[None]))
+    swap = Patch(torch.tensor([0]), torch.tensor([t]), lambda h, which: alignment(h, h_s[None]))
     p_swapped = model(cf, patch=swap).logits[0].softmax(-1)[:, task.eos_id]
 plot_intervened_trial(task, target, t, counterfactual, p_plain.numpy(), p_swapped.numpy())
 plt.show()
@@ -198,24 +206,21 @@ print("network after the swap:", task.decode(predicted))
 # saw so many, chapter 2).
 
 # %%
-test_runs = run_frozen(model, test_pairs)
-untrained = build_model(network.model_config, seeds=(network.seed,)).eval()
-untrained_fit = fit_alignment(untrained, train_pairs, val_pairs, test_pairs, seed=network.seed)
-over_20 = torch.tensor(pair_facts(test_pairs)["responses"].to_numpy() > task.max_count)
-learned = fit.test_correct.float()
+learned = fit["test_correct"].float()
+over_20 = torch.tensor(test_facts(count_das.pairs)["responses"].to_numpy() > task.max_count)
+paper = paper_values().set_index(["arch", "task", "measure"]).loc[(network.arch, task.kind, "count")]
 pd.DataFrame(
     {
         "test IIA": [
             learned.mean().item(),
-            pair_correct(model, test_runs, RotationAlignment(model.config.state_size, model.config.state_size // 2, seed=1)).float().mean().item(),
-            untrained_fit.test_iia,
+            *(store.load(DAS_KIND, control)["test_correct"].float().mean().item() for control in controls.values()),
             learned[~over_20].mean().item(),
         ],
+        "paper (Fig. 2)": [f"{paper.paper_low:.2f}–{paper.paper_high:.2f}", "not run", "not run", "not reported"],
     },
     index=[
         "learned rotation (DAS)",
-        "random rotation",
-        "untrained network, learned rotation",
+        *controls,
         f"learned, pairs asking for ≤ 20 responses ({(~over_20).float().mean().item():.0%} of pairs)",
     ],
 ).round(3)
@@ -260,7 +265,8 @@ for seed in range(4):
 # ```
 
 # %% tags=["hide-cell"]
-print(f"full swap against count counterfactuals: IIA {pair_correct(model, test_runs, RotationAlignment(model.config.state_size, model.config.state_size)).float().mean():.3f}")
+test_pairs = pair_set(count_das.pairs, "test")
+print(f"full swap against count counterfactuals: IIA {pair_correct(model, run_frozen(model, test_pairs), RotationAlignment(model.config.state_size, model.config.state_size)).float().mean():.3f}")
 
 # %% [markdown]
 # ## Summary

@@ -4,7 +4,7 @@ trained network finding its count."""
 import pytest
 
 import numvars.das_experiments as das_module
-from numvars.das_experiments import DasConfig, all_das_configs, das_experiments as grid, das_table, ensure_das, measure, pair_outcomes
+from numvars.das_experiments import DasConfig, all_das_configs, das_experiments as grid, das_table, ensure_das, late_gain, measure, pair_outcomes
 from numvars.experiments import load_run
 from numvars.store import Store
 from numvars.tasks import Task
@@ -84,3 +84,9 @@ def test_pair_outcomes_are_recomputed_from_the_stored_rotation(tmp_path):
     assert len(outcomes) == 48 and set(outcomes["t_phase"]) <= {"demo", "response"}
     assert ((outcomes["first_error"] < 0).to_numpy() == store.load("das", config)["test_correct"].numpy()).all()
     assert set(outcomes["next"]) <= {"D", "T", "R", "E"}
+
+
+def test_late_gain_is_the_rise_of_the_best_validation_iia_in_the_last_epochs():
+    history = [dict(val_iia=v) for v in [0.1, 0.5, 0.4, 0.45, 0.6]]
+    assert late_gain(history, window=2) == pytest.approx(0.6 - 0.5)
+    assert late_gain(history, window=5) is None  # too short to tell

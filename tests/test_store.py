@@ -28,12 +28,8 @@ class TinyCfg:
 
 
 @dataclass(frozen=True)
-class OtherCfg:  # same fields as TinyCfg, another class name
-    name: str = "gru"
-    d: int = 20
-    lr: float = 0.001
-    seeds: tuple = (0, 1)
-    extra: dict | None = None
+class OtherCfg(TinyCfg):  # same fields as TinyCfg, another class name
+    pass
 
 
 @dataclass(frozen=True)

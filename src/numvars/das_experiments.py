@@ -104,12 +104,17 @@ def _measurements(run: TrainConfig, **settings) -> list[DasConfig]:
     ]
 
 
+def das_settings(profile: str) -> dict:
+    """What a profile changes in :class:`DasConfig`: the quick profile uses fewer pairs."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; allowed: {list(PROFILES)}")
+    return {} if profile == "paper" else dict(n_pairs=QUICK_PAIRS)
+
+
 def das_experiments(profile: str) -> dict[str, list[DasConfig]]:
     """``"main"``: every measurement on every trained network of the profile's main experiment;
     ``"untrained"``: Up-Down count on untrained networks (seeds 0 and 1 of each condition)."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; allowed: {list(PROFILES)}")
-    settings = {} if profile == "paper" else dict(n_pairs=QUICK_PAIRS)
+    settings = das_settings(profile)
     runs = profile_experiments(profile)["main"]
     return {
         "main": [cfg for run in runs for cfg in _measurements(run, **settings)],
@@ -165,8 +170,7 @@ def measure(config: DasConfig, store: Store | None = None, progress: Callable | 
         correct, history = pair_correct(model, run_frozen(model, test), alignment), []
     return {
         "test_correct": correct,
-        "val_iia": max((h["val_iia"] for h in history), default=None),
-        "history": history,
+        "history": history,  # per epoch: loss, val_iia (empty when nothing is learned)
         "rotation": alignment.rotation.detach().clone(),
         "k": alignment.k,
         "seconds": time.perf_counter() - start,
@@ -189,7 +193,7 @@ def ensure_das(configs: Sequence[DasConfig], store: Store | None = None, workers
     """Compute every measurement the store lacks, with ``workers`` processes."""
     store = store or Store.default()
     missing = [c for c in configs if not store.exists(DAS_KIND, c, verify=True)]
-    dropped = {c.run for c in missing if c.trained and not _usable(c.run, store)}
+    dropped = {run for run in {c.run for c in missing if c.trained} if not _usable(run, store)}
     if dropped:
         warnings.warn(f"{len(dropped)} networks are untrained or were dropped; their DAS measurements are skipped: {sorted(map(str, dropped))}")
         missing = [c for c in missing if not (c.trained and c.run in dropped)]
@@ -209,10 +213,24 @@ def ensure_das(configs: Sequence[DasConfig], store: Store | None = None, workers
 
 
 # -------------------------------------------------------------------------------- tables
+@functools.lru_cache(maxsize=64)
+def test_facts(spec: PairSpec) -> pd.DataFrame:
+    """:func:`~numvars.analysis.pair_facts` of a measurement's test pairs (cached; do not modify)."""
+    return pair_facts(pair_set(spec, "test"))
+
+
+def late_gain(history: list[dict], window: int = 25) -> float | None:
+    """The rise of the best validation IIA over the last ``window`` epochs (None for a shorter fit)."""
+    scores = [h["val_iia"] for h in history]
+    return max(scores) - max(scores[:-window]) if len(scores) > window else None
+
+
 def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> pd.DataFrame:
     """One row per stored measurement of ``grid`` (experiment name -> configs, e.g.
     :func:`das_experiments`): experiment, network, program, variable, method, trained,
-    validation and test IIA, epochs, seconds, and the test IIA split by whether target and source
+    best validation IIA, test IIA, epochs, ``late_gain`` (how much the best validation IIA rose
+    in the last 25 epochs of a fit that ran that long: is the epoch budget enough?), seconds, and
+    the test IIA split by whether target and source
     positions share a phase (``iia_same_phase`` / ``iia_cross_phase``), by the target's phase
     (``iia_demo_t`` / ``iia_response_t``) and by whether the counterfactual asks for more than
     the trained 20 responses (``iia_upto20`` / ``iia_over20``)."""
@@ -223,7 +241,8 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> p
             payload = store.load(DAS_KIND, config)
             if payload is None:
                 continue
-            facts = pair_facts(pair_set(config.pairs, "test"))
+            history = payload["history"]
+            facts = test_facts(config.pairs).copy()
             facts["correct"] = payload["test_correct"].numpy()
             max_count = config.run.task.max_count
             rows.append(dict(
@@ -233,9 +252,10 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> p
                 variable=config.variable or "full_swap",
                 method=config.method,
                 trained=config.trained,
-                val_iia=payload["val_iia"],
+                val_iia=max((h["val_iia"] for h in history), default=None),
                 test_iia=float(facts["correct"].mean()),
-                epochs=len(payload["history"]),
+                epochs=len(history),
+                late_gain=late_gain(history),
                 seconds=round(payload["seconds"], 1),
                 iia_same_phase=float(facts.loc[facts["t_phase"] == facts["u_phase"], "correct"].mean()),
                 iia_cross_phase=float(facts.loc[facts["t_phase"] != facts["u_phase"], "correct"].mean()),
@@ -261,7 +281,7 @@ def pair_outcomes(config: DasConfig, store: Store | None = None) -> pd.DataFrame
     errors = first_errors(model, run_frozen(model, test), FixedAlignment(payload["rotation"], payload["k"]))
     if not torch.equal(errors < 0, payload["test_correct"]):
         raise RuntimeError(f"recomputed outcomes differ from the stored ones for {config}: was the code changed since?")
-    facts = pair_facts(test)
+    facts = test_facts(config.pairs).copy()
     facts["next"] = [config.run.task.decode([int(test.tokens[i, test.t[i] + 1])]) for i in range(len(test))]
     facts["first_error"] = errors.numpy()
     return facts
