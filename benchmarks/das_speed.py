@@ -26,12 +26,12 @@ import time
 import torch
 from torch import nn
 
-from numvars.das import RotationAlignment, fit_alignment, intervened_predictions, make_pairs, run_frozen
-from numvars.experiments import PAPER_MAX_EPOCHS, ensure_trained, load_run
+from numvars.das import LearnedRotation, fit_alignment, intervened_predictions, make_pairs, run_frozen
+from numvars.grids import profile
+from numvars.jobs import load_run
 from numvars.models import Patch
 from numvars.programs import get_program
-from numvars.tasks import Task
-from numvars.training import TrainConfig
+from numvars.runner import ensure
 
 
 def full_run_loss(model, runs, rows, alignment):
@@ -50,7 +50,7 @@ def resumed_loss(model, runs, rows, alignment):
 
 def epoch_seconds(loss_fn, model, runs, seed: int = 0) -> tuple[float, float]:
     """One training epoch (batch 512, Adam lr 3e-3) from a fresh rotation; (seconds, last loss)."""
-    alignment = RotationAlignment(model.config.state_size, model.config.state_size // 2, seed=seed)
+    alignment = LearnedRotation(model.config.state_size, seed=seed)
     optimizer = torch.optim.Adam(alignment.parameters(), lr=3e-3)
     order = torch.randperm(len(runs), generator=torch.Generator().manual_seed(seed))
     start = time.perf_counter()
@@ -69,8 +69,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    config = TrainConfig(task=Task("multi"), arch=args.arch, max_epochs=PAPER_MAX_EPOCHS, seed=0)
-    ensure_trained([config])
+    config = next(c for c in profile("paper").training["main"] if c.arch == args.arch)  # Multi-Object, seed 0
+    ensure([config])
     model = load_run(config).model().requires_grad_(False)
     program = get_program("up_down", config.task)
     train, val, test = (make_pairs(program, "count", n, seed=s) for n, s in ((10_000, 1), (1_000, 2), (1_000, 3)))
@@ -84,7 +84,7 @@ def main() -> None:
     print(f"speed-up of resumed over full: {results['full'] / results['resumed']:.2f}x")
 
     start = time.perf_counter()
-    fit = fit_alignment(model, train, val, test)
+    fit = fit_alignment(model, LearnedRotation(model.config.state_size), train, val, test)
     print(
         f"one complete fit ({args.arch} d=20, count, 10 000 / 1 000 / 1 000 pairs, {len(fit.history)} epochs): "
         f"{time.perf_counter() - start:.1f} s, test IIA {fit.test_iia:.3f}"

@@ -40,21 +40,11 @@ PROFILE = "quick"  # "quick" (seconds, what CI runs) or "paper" (more samples, s
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
-from numvars.analysis import (
-    counterfactual_agreement, counterfactual_table, program_accuracy, trace_table,
-)
-from numvars.plots import plot_count_distribution, plot_counterfactual, plot_program_traces
-from numvars.programs import get_program, sample_pairs
-from numvars.tasks import TASK_KINDS, Task
+import numvars as nv
 
-SIZES = {"quick": dict(n_seqs=300, n_pairs=1000), "paper": dict(n_seqs=3000, n_pairs=10000)}
-if PROFILE not in SIZES:
-    raise ValueError(f"unknown PROFILE {PROFILE!r}; allowed: {sorted(SIZES)}")
-N_SEQS, N_PAIRS = SIZES[PROFILE]["n_seqs"], SIZES[PROFILE]["n_pairs"]
-sns.set_theme(style="whitegrid", context="notebook")
-pd.set_option("display.width", 120)
+book = nv.setup(PROFILE)
+N_SEQS, N_PAIRS = nv.grids.PROGRAM_SAMPLES[PROFILE]  # sequences per task, intervention pairs
 
 # %% [markdown]
 # ## 1.1 Three tasks
@@ -73,8 +63,8 @@ pd.set_option("display.width", 120)
 # training counts:
 
 # %%
-for kind in TASK_KINDS:
-    task = Task(kind, max_count=8, hold_outs=())  # short sequences, for the page
+for kind in nv.tasks.TASK_KINDS:
+    task = nv.Task(kind, max_count=8, hold_outs=())  # short sequences, for the page
     print(f"{kind:>6}:", *(task.decode(ids) for ids in task.sample(3, seed=1)), sep="\n   ")
 
 # %% [markdown]
@@ -83,7 +73,7 @@ for kind in TASK_KINDS:
 # position is, with probability 0.2, a void token `V` that does not count.
 
 # %%
-void_task = Task("multi", void_p=0.2)
+void_task = nv.Task("multi", void_p=0.2)
 for ids in void_task.sample(3, seed=4, counts=[2, 3, 5]):
     print(f"N = {void_task.count(ids)}:  {void_task.decode(ids)}")
 
@@ -93,9 +83,9 @@ for ids in void_task.sample(3, seed=4, counts=[2, 3, 5]):
 # counts it has never seen.
 
 # %%
-task = Task("multi")
+task = nv.Task("multi")
 train_set = task.sample(1000, seed=0)
-plot_count_distribution(task, train_set, title="N in 1000 training sequences (Multi-Object, seed 0)")
+nv.plots.plot_count_distribution(task, train_set, title="N in 1000 training sequences (Multi-Object, seed 0)")
 plt.show()
 
 # %% [markdown]
@@ -132,10 +122,10 @@ pd.DataFrame(
 
 # %%
 ids = void_task.encode("B D0 V D2 D1 T R R R E")
-trace_table(void_task, ids)
+nv.analysis.trace_table(void_task, ids)
 
 # %%
-plot_program_traces(void_task, ids)
+nv.plots.plot_program_traces(void_task, ids)
 plt.show()
 
 # %% [markdown]
@@ -147,12 +137,12 @@ plt.show()
 
 # %%
 rows = []
-for kind in TASK_KINDS:
+for kind in nv.tasks.TASK_KINDS:
     for void_p in (0.0, 0.2):
-        task_30 = Task(kind, max_count=30, void_p=void_p)
+        task_30 = nv.Task(kind, max_count=30, void_p=void_p)
         counts = [1 + i % 30 for i in range(N_SEQS)]  # every N from 1 to 30
         seqs = task_30.sample(N_SEQS, seed=0, counts=counts)
-        rows.append(dict(task=kind, void_p=void_p, **program_accuracy(task_30, seqs), paper=1.0))
+        rows.append(dict(task=kind, void_p=void_p, **nv.analysis.program_accuracy(task_30, seqs), paper=1.0))
 pd.DataFrame(rows).set_index(["task", "void_p"]).round(3)
 
 # %% [markdown]
@@ -193,8 +183,8 @@ examples = [
     dict(program="up_up", variables="resp_count", target=T3, t=5, source=S2, u=5),
     dict(program="ctx_distr", variables=None, target=T3, t=5, source=S2, u=4),
 ]
-single = Task("single")
-counterfactual_table(single, examples, seed=0)
+single = nv.Task("single")
+nv.analysis.counterfactual_table(single, examples, seed=0)
 
 # %% [markdown]
 # Row by row: the count 2 becomes 5, so five more `R` follow; the count becomes 0 (the source
@@ -208,7 +198,7 @@ counterfactual_table(single, examples, seed=0)
 # target's at `t`, and the intervened run that starts from the swapped value.
 
 # %%
-plot_counterfactual(single, "up_down", single.encode(T3), 5, single.encode(S5), 5, "count")
+nv.plots.plot_counterfactual(single, "up_down", single.encode(T3), 5, single.encode(S5), 5, "count")
 plt.show()
 
 # %% [markdown]
@@ -226,10 +216,10 @@ plt.show()
 # equal the unchanged target: what a network that ignores the swap altogether would score.
 
 # %%
-multi = Task("multi")
-pairs = sample_pairs(multi, N_PAIRS, seed=0)
+multi = nv.Task("multi")
+pairs = nv.sample_pairs(multi, N_PAIRS, seed=0)
 agreement = {
-    rule: counterfactual_agreement(multi, pairs, demo_continuation=rule) for rule in ("paper", "authors")
+    rule: nv.analysis.counterfactual_agreement(multi, pairs, demo_continuation=rule) for rule in ("paper", "authors")
 }
 pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
 
@@ -260,7 +250,7 @@ exercise = [
     dict(program=p, variables=v, target="B D D D D T R R R R E", t=6, source="B D D T R R E", u=2)
     for p, v in [("up_down", "count"), ("up_up", "demo_count"), ("up_up", "resp_count")]
 ]
-counterfactual_table(single, exercise)
+nv.analysis.counterfactual_table(single, exercise)
 
 # %% [markdown]
 # **2. When do Up-Down and Ctx-Distr agree?** Find the condition on a same-phase pair under
@@ -289,10 +279,7 @@ counterfactual_table(single, exercise)
 # ```
 
 # %% tags=["hide-cell"]
-from numvars.programs import UpDown
-
-
-class DownUp(UpDown):
+class DownUp(nv.programs.UpDown):
     """Up-Down with the sign flipped: demo tokens count down, responses count up to 0."""
 
     name = "down_up"
@@ -305,7 +292,7 @@ class DownUp(UpDown):
         return state["count"] >= 0
 
 
-down_up, up_down = DownUp(multi), get_program("up_down", multi)
+down_up, up_down = DownUp(multi), nv.get_program("up_down", multi)
 same = sum(
     down_up.counterfactual(*pair, "count", seed=i) == up_down.counterfactual(*pair, "count", seed=i)
     for i, pair in enumerate(pairs)

@@ -38,24 +38,13 @@
 PROFILE = "quick"  # "quick": 6 small runs trained live (about a minute); "paper": the full grid
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 import torch
 
-from numvars.analysis import behaviour_summary, history_table
-from numvars.experiments import accuracy_table, ensure_trained, load_run, profile_experiments, runs_table
-from numvars.models import ModelConfig, Patch, build_model
-from numvars.plots import plot_accuracy_per_count, plot_training_curves
-from numvars.tasks import DEFAULT_HOLD_OUTS, Task
+import numvars as nv
 
-if PROFILE not in ("quick", "paper"):
-    raise ValueError(f"unknown PROFILE {PROFILE!r}; allowed: 'quick', 'paper'")
-RESULTS = Path("..") / "results" / "paper"  # the committed paper-profile tables
-sns.set_theme(style="whitegrid", context="notebook")
-torch.set_num_threads(1)
+book = nv.setup(PROFILE)
 
 # %% [markdown]
 # ## 2.1 A GRU, gate by gate
@@ -79,8 +68,8 @@ torch.set_num_threads(1)
 # dimension (one per seed, see §2.3), hence the `[0]`.
 
 # %%
-task = Task("multi")
-gru = build_model(ModelConfig("gru", vocab_size=len(task.vocab), d=20), seeds=(0,)).eval()
+task = nv.Task("multi")
+gru = nv.build_model(nv.ModelConfig("gru", vocab_size=len(task.vocab), d=20), seeds=(0,)).eval()
 d = gru.config.d
 tokens = torch.tensor([task.encode("B D0 D2 T R R E")])  # (B=1, L=7)
 
@@ -116,11 +105,11 @@ print("largest difference, by hand vs numvars:", f"{(h_by_hand - h_model).abs().
 # %%
 batch = task.pad(task.sample(4, seed=0, counts=[3, 5, 8, 2]))
 rows = []
-for config in [ModelConfig(arch, vocab_size=len(task.vocab)) for arch in ("gru", "lstm", "transformer")]:
-    model = build_model(config).eval()
+for config in [nv.ModelConfig(arch, vocab_size=len(task.vocab)) for arch in ("gru", "lstm", "transformer")]:
+    model = nv.build_model(config).eval()
     out = model(batch)
     t = 3  # replace the state after the 4th token of sequence 0 by the state after token 6 of sequence 1
-    patched = model(batch, patch=Patch(torch.tensor([0]), torch.tensor([t]), out.states[1, 6].unsqueeze(0)))
+    patched = model(batch, patch=nv.Patch(torch.tensor([0]), torch.tensor([t]), out.states[1, 6].unsqueeze(0)))
     changed = (patched.logits[0] != out.logits[0]).any(dim=-1)
     rows.append(
         dict(
@@ -158,16 +147,16 @@ pd.DataFrame(rows).set_index("arch")
 # a GRU, an LSTM and a transformer on Single-Object counting with two seeds each:
 
 # %%
-quick = profile_experiments("quick")["main"]
-ensure_trained(quick, workers=2, progress=False)  # trains what the store lacks, else loads
-runs = [load_run(config) for config in quick]
+quick = book.profile.training["main"]  # the live profile's networks (numvars.grids)
+nv.ensure(quick, workers=2, progress=False)  # trains what the store lacks, else loads
+runs = [nv.load_run(config) for config in quick]
 pd.DataFrame(
     [dict(arch=r.config.arch, seed=r.config.seed, reached=r.reached, epochs=r.epochs,
           final_val_accuracy=round(r.history[-1]["val_accuracy"], 4)) for r in runs]
 )
 
 # %%
-plot_training_curves(history_table(runs))
+nv.plots.plot_training_curves(nv.results.history_table(runs))
 plt.show()
 
 # %% [markdown]
@@ -180,8 +169,8 @@ plt.show()
 # runs:
 
 # %%
-quick_accuracy = accuracy_table("quick")
-plot_accuracy_per_count(quick_accuracy, hue="arch", hold_outs=DEFAULT_HOLD_OUTS)
+quick_accuracy = nv.results.accuracy_table(book.profile)
+nv.plots.plot_accuracy_per_count(quick_accuracy, hue="arch")
 plt.show()
 
 # %% [markdown]
@@ -191,21 +180,15 @@ plt.show()
 # sweep, and the void-token and NoPE transformers — was trained on a 2-core CPU with
 #
 # ```bash
-# python -m numvars train --profile paper && python -m numvars results --profile paper
+# python -m numvars reproduce --profile paper   # or its first stage alone: train --profile paper
 # ```
 #
 # which writes the small tables in `results/paper/` that the rest of this chapter reads.
 # First: did every run reach the criterion, and how long did it take?
 
 # %%
-def condition_name(row) -> str:
-    """A short label: experiment, architecture, task, and what sets the condition apart."""
-    extra = {"gru_sizes": f" d={row.d}", "void_transformer": " +void", "nope_transformer": f" NoPE {row.n_layers:.0f}L"}
-    return f"{row.arch} {row.task}{extra.get(row.experiment, '')}"
-
-
-paper_runs = pd.read_csv(RESULTS / "runs.csv")
-paper_runs["condition"] = paper_runs.apply(condition_name, axis=1)
+paper_runs = book.paper_table("runs.csv")
+paper_runs["condition"] = paper_runs.apply(nv.results.condition_name, axis=1)
 epochs = paper_runs.groupby("condition", sort=False)
 pd.DataFrame({
     "runs": epochs.size(),
@@ -221,9 +204,9 @@ print(paper_runs.loc[~paper_runs["reached"], ["condition", "seed", "epochs"]].to
 # Accuracy per N for the main grid, mean ± sd over seeds (dropped runs excluded):
 
 # %%
-paper_accuracy = pd.read_csv(RESULTS / "accuracy_per_count.csv")
+paper_accuracy = book.paper_table("accuracy_per_count.csv")
 main = paper_accuracy[paper_accuracy["experiment"] == "main"]
-plot_accuracy_per_count(main, hue="arch", col="task", hold_outs=DEFAULT_HOLD_OUTS)
+nv.plots.plot_accuracy_per_count(main, hue="arch", col="task")
 plt.show()
 
 # %% [markdown]
@@ -231,7 +214,7 @@ plt.show()
 # ≈ 1.0 on 1..20 including the held-out counts, ≈ 0 by N ≈ 25–30):
 
 # %%
-summary = behaviour_summary(main, DEFAULT_HOLD_OUTS, by=["arch", "task"])
+summary = nv.results.behaviour_summary(main, by=["arch", "task"])
 summary["paper (Fig. 6)"] = "≈1.0 on 1–20 and held-out; ≈0 by 25–30"
 summary
 
@@ -243,18 +226,7 @@ summary
 # N = 26–30:
 
 # %%
-def departures(accuracy: pd.DataFrame) -> pd.DataFrame:
-    """Conditions whose held-out accuracy is < 0.9 or whose accuracy at N 26–30 is > 0.1."""
-    accuracy = accuracy.assign(condition=accuracy.apply(condition_name, axis=1))
-    per_seed = lambda keep: accuracy[accuracy["N"].map(keep)].groupby(["condition", "seed"])["accuracy"].mean()
-    table = pd.DataFrame({
-        "held-out N": per_seed(lambda n: n in DEFAULT_HOLD_OUTS).groupby("condition").mean(),
-        "N 26–30": per_seed(lambda n: n >= 26).groupby("condition").mean(),
-    })
-    return table[(table["held-out N"] < 0.9) | (table["N 26–30"] > 0.1)].round(2)
-
-
-departures(paper_accuracy)
+nv.results.departures(paper_accuracy)
 
 # %% [markdown]
 # Two findings differ from the paper. **Extrapolation**: GRUs and the RoPE transformers
@@ -273,11 +245,11 @@ departures(paper_accuracy)
 
 # %%
 sizes = paper_accuracy[(paper_accuracy["arch"] == "gru") & (paper_accuracy["task"] == "multi") & (paper_accuracy["void_p"] == 0)]
-plot_accuracy_per_count(sizes, hue="d", hold_outs=DEFAULT_HOLD_OUTS)
+nv.plots.plot_accuracy_per_count(sizes, hue="d")
 plt.show()
 
 # %%
-behaviour_summary(sizes, DEFAULT_HOLD_OUTS, by=["d"])
+nv.results.behaviour_summary(sizes, by=["d"])
 
 # %% [markdown]
 # ### Void tokens and no positional encoding
@@ -287,7 +259,7 @@ behaviour_summary(sizes, DEFAULT_HOLD_OUTS, by=["d"])
 
 # %%
 variants = paper_accuracy[paper_accuracy["experiment"].isin(["void_transformer", "nope_transformer"])]
-behaviour_summary(variants, DEFAULT_HOLD_OUTS, by=["experiment", "task", "n_layers"])
+nv.results.behaviour_summary(variants, by=["experiment", "task", "n_layers"])
 
 # %% [markdown]
 # ## Exercises
@@ -305,13 +277,13 @@ behaviour_summary(variants, DEFAULT_HOLD_OUTS, by=["experiment", "task", "n_laye
 
 # %% tags=["hide-cell"]
 trained_gru = runs[0].model()
-seq = torch.tensor([Task("single").encode("B D D D D T R R R R E")])
+seq = torch.tensor([nv.Task("single").encode("B D D D D T R R R R E")])
 states = trained_gru(seq).states[0]  # (L, d)
 gx_all = trained_gru.embed(seq.unsqueeze(0))[0, 0] @ trained_gru.w_x[0] + trained_gru.b_x[0]
 h_before = torch.cat([torch.zeros(1, 20), states[:-1]])
 gh_all = h_before @ trained_gru.w_h[0] + trained_gru.b_h[0]
 update_gate = torch.sigmoid(gx_all[:, 20:40] + gh_all[:, 20:40]).mean(dim=1)
-tokens_read = Task("single").decode(seq[0]).split()
+tokens_read = nv.Task("single").decode(seq[0]).split()
 print("mean update gate per token:", [f"{tok}:{z:.2f}" for tok, z in zip(tokens_read, update_gate.tolist())])
 
 # %% [markdown]

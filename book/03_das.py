@@ -39,37 +39,23 @@
 PROFILE = "quick"  # "quick": the quick profile's Single-Object GRU; "paper": the paper's Multi-Object GRU
 
 # %%
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 
-from dataclasses import replace
+import numvars as nv
 
-from numvars.das import FixedAlignment, RotationAlignment, interchange, pair_correct, run_frozen
-from numvars.das_experiments import DAS_KIND, DasConfig, das_settings, ensure_das, pair_set, test_facts
-from numvars.das_results import paper_values
-from numvars.experiments import PAPER_MAX_EPOCHS, ensure_trained, load_run, profile_experiments
-from numvars.models import Patch
-from numvars.store import Store
-from numvars.plots import plot_intervened_trial
-from numvars.programs import get_program
-from numvars.tasks import Task
-from numvars.training import TrainConfig
-
-if PROFILE not in ("quick", "paper"):
-    raise ValueError(f"unknown PROFILE {PROFILE!r}; allowed: 'quick', 'paper'")
-sns.set_theme(style="whitegrid", context="notebook")
-torch.set_num_threads(1)
-
+book = nv.setup(PROFILE)
 if PROFILE == "quick":
-    network = profile_experiments("quick")["main"][0]  # GRU, Single-Object, seed 0
+    network = book.profile.training["main"][0]  # GRU, Single-Object, seed 0
 else:
-    network = TrainConfig(task=Task("multi"), arch="gru", max_epochs=PAPER_MAX_EPOCHS, seed=0)
-ensure_trained([network], progress=False)  # trained in chapter 2 (or here, if not yet)
-task, model = network.task, load_run(network).model()
-up_down = get_program("up_down", task)
+    network = nv.grids.profile("paper").training["main"][0]  # GRU, Multi-Object, seed 0
+nv.ensure([network], progress=False)  # trained in chapter 2 (or here, if not yet)
+task, model = network.task, nv.load_run(network).model()
+up_down = nv.get_program("up_down", task)
 print(f"{network.arch.upper()} d={network.d} on {task.kind}-object counting, seed {network.seed}; state size {model.config.state_size}")
 
 # %% [markdown]
@@ -122,9 +108,9 @@ pd.DataFrame(
 with torch.no_grad():
     h_o = model(torch.tensor([target])).states[0, t]
     h_s = model(torch.tensor([source])).states[0, u]
-random_rotation = RotationAlignment(h_o.numel(), 1, seed=0).rotation.detach()
+random_rotation = nv.das.RandomRotation(h_o.numel(), seed=0).rotation
 for k in (0, 5, 10, 15, 20):
-    h_v = interchange(h_o[None], h_s[None], random_rotation, k)[0]
+    h_v = nv.das.interchange(h_o[None], h_s[None], random_rotation, k)[0]
     print(f"k = {k:2d}: distance to target state {torch.dist(h_v, h_o):.3f}, to source state {torch.dist(h_v, h_s):.3f}")
 
 # %% [markdown]
@@ -135,7 +121,7 @@ for k in (0, 5, 10, 15, 20):
 # ## 3.3 Training the rotation
 #
 # The paper's recipe (`numvars.das.fit_alignment`, run here through the measurement grid of
-# chapter 4, `numvars.das_experiments`, so that the fit is stored and chapter 4 reuses it):
+# chapter 4, `numvars.grids`, so that the fit is stored and chapter 4 reuses it):
 # pairs drawn as in §3.1 but at random — N
 # uniform on 1..20 for both sequences, $t$ and $u$ uniform over the positions that hold a demo
 # or response token — 10 000 for training, 1 000 for validation, 1 000 for testing (the
@@ -152,21 +138,14 @@ for k in (0, 5, 10, 15, 20):
 # improved for 20 (reproduction notes).
 
 # %%
-count_das = DasConfig(network, "up_down", "count", **das_settings(PROFILE))  # a learned rotation for Up-Down's count
+count_das = nv.DasConfig(network, "up_down", "count", **nv.grids.das_settings(PROFILE))  # a learned rotation for Up-Down's count
 controls = {"random rotation": replace(count_das, method="random"), "untrained network, learned rotation": replace(count_das, trained=False)}
-ensure_das([count_das, *controls.values()], progress=False)  # computed once and stored; loaded when already there
-store = Store.default()
-fit = store.load(DAS_KIND, count_das)
-alignment = FixedAlignment(fit["rotation"], fit["k"])
-history = pd.DataFrame(fit["history"])
-fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot(history["epoch"], history["val_iia"], "o-", ms=3)
-ax.set_xlabel("epoch")
-ax.set_ylabel("validation IIA")
-ax.set_ylim(0, 1)
-fig.tight_layout()
+nv.ensure([count_das, *controls.values()], progress=False)  # computed once and stored; loaded when already there
+fit = nv.load_measurement(count_das)
+alignment = fit.alignment()
+nv.plots.plot_fit_history(fit.history)
 plt.show()
-print(f"{len(history)} epochs; best validation IIA {history['val_iia'].max():.3f}; test IIA {fit['test_correct'].float().mean():.3f}")
+print(f"{len(fit.history)} epochs; best validation IIA {fit.best_val_iia:.3f}; test IIA {fit.test_iia:.3f}")
 
 # %% [markdown]
 # ## 3.4 One intervened trial
@@ -179,9 +158,9 @@ print(f"{len(history)} epochs; best validation IIA {history['val_iia'].max():.3f
 cf = torch.tensor([counterfactual])
 with torch.no_grad():
     p_plain = model(cf).logits[0].softmax(-1)[:, task.eos_id]
-    swap = Patch(torch.tensor([0]), torch.tensor([t]), lambda h, which: alignment(h, h_s[None]))
+    swap = nv.Patch(torch.tensor([0]), torch.tensor([t]), lambda h, which: alignment(h, h_s[None]))
     p_swapped = model(cf, patch=swap).logits[0].softmax(-1)[:, task.eos_id]
-plot_intervened_trial(task, target, t, counterfactual, p_plain.numpy(), p_swapped.numpy())
+nv.plots.plot_intervened_trial(task, target, t, counterfactual, p_plain.numpy(), p_swapped.numpy())
 plt.show()
 predicted = model(cf, patch=swap).logits[0].argmax(-1)[t:-1].tolist()
 print("counterfactual after t:", task.decode(counterfactual[t + 1 :]))
@@ -206,24 +185,7 @@ print("network after the swap:", task.decode(predicted))
 # saw so many, chapter 2).
 
 # %%
-learned = fit["test_correct"].float()
-over_20 = torch.tensor(test_facts(count_das.pairs)["responses"].to_numpy() > task.max_count)
-paper = paper_values().set_index(["arch", "task", "measure"]).loc[(network.arch, task.kind, "count")]
-pd.DataFrame(
-    {
-        "test IIA": [
-            learned.mean().item(),
-            *(store.load(DAS_KIND, control)["test_correct"].float().mean().item() for control in controls.values()),
-            learned[~over_20].mean().item(),
-        ],
-        "paper (Fig. 2)": [f"{paper.paper_low:.2f}–{paper.paper_high:.2f}", "not run", "not run", "not reported"],
-    },
-    index=[
-        "learned rotation (DAS)",
-        *controls,
-        f"learned, pairs asking for ≤ 20 responses ({(~over_20).float().mean().item():.0%} of pairs)",
-    ],
-).round(3)
+nv.results.controls_table(count_das, controls)
 
 # %% [markdown]
 # The learned rotation is far above both controls: the alignment is a property of the trained
@@ -265,8 +227,9 @@ for seed in range(4):
 # ```
 
 # %% tags=["hide-cell"]
-test_pairs = pair_set(count_das.pairs, "test")
-print(f"full swap against count counterfactuals: IIA {pair_correct(model, run_frozen(model, test_pairs), RotationAlignment(model.config.state_size, model.config.state_size)).float().mean():.3f}")
+test_pairs = nv.pair_set(count_das.pairs, "test")
+full_swap = nv.das.FullSwap(model.config.state_size)
+print(f"full swap against count counterfactuals: IIA {nv.das.iia(model, nv.das.run_frozen(model, test_pairs), full_swap):.3f}")
 
 # %% [markdown]
 # ## Summary

@@ -35,39 +35,17 @@
 PROFILE = "quick"  # "quick": the quick profile's 6 networks measured live; "paper": the full grid (hours)
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
-import torch
 
-from numvars.das_experiments import all_das_configs, das_experiments, das_table, ensure_das
-from numvars.das_results import MEASURE_NAMES, breakdown, per_network, summarise, untrained_summary
-from numvars.experiments import ensure_trained
-from numvars.plots import plot_iia_grid
+import numvars as nv
 
-if PROFILE not in ("quick", "paper"):
-    raise ValueError(f"unknown PROFILE {PROFILE!r}; allowed: 'quick', 'paper'")
-RESULTS = Path("..") / "results" / "paper"  # the committed paper-profile tables
-sns.set_theme(style="whitegrid", context="notebook")
-torch.set_num_threads(1)
-pd.set_option("display.precision", 3)
-
-
-def readable(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary table with measure names and the paper's range as text."""
-    table = summary.assign(
-        measure=summary["measure"].map(MEASURE_NAMES),
-        paper=summary.apply(lambda r: f"{r.paper_low:.2f}–{r.paper_high:.2f}" if pd.notna(r.paper_low) else "", axis=1),
-    )
-    return table[["arch", "task", "measure", "mean", "sd", "min", "max", "seeds", "paper", "vs_paper"]].round(3)
-
+book = nv.setup(PROFILE)
 
 # %% [markdown]
 # ## 4.1 The measurements
 #
-# For every trained network (`numvars.das_experiments`):
+# For every trained network (the `das` grid of `numvars.grids`):
 #
 # | measure | program, variable | alignment | a network that runs this program scores |
 # |---|---|---|---|
@@ -83,20 +61,18 @@ def readable(summary: pd.DataFrame) -> pd.DataFrame:
 #
 # ```bash
 # python -m numvars das --profile paper   # trains any missing network first; resumable
+# python -m numvars reproduce --profile paper   # or everything: networks, measurements, tables
 # ```
 #
 # which writes `results/paper/das.csv`. First the live run of this page's profile:
 
 # %%
-grid = das_experiments(PROFILE)
-configs = all_das_configs(PROFILE)
-ensure_trained(list(dict.fromkeys(c.run for c in configs if c.trained)), workers=2, progress=False)
-ensure_das(configs, workers=2, progress=False)  # computes what the store lacks, else loads
-live = das_table(grid)
-readable(summarise(live))
+nv.ensure(book.profile.das_configs(), workers=2, progress=False)  # trains and measures what the store lacks, else loads
+live = nv.results.das_table(book.profile.das)
+nv.results.iia_table(live)
 
 # %%
-plot_iia_grid(summarise(live))
+nv.plots.plot_iia_grid(nv.results.summarise(live))
 plt.show()
 
 # %% [markdown]
@@ -112,13 +88,12 @@ plt.show()
 # bar:
 
 # %%
-paper_table = pd.read_csv(RESULTS / "das.csv")
-paper_summary = summarise(paper_table)
-plot_iia_grid(paper_summary)
+paper_table = book.paper_table("das.csv")
+nv.plots.plot_iia_grid(nv.results.summarise(paper_table))
 plt.show()
 
 # %%
-readable(paper_summary)
+nv.results.iia_table(paper_table)
 
 # %% [markdown]
 # ### What agrees with the paper, and what does not
@@ -169,8 +144,8 @@ readable(paper_summary)
 # Each network separately (test IIA), so that a reader can see the seeds the means hide:
 
 # %%
-per_network(paper_table).pivot_table(index=["arch", "task", "seed"], columns="measure", values="test_iia").reindex(
-    columns=["count", "up_up", "phase", "full_swap", "random"]
+nv.results.per_network(paper_table).pivot_table(index=["arch", "task", "seed"], columns="measure", values="test_iia").reindex(
+    columns=["count", "up_up", "demo_count", "resp_count", "phase", "full_swap", "random"]
 ).round(3)
 
 # %% [markdown]
@@ -179,7 +154,7 @@ per_network(paper_table).pivot_table(index=["arch", "task", "seed"], columns="me
 # The random rotation (above) and DAS on untrained networks:
 
 # %%
-untrained_summary(paper_table).round(3)
+nv.results.untrained_summary(paper_table).round(3)
 
 # %% [markdown]
 # Untrained networks score 0–0.09 with a trained rotation: DAS cannot manufacture an
@@ -195,7 +170,7 @@ untrained_summary(paper_table).round(3)
 # responses any network was trained on:
 
 # %%
-breakdown(paper_table, "count").round(3)
+nv.results.breakdown(paper_table, "count").round(3)
 
 # %% [markdown]
 # ## 4.5 Transformers: where a full swap does change something
@@ -205,21 +180,14 @@ breakdown(paper_table, "count").round(3)
 # token that follows $t$ in the counterfactual (mean over seeds):
 
 # %%
-failures = pd.read_csv(RESULTS / "das_failures.csv")
-
-
-def failure_summary(arch: str, variable: str) -> pd.DataFrame:
-    rows = failures[(failures["arch"] == arch) & (failures["variable"] == variable)]
-    return rows.groupby(["task", "t_phase", "next_kind"], sort=False)[["pairs", "failed", "first_error_at_t"]].mean().round(3)
-
-
-failure_summary("transformer", "full_swap")
+failures = book.paper_table("das_failures.csv")
+nv.results.failure_summary(failures, "transformer", "full_swap")
 
 # %% [markdown]
 # The same for the recurrent networks' `count` alignment:
 
 # %%
-pd.concat({arch: failure_summary(arch, "count") for arch in ("gru", "lstm")})
+pd.concat({arch: nv.results.failure_summary(failures, arch, "count") for arch in ("gru", "lstm")})
 
 # %% [markdown]
 # In the recurrent networks the failed count swaps are spread over both phases, and the first
@@ -234,11 +202,7 @@ pd.concat({arch: failure_summary(arch, "count") for arch in ("gru", "lstm")})
 # used the whole budget, and how much did those still gain in their last 25 epochs?
 
 # %%
-fits = paper_table[paper_table["trained"] & (paper_table["method"] == "learned")]
-budget = fits.groupby("arch")["epochs"].agg(fits="count", median_epochs="median", used_all_100=lambda e: int((e == 100).sum()))
-budget["median_late_gain"] = fits[fits["epochs"] == 100].groupby("arch")["late_gain"].median()
-budget["largest_late_gain"] = fits[fits["epochs"] == 100].groupby("arch")["late_gain"].max()
-budget.round(3)
+nv.results.fit_budget(paper_table, max_epochs=nv.grids.DAS_EPOCHS)
 
 # %% [markdown]
 # Most fits stop by patience; the few that run the whole budget were still rising by less
@@ -269,9 +233,6 @@ budget.round(3)
 # ```
 
 # %% tags=["hide-cell"]
-from numvars.analysis import counterfactual_agreement
-from numvars.programs import sample_pairs
-from numvars.tasks import Task
-
-share = counterfactual_agreement(Task("multi"), sample_pairs(Task("multi"), 1_000, seed=0))["= Up-Up demo_count"]
+multi = nv.Task("multi")
+share = nv.analysis.counterfactual_agreement(multi, nv.sample_pairs(multi, 1_000, seed=0))["= Up-Up demo_count"]
 print(f"Up-Up demo_count and Up-Down count counterfactuals coincide on {share:.0%} of pairs")

@@ -1,8 +1,34 @@
-"""python -m numvars: argument checking and the results command's guard."""
+"""python -m numvars: argument checking, the results command's guard, and a reproduce run that
+is interrupted with Ctrl-C and resumed."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
-from numvars.__main__ import main
+from numvars.cli import main
+
+# A profile of seconds, with every stage: two tiny networks that reach a criterion of 0, and the
+# measurements of Figs. 2 and 7 on each with a few pairs.
+TINY_PROFILE = """
+from dataclasses import replace
+from numvars.grids import Profile, figs_2_and_7
+from numvars.jobs import DasConfig
+from numvars.tasks import Task
+from numvars.training import TrainConfig
+runs = [TrainConfig(task=Task("single", max_count=6, hold_outs=()), arch=arch, d=8, n_train=64, n_val=16, max_epochs=2, criterion=0.0, seed=s)
+        for arch in ("gru", "lstm") for s in range(3)]
+settings = dict(n_pairs=(64, 32, 32), max_epochs=3, patience=3)
+TINY = Profile("tiny", {"main": runs}, {"main": [c for r in runs for c in figs_2_and_7(r, **settings)],
+                                         "untrained": [DasConfig(r, trained=False, **settings) for r in runs[:2]]})
+"""
 
 
 def test_results_refuses_an_untrained_profile(tmp_path, capsys):
@@ -17,4 +43,67 @@ def test_unknown_profile_and_experiment_are_refused(tmp_path, capsys):
     assert "invalid choice: 'huge'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--profile", "quick", "--experiment", "sizes", "--store", str(tmp_path)])
-    assert "unknown experiment(s) ['sizes'] for profile 'quick'; allowed: ['main']" in capsys.readouterr().err
+    assert "unknown training experiment(s) ['sizes']; allowed: ['main']" in capsys.readouterr().err
+
+
+def _reproduce(store: Path, out: Path, marker: str) -> subprocess.Popen:
+    """``python -m numvars reproduce --workers 2`` on the tiny profile, in its own process group."""
+    script = TINY_PROFILE + (
+        "import sys, numvars.cli as cli\n"
+        "cli.get_profile = lambda name: TINY\n"
+        f"sys.exit(cli.main(['reproduce', '--store', {str(store)!r}, '--out', {str(out)!r}, '--workers', '2']))\n"
+    )
+    env = {**os.environ, "NUMVARS_TEST_MARKER": marker}
+    return subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"NUMVARS_TEST_MARKER={marker}".encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+def _tables(out: Path) -> dict:
+    return {name: pd.read_csv(out / name).drop(columns=["seconds"], errors="ignore")
+            for name in ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv")}
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to look for orphaned workers")
+def test_reproduce_interrupted_with_ctrl_c_resumes_without_recomputing(tmp_path):
+    store, out, marker = tmp_path / "store", tmp_path / "out", uuid.uuid4().hex
+    run = _reproduce(store, out, marker)
+    deadline = time.time() + 120
+    while not list((store / "das").glob("*.pt")) and time.time() < deadline:  # some measurements saved
+        assert run.poll() is None, run.stderr.read()
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground process group
+    start = time.time()
+    _, err = run.communicate(timeout=30)
+    assert time.time() - start < 10 and run.returncode == 130, err
+    assert "Traceback" not in err and "run the same command again to resume" in err.strip().splitlines()[-1]
+    time.sleep(1)
+    assert _processes_with(marker) == [], "orphaned worker processes"
+    saved = {p: p.stat().st_mtime_ns for p in store.rglob("*.pt")}
+    assert saved and not (out / "manifest.json").exists()
+
+    resumed = _reproduce(store, out, marker)
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert all(p.stat().st_mtime_ns == mtime for p, mtime in saved.items()), "a saved result was recomputed"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stages"]["train"]["already_stored"] + manifest["stages"]["das"]["already_stored"] >= len(saved)
+    assert {"code_version", "packages", "machine"} <= set(manifest) and manifest["packages"]["torch"]
+
+    # the same tables as a run that was never interrupted
+    namespace = {}
+    exec(TINY_PROFILE, namespace)
+    from numvars.cli import reproduce
+    from numvars.store import Store
+    reproduce(namespace["TINY"], Store(tmp_path / "reference"), tmp_path / "reference-out")
+    for name, table in _tables(tmp_path / "reference-out").items():
+        pd.testing.assert_frame_equal(_tables(out)[name], table, obj=name)

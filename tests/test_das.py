@@ -4,13 +4,17 @@ import pytest
 import torch
 
 from numvars.das import (
-    FixedAlignment,
-    RotationAlignment,
+    Alignment,
+    DasResult,
+    FullSwap,
+    LearnedRotation,
+    RandomRotation,
     first_errors,
     fit_alignment,
     iia,
     interchange,
     intervened_predictions,
+    make_alignment,
     make_pairs,
     pair_correct,
     run_frozen,
@@ -41,7 +45,7 @@ def test_interchange_extremes_and_identity():
 
 def test_alignment_rotation_is_orthogonal_and_only_it_learns():
     model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab))).eval().requires_grad_(False)
-    align = RotationAlignment(20, 10, seed=1)
+    align = LearnedRotation(20, 10, seed=1)
     assert torch.allclose(align.rotation.T @ align.rotation, torch.eye(20), atol=1e-5)
     runs = run_frozen(model, make_pairs(get_program("up_down", TASK), "count", 16, seed=0))
     logits, _, _ = intervened_predictions(model, runs, torch.arange(16), align)
@@ -54,7 +58,7 @@ def test_full_swap_alignment_equals_patching_the_source_state():
     model = build_model(ModelConfig("lstm", vocab_size=len(TASK.vocab))).eval()
     pairs = make_pairs(get_program("up_down", TASK), None, 32, seed=1)
     runs = run_frozen(model, pairs)
-    by_alignment, targets, scored = intervened_predictions(model, runs, torch.arange(32), RotationAlignment(40, 40, seed=2))
+    by_alignment, targets, scored = intervened_predictions(model, runs, torch.arange(32), FullSwap(40))
     by_patch = model(pairs.tokens, patch=Patch(torch.arange(32), pairs.t, runs.h_s)).logits
     # the source state is the one after token u of the source sequence, computed by hand
     assert torch.allclose(runs.h_s[5], model(pairs.sources[5:6]).states[0, pairs.u[5]], atol=1e-6)
@@ -80,9 +84,13 @@ def test_pair_scores_follow_the_program_by_hand():
 def test_untrained_model_scores_low_and_bad_input_is_refused():
     model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab))).eval()
     pairs = make_pairs(get_program("up_down", TASK), "count", 64, seed=4)
-    assert iia(model, run_frozen(model, pairs), RotationAlignment(20, 10)) < 0.2
+    assert iia(model, run_frozen(model, pairs), LearnedRotation(20)) < 0.2
     with pytest.raises(ValueError, match=r"k \(the swapped dimensions\) must be in 1..20"):
-        RotationAlignment(20, 0)
+        LearnedRotation(20, 21)
+    with pytest.raises(ValueError, match="unknown DAS method 'pca'"):
+        make_alignment("pca", 20)
+    with pytest.raises(ValueError, match="full swap swaps the whole state"):
+        FullSwap(20, k=10)
     with pytest.raises(ValueError, match="at least one pair"):
         make_pairs(get_program("up_down", TASK), "count", 0, seed=0)
     with pytest.raises(ValueError, match="unknown variable"):
@@ -97,28 +105,44 @@ def test_fit_keeps_the_rotation_with_the_best_validation_iia():
     model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab), d=8)).eval()
     program = get_program("up_down", TASK)
     train_pairs, val_pairs, test_pairs = (make_pairs(program, "count", n, seed=s) for n, s in ((256, 5), (64, 6), (64, 7)))
-    result = fit_alignment(model, train_pairs, val_pairs, test_pairs, max_epochs=3, batch_size=64)
-    assert len(result.history) == 3 and result.alignment.k == 4
+    result = fit_alignment(model, LearnedRotation(8), train_pairs, val_pairs, test_pairs, max_epochs=3, batch_size=64)
+    assert len(result.history) == 3 and result.k == 4  # k: half the state
     assert result.best_val_iia == max(h["val_iia"] for h in result.history)
-    assert iia(model, run_frozen(model, val_pairs), result.alignment) == result.best_val_iia  # the kept rotation is the best one
-    assert torch.equal(result.test_correct, pair_correct(model, run_frozen(model, test_pairs), result.alignment))
+    assert iia(model, run_frozen(model, val_pairs), result.alignment()) == result.best_val_iia  # the kept rotation is the best one
+    assert torch.equal(result.test_correct, pair_correct(model, run_frozen(model, test_pairs), result.alignment()))
     # patience: stops once the validation IIA has not improved for that many epochs
-    stopped = fit_alignment(model, train_pairs, val_pairs, test_pairs, max_epochs=50, patience=2, batch_size=64)
+    stopped = fit_alignment(model, LearnedRotation(8), train_pairs, val_pairs, test_pairs, max_epochs=50, patience=2, batch_size=64)
     best_epoch = max(stopped.history, key=lambda h: (h["val_iia"], -h["epoch"]))["epoch"]
     assert len(stopped.history) == min(50, best_epoch + 2)
-    assert torch.allclose(result.alignment.rotation.T @ result.alignment.rotation, torch.eye(8), atol=1e-5)
+    assert torch.allclose(result.rotation.T @ result.rotation, torch.eye(8), atol=1e-5)
     assert all(p.grad is None for p in model.parameters())
+    # the payload round trip keeps everything
+    again = DasResult.from_payload(result.to_payload())
+    assert torch.equal(again.rotation, result.rotation) and again.k == 4 and again.history == result.history
+
+
+def test_fixed_alignments_are_only_scored_and_the_random_one_is_where_learning_starts():
+    model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab), d=8)).eval()
+    program = get_program("up_down", TASK)
+    pairs = [make_pairs(program, "count", 32, seed=s) for s in (5, 6, 7)]
+    random = fit_alignment(model, RandomRotation(8, seed=3), *pairs, max_epochs=3)
+    assert random.history == [] and random.k == 4
+    assert torch.allclose(random.rotation, LearnedRotation(8, seed=3).rotation.detach())  # DAS starts from this rotation
+    full = fit_alignment(model, FullSwap(8), *pairs)
+    assert full.k == 8 and torch.equal(full.rotation, torch.eye(8))
+    h_o, h_s = torch.randn(4, 8), torch.randn(4, 8)
+    assert torch.equal(FullSwap(8)(h_o, h_s), h_s)  # exactly the source state
 
 
 def test_first_errors_mark_the_first_wrong_scored_token_and_a_fixed_rotation_equals_the_learned_one():
     model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab))).eval()
     runs = run_frozen(model, make_pairs(get_program("up_down", TASK), "count", 64, seed=8))
-    align = RotationAlignment(20, 10, seed=3)
+    align = LearnedRotation(20, 10, seed=3)
     errors = first_errors(model, runs, align)
     logits, targets, scored = intervened_predictions(model, runs, torch.arange(64), align)
     for i in range(64):
         wrong = [j for j in range(targets.shape[1]) if scored[i, j] and logits[i, j].argmax() != targets[i, j]]
         assert int(errors[i]) == (wrong[0] if wrong else -1)
     assert torch.equal(pair_correct(model, runs, align), errors < 0)
-    fixed = FixedAlignment(align.rotation.detach().clone(), 10)
+    fixed = Alignment(align.rotation.detach().clone(), 10)
     assert torch.equal(first_errors(model, runs, fixed), errors)

@@ -1,4 +1,4 @@
-"""numvars.training and numvars.experiments: schedule, determinism, criterion, store."""
+"""numvars.training: schedule, determinism, criterion, and runs through the store."""
 
 import warnings
 from dataclasses import replace
@@ -6,8 +6,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from numvars.experiments import ensure_trained, load_run, profile_experiments
-from numvars.store import Store, StoreWarning
+from numvars.jobs import RUN_KIND, load_run
+from numvars.runner import ensure
+from numvars.store import Store, StoreWarning, config_hash
 from numvars.tasks import Task
 from numvars.training import TrainConfig, load_model, lr_at, train, trial_correct, validation_set
 
@@ -53,14 +54,14 @@ def test_a_small_gru_learns_single_object_counting():
 def test_trained_runs_round_trip_through_the_store_and_bad_files_are_rebuilt(tmp_path):
     store = Store(tmp_path)
     configs = [SINGLE, replace(SINGLE, seed=1)]
-    ensure_trained(configs, store, progress=False)
+    ensure(configs, store, progress=False)
     first = load_run(SINGLE, store)
-    assert first is not None and first.epochs == 3
-    path = store.path("run", SINGLE)
+    assert first is not None and first.epochs == 3 and first.accuracy_per_count.shape == (30,)  # the behavioural test, N = 1..30
+    path = next((tmp_path / RUN_KIND).glob(f"{config_hash(SINGLE)}.pt"))
     path.write_bytes(path.read_bytes()[:100])  # a truncated file
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StoreWarning)  # the store warns, then the run is retrained
-        ensure_trained(configs, store, progress=False)
+        ensure(configs, store, progress=False)
     rebuilt = load_run(SINGLE, store)
     assert all(torch.equal(rebuilt.state[k], first.state[k]) for k in first.state)
 
@@ -82,10 +83,3 @@ def test_weights_of_another_config_are_refused():
 def test_bad_training_requests_are_refused(configs, message):
     with pytest.raises(ValueError, match=message):
         train(configs)
-
-
-def test_profiles():
-    paper = profile_experiments("paper")
-    assert len(paper["main"]) == 3 * 3 * 6 and len(paper["gru_sizes"]) == 5 * 6
-    with pytest.raises(ValueError, match="unknown profile 'huge'"):
-        profile_experiments("huge")

@@ -111,35 +111,6 @@ def counterfactual_agreement(task: Task, pairs: Sequence, demo_continuation: str
     return {key: value / len(pairs) for key, value in hits.items()}
 
 
-def history_table(runs: Sequence) -> pd.DataFrame:
-    """Long table of the training history of ``runs`` (:class:`numvars.training.RunResult`):
-    one row per run and epoch with ``arch``, ``seed``, ``epoch``, ``loss``, ``val_accuracy``."""
-    rows = []
-    for run in runs:
-        for entry in run.history:
-            rows.append(dict(arch=run.config.arch, d=run.config.d, seed=run.config.seed, **entry))
-    return pd.DataFrame(rows)
-
-
-def behaviour_summary(accuracy: pd.DataFrame, hold_outs: Sequence[int], by: Sequence[str]) -> pd.DataFrame:
-    """Mean ± sd over seeds of trial accuracy on trained counts, held-out counts, and
-    extrapolation (21–25, 26–30), from a long ``accuracy`` table (columns ``by``, ``seed``,
-    ``N``, ``accuracy``)."""
-    ranges = {
-        "trained N (1–20)": lambda n: n <= 20 and n not in hold_outs,
-        "held-out N": lambda n: n in hold_outs,
-        "N 21–25": lambda n: 21 <= n <= 25,
-        "N 26–30": lambda n: 26 <= n <= 30,
-    }
-    frames = []
-    for label, keep in ranges.items():
-        part = accuracy[accuracy["N"].map(keep)]
-        per_seed = part.groupby([*by, "seed"])["accuracy"].mean()
-        summary = per_seed.groupby(list(by)).agg(["mean", "std"])
-        frames.append(summary.apply(lambda r: f"{r['mean']:.2f} ± {0 if pd.isna(r['std']) else r['std']:.2f}", axis=1).rename(label))
-    return pd.concat(frames, axis=1)
-
-
 def pair_facts(pairs) -> pd.DataFrame:
     """One row per intervention pair (a :class:`numvars.das.PairSet`): the target position ``t``
     and its phase (``t_phase``), the source's count, position ``u`` and its phase (``u_phase``), and how many responses the

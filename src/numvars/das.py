@@ -16,6 +16,7 @@ Shapes: ``n`` pairs, ``L`` tokens, ``S`` state size. States are row vectors, so 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -29,7 +30,7 @@ from numvars.tasks import Task
 
 
 def interchange(h_o: Tensor, h_s: Tensor, rotation: Tensor, k: int) -> Tensor:
-    """``Rᵀ(M R h_s + (1 − M) R h_o)`` for rows ``h_o``, ``h_s`` (n, S) and ``rotation`` R (S, S);
+    """Chapter 3 §3.2. ``Rᵀ(M R h_s + (1 − M) R h_o)`` for rows ``h_o``, ``h_s`` (n, S) and ``rotation`` R (S, S);
     ``k`` in 0..S coordinates are swapped (0: nothing changes; S: the full state is swapped)."""
     size = rotation.shape[0]
     if not 0 <= k <= size:
@@ -39,39 +40,99 @@ def interchange(h_o: Tensor, h_s: Tensor, rotation: Tensor, k: int) -> Tensor:
     return mixed @ rotation
 
 
-class RotationAlignment(nn.Module):
-    """A learnable orthogonal rotation R (S, S) and a k-dimensional swap (k in 1..S)."""
+def half_state(size: int) -> int:
+    """The swap size DAS uses unless told otherwise: half the intervenable state (``k = S/2``;
+    10 of a d = 20 GRU's h, 20 of an LSTM's 40-dimensional [h; c])."""
+    return size // 2
 
-    def __init__(self, size: int, k: int, seed: int = 0):
+
+class Alignment(nn.Module):
+    """An alignment method: ``forward(h_o, h_s)`` (n, S), (n, S) -> the intervened states (n, S).
+
+    The base class swaps the first ``k`` coordinates of a fixed rotation ``R`` (S, S) —
+    :func:`interchange` — which also rebuilds any stored alignment (:meth:`DasResult.alignment`).
+    Subclasses say how ``R`` is chosen and whether it is trained (:attr:`trainable`); a new
+    method (e.g. a linear invertible map) overrides :meth:`forward` and :attr:`rotation`.
+    """
+
+    trainable = False
+
+    def __init__(self, rotation: Tensor, k: int):
         super().__init__()
+        size = rotation.shape[0]
         if not 1 <= k <= size:
             raise ValueError(f"k (the swapped dimensions) must be in 1..{size} for a state of size {size}, got {k}")
         self.k = k
-        linear = nn.Linear(size, size, bias=False)
-        with torch.no_grad():
-            linear.weight.copy_(torch.randn(size, size, generator=torch.Generator().manual_seed(seed)))
-        self.linear = orthogonal(linear)
+        self.register_buffer("_rotation", rotation.detach().clone())
 
     @property
     def rotation(self) -> Tensor:
         """R (S, S), orthogonal."""
+        return self._rotation
+
+    @property
+    def size(self) -> int:
+        return self.rotation.shape[0]
+
+    def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
+        return interchange(h_o, h_s, self.rotation, self.k)
+
+
+def _seeded_orthogonal(size: int, seed: int) -> nn.Module:
+    """``nn.Linear(size, size)`` whose weight is kept orthogonal, started from a seeded Gaussian."""
+    linear = nn.Linear(size, size, bias=False)
+    with torch.no_grad():
+        linear.weight.copy_(torch.randn(size, size, generator=torch.Generator().manual_seed(seed)))
+    return orthogonal(linear)
+
+
+class LearnedRotation(Alignment):
+    """DAS: a learnable orthogonal R (``torch.nn.utils.parametrizations.orthogonal``), trained on
+    the counterfactuals by :func:`fit_alignment`."""
+
+    trainable = True
+
+    def __init__(self, size: int, k: int | None = None, seed: int = 0):
+        nn.Module.__init__(self)
+        self.k = half_state(size) if k is None else k
+        if not 1 <= self.k <= size:
+            raise ValueError(f"k (the swapped dimensions) must be in 1..{size} for a state of size {size}, got {self.k}")
+        self.linear = _seeded_orthogonal(size, seed)
+
+    @property
+    def rotation(self) -> Tensor:
         return self.linear.weight
 
-    def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
-        """(n, S), (n, S) -> the intervened states (n, S)."""
-        return interchange(h_o, h_s, self.rotation, self.k)
+
+class RandomRotation(Alignment):
+    """A fixed random rotation (the one :class:`LearnedRotation` starts from): the control for
+    "any subspace would do"."""
+
+    def __init__(self, size: int, k: int | None = None, seed: int = 0):
+        with torch.no_grad():
+            rotation = _seeded_orthogonal(size, seed).weight
+        super().__init__(rotation, half_state(size) if k is None else k)
 
 
-class FixedAlignment(nn.Module):
-    """A given rotation R (S, S) and swap size k, not trained (e.g. one read back from the store)."""
+class FullSwap(Alignment):
+    """The whole state swapped (``R = I``, ``k = S``): nothing to learn. Ctx-Distr's test."""
 
-    def __init__(self, rotation: Tensor, k: int):
-        super().__init__()
-        self.register_buffer("rotation", rotation)
-        self.k = k
+    def __init__(self, size: int, k: int | None = None, seed: int = 0):
+        if k is not None:
+            raise ValueError("a full swap swaps the whole state: leave k as None")
+        super().__init__(torch.eye(size), size)
 
-    def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
-        return interchange(h_o, h_s, self.rotation, self.k)
+
+#: the alignment methods a measurement can name (``DasConfig.method``)
+ALIGNMENTS: dict[str, type[Alignment]] = {"learned": LearnedRotation, "random": RandomRotation, "full_swap": FullSwap}
+
+
+def make_alignment(method: str, size: int, k: int | None = None, seed: int = 0) -> Alignment:
+    """The alignment ``method`` (a key of :data:`ALIGNMENTS`) for a state of ``size``; ``k``
+    swapped coordinates (None: half the state)."""
+    if method not in ALIGNMENTS:
+        raise ValueError(f"unknown DAS method {method!r}; allowed: {list(ALIGNMENTS)}")
+    return ALIGNMENTS[method](size, k, seed=seed)
 
 
 @dataclass
@@ -94,15 +155,17 @@ class PairSet:
         return PairSet(self.tokens[rows], self.t[rows], self.sources[rows], self.u[rows], self.score[rows], self.task)
 
 
-def make_pairs(program: Program, variables, n_pairs: int, seed: int, same_phase: bool = False, demo_continuation: str = "paper") -> PairSet:
+def make_pairs(program: Program, variables, n_pairs: int, seed: int, demo_continuation: str = "paper") -> PairSet:
     """``n_pairs`` seeded pairs (:func:`numvars.programs.sample_pairs`) with ``program``'s
     counterfactuals for swapping ``variables`` (``None``: the full state). A token is scored
-    when the intervened program predicts it: after ``t``, in the response phase."""
+    when the intervened program predicts it: after ``t``, in the response phase. Pairs are
+    drawn within one phase when the program defines its intervention only there
+    (:attr:`~numvars.programs.Program.same_phase_only`)."""
     if n_pairs < 1:
         raise ValueError(f"a pair set needs at least one pair, got {n_pairs}")
     task = program.task
     rows = []
-    for i, pair in enumerate(sample_pairs(task, n_pairs, seed=seed, same_phase=same_phase)):
+    for i, pair in enumerate(sample_pairs(task, n_pairs, seed=seed, same_phase=program.same_phase_only)):
         ids, views = program.counterfactual_trace(*pair, variables, seed=seed * 1_000_003 + i, demo_continuation=demo_continuation)
         score = [False] * len(ids)
         for j in range(pair.t, len(ids) - 1):
@@ -188,59 +251,82 @@ def iia(model: CountingModel, runs: FrozenRuns, alignment: nn.Module) -> float:
 
 
 @dataclass
-class FitResult:
-    alignment: RotationAlignment  # the rotation with the best validation IIA
-    best_val_iia: float
-    test_correct: Tensor  # (n_test,) bool: each test pair's outcome under that rotation
-    history: list[dict]  # per epoch: epoch, loss, val_iia
+class DasResult:
+    """One DAS measurement: the alignment found (its rotation and swap size), each test pair's
+    outcome under it, and the fit's history. :meth:`to_payload` / :meth:`from_payload` convert
+    it to and from what the store keeps."""
+
+    rotation: Tensor  # (S, S) R of the kept alignment
+    k: int  # swapped coordinates
+    test_correct: Tensor  # (n_test,) bool: each test pair's outcome
+    history: list[dict]  # per epoch: epoch, loss, val_iia (empty when nothing is learned)
+    seconds: float = 0.0  # wall-clock of the measurement
 
     @property
     def test_iia(self) -> float:
         return self.test_correct.float().mean().item()
 
+    @property
+    def best_val_iia(self) -> float | None:
+        """The best validation IIA of the fit (None when nothing was learned)."""
+        return max((h["val_iia"] for h in self.history), default=None)
+
+    def alignment(self) -> Alignment:
+        """The kept alignment as a fixed module (to intervene with it again)."""
+        return Alignment(self.rotation, self.k)
+
+    def to_payload(self) -> dict:
+        return {"test_correct": self.test_correct, "history": self.history, "rotation": self.rotation, "k": self.k, "seconds": self.seconds}
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> "DasResult":
+        return cls(payload["rotation"], payload["k"], payload["test_correct"], payload["history"], payload["seconds"])
+
 
 def fit_alignment(
     model: CountingModel,
+    alignment: Alignment,
     train_pairs: PairSet,
     val_pairs: PairSet,
     test_pairs: PairSet,
-    k: int | None = None,
     max_epochs: int = 100,
     patience: int = 20,
     lr: float = 3e-3,
     batch_size: int = 512,
     seed: int = 0,
     progress: Callable[[int, float], None] | None = None,
-) -> FitResult:
-    """Train R with Adam on cross-entropy of the scored counterfactual tokens (the network
-    frozen) until the validation IIA has not improved for ``patience`` epochs, or for
-    ``max_epochs``; keep the rotation with the best validation IIA; score it on the test pairs.
-    ``k`` defaults to half the state. ``progress(epoch, val_iia)`` is called after each epoch."""
+) -> DasResult:
+    """Chapter 3 §3.3. Train a :attr:`~Alignment.trainable` alignment with Adam on cross-entropy of the scored
+    counterfactual tokens (the network frozen) until the validation IIA has not improved for
+    ``patience`` epochs, or for ``max_epochs``; keep the parameters with the best validation
+    IIA; score them on the test pairs. An alignment with nothing to learn is only scored.
+    ``progress(epoch, val_iia)`` is called after each epoch."""
+    start = time.perf_counter()
     model = model.eval().requires_grad_(False)
-    size = model.config.state_size
-    alignment = RotationAlignment(size, size // 2 if k is None else k, seed=seed)
-    optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
-    train, val = run_frozen(model, train_pairs), run_frozen(model, val_pairs)
-    generator = torch.Generator().manual_seed(seed)
-    best_iia, best_state, best_epoch = -1.0, None, 0
     history = []
-    for epoch in range(1, max_epochs + 1):
-        total = 0.0
-        for rows in torch.randperm(len(train), generator=generator).split(batch_size):
-            logits, targets, scored = intervened_predictions(model, train, rows, alignment)
-            loss = nn.functional.cross_entropy(logits[scored], targets[scored])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(rows) / len(train)
-        val_iia = iia(model, val, alignment)
-        history.append(dict(epoch=epoch, loss=total, val_iia=val_iia))
-        if progress is not None:
-            progress(epoch, val_iia)
-        if val_iia > best_iia:
-            best_iia, best_epoch = val_iia, epoch
-            best_state = {name: p.detach().clone() for name, p in alignment.state_dict().items()}
-        if epoch - best_epoch >= patience:
-            break
-    alignment.load_state_dict(best_state)
-    return FitResult(alignment, best_iia, pair_correct(model, run_frozen(model, test_pairs), alignment), history)
+    if alignment.trainable:
+        optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
+        train, val = run_frozen(model, train_pairs), run_frozen(model, val_pairs)
+        generator = torch.Generator().manual_seed(seed)
+        best_iia, best_state, best_epoch = -1.0, None, 0
+        for epoch in range(1, max_epochs + 1):
+            total = 0.0
+            for rows in torch.randperm(len(train), generator=generator).split(batch_size):
+                logits, targets, scored = intervened_predictions(model, train, rows, alignment)
+                loss = nn.functional.cross_entropy(logits[scored], targets[scored])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(rows) / len(train)
+            val_iia = iia(model, val, alignment)
+            history.append(dict(epoch=epoch, loss=total, val_iia=val_iia))
+            if progress is not None:
+                progress(epoch, val_iia)
+            if val_iia > best_iia:
+                best_iia, best_epoch = val_iia, epoch
+                best_state = {name: p.detach().clone() for name, p in alignment.state_dict().items()}
+            if epoch - best_epoch >= patience:
+                break
+        alignment.load_state_dict(best_state)
+    correct = pair_correct(model, run_frozen(model, test_pairs), alignment)
+    return DasResult(alignment.rotation.detach().clone(), alignment.k, correct, history, time.perf_counter() - start)

@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from numvars.analysis import ALL_PROGRAMS, count_distribution, long_form, long_trace
+from numvars.paper import MEASURE_NAMES
 from numvars.programs import get_program
 from numvars.tasks import Task
 
@@ -100,9 +101,10 @@ def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def plot_accuracy_per_count(accuracy: pd.DataFrame, hue: str, hold_outs: Sequence[int], col: str | None = None, max_trained: int = 20) -> plt.Figure:
+def plot_accuracy_per_count(accuracy: pd.DataFrame, hue: str, col: str | None = None, task: Task = Task("multi")) -> plt.Figure:
     """Trial accuracy per N (mean ± sd over seeds), held-out counts marked, the training range
-    shaded (paper Fig. 6)."""
+    shaded (paper Fig. 6); ``task`` gives the hold-outs and the trained range."""
+    hold_outs, max_trained = task.hold_outs, task.max_count
     grid = sns.relplot(
         data=accuracy, x="N", y="accuracy", hue=hue, col=col, kind="line", errorbar="sd", marker="o",
         height=3.0, aspect=1.3, palette="viridis" if hue == "d" else None, facet_kws=dict(sharey=True),
@@ -117,11 +119,9 @@ def plot_accuracy_per_count(accuracy: pd.DataFrame, hue: str, hold_outs: Sequenc
 
 
 def plot_iia_grid(summary: pd.DataFrame, measures: Sequence[str] = ("count", "up_up", "phase", "full_swap")) -> plt.Figure:
-    """Paper Figs. 2 and 7: test IIA per architecture (panels), task (groups) and measure (bars),
-    mean over seeds with min–max whiskers; the paper's range as a black bar where it reports one.
-    ``summary`` is :func:`numvars.das_results.summarise`'s table."""
-    from numvars.das_results import MEASURE_NAMES
-
+    """Chapter 4 §4.1–4.2, paper Figs. 2 and 7: test IIA per architecture (panels), task (groups) and measure (bars),
+    mean over seeds with min–max whiskers; the paper's cell as a black bar where it reports one.
+    ``summary`` is :func:`numvars.results.summarise`'s table."""
     archs = [a for a in ("gru", "lstm", "transformer") if a in set(summary["arch"])]
     tasks = [t for t in ("multi", "single", "same") if t in set(summary["task"])]
     colours = sns.color_palette("colorblind", len(measures))
@@ -138,8 +138,8 @@ def plot_iia_grid(summary: pd.DataFrame, measures: Sequence[str] = ("count", "up
                 ax.bar(x, row["mean"], width, color=colours[i], label=MEASURE_NAMES[measure] if j == 0 else None)
                 spread = [[max(row["mean"] - row["min"], 0)], [max(row["max"] - row["mean"], 0)]]  # rounding can put the mean a hair outside
                 ax.errorbar(x, row["mean"], yerr=spread, color="0.3", lw=1, capsize=2)
-                if pd.notna(row.get("paper_low")):
-                    ax.plot([x - width / 2, x + width / 2], [(row["paper_low"] + row["paper_high"]) / 2] * 2, color="black", lw=2.5)
+                if pd.notna(row.get("paper")):
+                    ax.plot([x - width / 2, x + width / 2], [row["paper"]] * 2, color="black", lw=2.5)
         ax.set_xticks(range(len(tasks)))
         ax.set_xticklabels([f"{t.capitalize()}-Object" for t in tasks])
         ax.set_ylim(0, 1.05)
@@ -147,14 +147,14 @@ def plot_iia_grid(summary: pd.DataFrame, measures: Sequence[str] = ("count", "up
     axes[0][0].set_ylabel("test IIA")
     handles, labels = axes[0][0].get_legend_handles_labels()
     handles.append(plt.Line2D([], [], color="black", lw=2.5))
-    labels.append("paper (Figs. 2, 7)")
+    labels.append("paper (Fig. 2; phase: Fig. 7)")
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.08))
     fig.tight_layout()
     return fig
 
 
 def plot_intervened_trial(task: Task, tokens: Sequence[int], t: int, counterfactual: Sequence[int], eos_original, eos_intervened) -> plt.Figure:
-    """One interchange intervention: the network's probability of ``E`` after each token of the
+    """Chapter 3 §3.4. One interchange intervention: the network's probability of ``E`` after each token of the
     counterfactual sequence, without and with the swap after token ``t``; the programme's
     counterfactual ``E`` and the original sequence's ``E`` are marked."""
     labels = task.decode(counterfactual).split()
@@ -171,5 +171,16 @@ def plot_intervened_trial(task: Task, tokens: Sequence[int], t: int, counterfact
     ax.set_ylabel("P(next token = E)")
     ax.set_xlabel("token read (counterfactual sequence)")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fit_history(history: Sequence[dict]) -> plt.Figure:
+    """Validation IIA after each epoch of one DAS fit (a :class:`numvars.das.DasResult`'s
+    ``history``), chapter 3 §3.3."""
+    frame = pd.DataFrame(list(history))
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(frame["epoch"], frame["val_iia"], "o-", ms=3)
+    ax.set(xlabel="epoch", ylabel="validation IIA", ylim=(0, 1))
     fig.tight_layout()
     return fig

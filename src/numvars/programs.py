@@ -45,6 +45,8 @@ class Program:
     name: str = ""
     #: the carried variables an intervention may name
     variables: tuple[str, ...] = ()
+    #: interventions are defined only between positions of the same phase (Ctx-Distr's full swap)
+    same_phase_only: bool = False
 
     def __init__(self, task: Task):
         self.task = task
@@ -315,6 +317,7 @@ class CtxDistr(Program):
 
     name = "ctx_distr"
     variables = ()
+    same_phase_only = True  # paper §3.5: "a non-terminal step u of the same phase as t"
 
     def initial_state(self) -> State:
         return {"context": ()}

@@ -29,7 +29,10 @@ import torch
 
 PAD, BOS, EOS, TRIGGER, VOID = "PAD", "B", "E", "T", "V"
 SPECIAL_TOKENS = (PAD, BOS, EOS, TRIGGER)
-DEFAULT_HOLD_OUTS = (4, 9, 14, 17)
+DEFAULT_HOLD_OUTS = (4, 9, 14, 17)  # never drawn for training (paper §1: the interpolation test)
+TRAINED_MAX_COUNT = 20  # training draws N from 1..20
+EVAL_MAX_COUNT = 30  # the behavioural test goes on to N = 30 (21..30: extrapolation)
+EVAL_PER_COUNT = 15  # sequences per N in the behavioural test
 
 # kind -> (demo tokens, response token)
 TASK_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -52,7 +55,7 @@ class Task:
     """
 
     kind: str
-    max_count: int = 20
+    max_count: int = TRAINED_MAX_COUNT
     hold_outs: tuple[int, ...] = DEFAULT_HOLD_OUTS
     void_p: float = 0.0
 
@@ -121,6 +124,18 @@ class Task:
     def train_counts(self) -> tuple[int, ...]:
         """The counts :meth:`sample` draws from: ``1..max_count`` without the hold-outs."""
         return tuple(n for n in range(1, self.max_count + 1) if n not in self.hold_outs)
+
+    @property
+    def eval_counts(self) -> tuple[int, ...]:
+        """The counts of the behavioural test: ``1..EVAL_MAX_COUNT`` (past ``max_count``: extrapolation)."""
+        return tuple(range(1, max(EVAL_MAX_COUNT, self.max_count) + 1))
+
+    def count_range(self, n: int) -> str:
+        """Where a count lies for a network trained on this task: ``"trained"``, ``"held-out"``
+        or ``"extrapolation"`` (past ``max_count``)."""
+        if n > self.max_count:
+            return "extrapolation"
+        return "held-out" if n in self.hold_outs else "trained"
 
     def token_id(self, token: str) -> int:
         try:

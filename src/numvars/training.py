@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from numvars.models import CountingModel, ModelConfig, build_model
-from numvars.tasks import Task
+from numvars.tasks import EVAL_PER_COUNT, Task
 
 
 @dataclass(frozen=True)
@@ -142,9 +142,11 @@ def tokens_correct(model: CountingModel, task: Task, tokens: torch.Tensor, chunk
     return torch.cat(out, dim=1)
 
 
-def accuracy_per_count(model: CountingModel, task: Task, counts: Sequence[int] = range(1, 31), per_count: int = 15, seed: int = 0) -> torch.Tensor:
+def accuracy_per_count(model: CountingModel, task: Task, counts: Sequence[int] | None = None, per_count: int = EVAL_PER_COUNT, seed: int = 0) -> torch.Tensor:
     """(E, len(counts)) trial accuracy of every member on ``per_count`` sequences of each N
-    (the paper's behavioural test: 15 per N, N = 1..30)."""
+    (the paper's behavioural test: 15 per N, N = 1..30 — ``counts`` defaults to
+    :attr:`Task.eval_counts`)."""
+    counts = task.eval_counts if counts is None else counts
     long_task = replace(task, max_count=max(max(counts), task.max_count), hold_outs=())
     seqs = long_task.sample(len(counts) * per_count, seed=seed, counts=[n for n in counts for _ in range(per_count)])
     correct = trial_correct(model, long_task, [seqs] * model.n_members)
@@ -153,7 +155,8 @@ def accuracy_per_count(model: CountingModel, task: Task, counts: Sequence[int] =
 
 @dataclass
 class RunResult:
-    """What training one member produced."""
+    """What training one member produced; :meth:`to_payload` / :meth:`from_payload` convert it
+    to and from what the store keeps."""
 
     config: TrainConfig
     reached: bool  # criterion reached (False: the run is dropped)
@@ -161,10 +164,35 @@ class RunResult:
     state: dict[str, torch.Tensor]  # final weights, as a one-member model's state_dict
     checkpoints: dict[int, dict[str, torch.Tensor]]  # epoch -> state_dict (epoch 0 = initial)
     history: list[dict]  # per epoch: epoch, loss, val_accuracy, lr
+    accuracy_per_count: torch.Tensor | None = None  # (len(task.eval_counts),) the behavioural test, once run
 
     def model(self) -> CountingModel:
         """The trained network (eval mode)."""
         return load_model(self.config, self.state)
+
+    def to_payload(self) -> dict:
+        return {
+            "reached": self.reached,
+            "epochs": self.epochs,
+            "state": self.state,
+            "checkpoints": self.checkpoints,
+            "history": self.history,
+            "accuracy_per_count": self.accuracy_per_count,
+        }
+
+    @classmethod
+    def from_payload(cls, config: TrainConfig, payload: dict) -> "RunResult":
+        fields = ("reached", "epochs", "state", "checkpoints", "history", "accuracy_per_count")
+        return cls(config, *(payload[name] for name in fields))
+
+
+def train_and_test(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]], None] | None = None) -> list[RunResult]:
+    """:func:`train` one condition's seeds, then run the behavioural test (accuracy per N,
+    :func:`accuracy_per_count`) on each trained network."""
+    results = train(configs, progress=progress)
+    for result in results:
+        result.accuracy_per_count = accuracy_per_count(result.model(), result.config.task, seed=0)[0]
+    return results
 
 
 def load_model(config: TrainConfig, state: dict[str, torch.Tensor]) -> CountingModel:
@@ -176,13 +204,10 @@ def load_model(config: TrainConfig, state: dict[str, torch.Tensor]) -> CountingM
     return model.eval()
 
 
-def _member_state(model: CountingModel, index: int) -> dict[str, torch.Tensor]:
-    return {name: param[index : index + 1].detach().clone() for name, param in model.named_parameters()}
-
-
 def _keep_members(model: CountingModel, optimizer: torch.optim.Adam, keep: list[int]):
-    """The ensemble of members ``keep`` with their Adam state, the others removed."""
-    kept = CountingModel.stack([model.member(i) for i in keep])
+    """The ensemble of members ``keep`` with their Adam state, the others removed (Adam's
+    update is elementwise, so each member keeps exactly its own optimiser state)."""
+    kept = model.select(keep)
     new_optimizer = torch.optim.Adam(kept.parameters(), lr=optimizer.param_groups[0]["lr"])
     index = torch.tensor(keep)
     for old, new in zip(model.parameters(), kept.parameters()):
@@ -216,7 +241,7 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
 
     active = list(range(len(configs)))  # indices into configs of the members still training
     results: dict[int, RunResult] = {}
-    checkpoints = {i: {0: _member_state(model, k)} for k, i in enumerate(active)}
+    checkpoints = {i: {0: model.member_state(k)} for k, i in enumerate(active)}
     histories: dict[int, list[dict]] = {i: [] for i in active}
     step = 0
     for epoch in range(1, config.max_epochs + 1):
@@ -238,14 +263,14 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
         for k, i in enumerate(active):
             histories[i].append(dict(epoch=epoch, loss=float(epoch_loss[k]), val_accuracy=float(val_accuracy[k]), lr=lr_at(config, step - 1)))
             if epoch % config.checkpoint_every == 0:
-                checkpoints[i][epoch] = _member_state(model, k)
+                checkpoints[i][epoch] = model.member_state(k)
         if progress is not None:
             progress(epoch, [float(a) for a in val_accuracy])
         done = [k for k, _ in enumerate(active) if val_accuracy[k] >= config.criterion or epoch == config.max_epochs]
         for k in done:
             i = active[k]
-            checkpoints[i].setdefault(epoch, _member_state(model, k))
-            results[i] = RunResult(configs[i], bool(val_accuracy[k] >= config.criterion), epoch, _member_state(model, k), checkpoints[i], histories[i])
+            checkpoints[i].setdefault(epoch, model.member_state(k))
+            results[i] = RunResult(configs[i], bool(val_accuracy[k] >= config.criterion), epoch, model.member_state(k), checkpoints[i], histories[i])
         if done:
             keep = [k for k in range(len(active)) if k not in done]
             if not keep:

@@ -1,0 +1,153 @@
+"""Command line: ``python -m numvars reproduce|train|das|results --profile quick|paper``.
+
+* ``reproduce`` — everything, in dependency order: train the profile's networks, run its DAS
+  grid, write its tables under ``results/<profile>/`` and ``manifest.json`` (code version,
+  package versions, machine, wall-clock per stage).
+* ``train`` / ``das`` / ``results`` — one stage each (``das`` trains any network it needs).
+
+Every stage skips what the store holds, so a command killed at any point and started again
+recomputes nothing that was saved. ``--workers N`` runs N local processes;
+``--scheduler local`` a Dask LocalCluster of N workers; ``--scheduler tcp://HOST:PORT`` an
+existing Dask cluster (the store must then be a path every worker can write). Ctrl-C stops
+within seconds (exit code 130) and says how to resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+import numvars
+from numvars.grids import PROFILES, Profile, profile as get_profile
+from numvars.jobs import RUN_KIND
+from numvars.results import RESULTS_DIR, write_tables
+from numvars.runner import Interrupted, default_workers, ensure
+from numvars.store import Store, StoreNotWritable
+
+STAGES = ("train", "das", "results")
+PACKAGES = ("torch", "numpy", "pandas", "dask", "distributed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    store = Store(args.store) if args.store else Store.default()
+    out = getattr(args, "out", None) or RESULTS_DIR / args.profile
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"warning: {message}\n"
+    try:
+        profile = get_profile(args.profile)
+        if args.command == "reproduce":
+            reproduce(profile, store, out, args.workers, args.scheduler)
+        elif args.command == "results":
+            return results_stage(profile, store, out)
+        else:
+            experiments = args.experiment or None
+            try:
+                configs = profile.train_configs(experiments) if args.command == "train" else profile.das_configs(experiments)
+            except ValueError as error:
+                parser.error(str(error))
+            done = ensure(configs, store, workers=args.workers, scheduler=args.scheduler)
+            print(f"{args.command}: {done.computed} results computed, {done.stored} already stored ({done.seconds:.0f} s)", file=sys.stderr)
+            if args.command == "das":
+                written = write_tables(profile, store, out)
+                print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
+    except Interrupted as stop:
+        print(f"\ninterrupted: {stop.saved} of the {stop.total} results this stage was computing are saved in {store.root}; "
+              f"run the same command again to resume (nothing saved is recomputed)", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; everything computed so far is saved in {store.root}: run the same command again to resume", file=sys.stderr)
+        return 130
+    except (StoreNotWritable, ConnectionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def reproduce(profile: Profile, store: Store, out: Path, workers: int = 1, scheduler: str | None = None) -> dict:
+    """Train, measure and write every table of ``profile`` under ``out``, with ``manifest.json``;
+    returns the manifest."""
+    stages = {}
+    for stage, configs in (("train", profile.train_configs()), ("das", profile.das_configs())):
+        done = ensure(configs, store, workers=workers, scheduler=scheduler)
+        stages[stage] = dict(seconds=round(done.seconds, 1), computed=done.computed, already_stored=done.stored, skipped=len(done.skipped))
+    start = time.perf_counter()
+    written = write_tables(profile, store, out)
+    stages["results"] = dict(seconds=round(time.perf_counter() - start, 1), tables=[p.name for p in written])
+    manifest = dict(profile=profile.name, code_version=code_version(), packages=package_versions(), machine=machine(),
+                    workers=workers, scheduler=scheduler, stages=stages)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"reproduce --profile {profile.name}: wrote {', '.join(p.name for p in written)} and manifest.json to {out}", file=sys.stderr)
+    return manifest
+
+
+def results_stage(profile: Profile, store: Store, out: Path) -> int:
+    missing = [c for c in profile.train_configs() if not store.exists(RUN_KIND, c)]
+    if missing:
+        print(f"{len(missing)} runs of profile {profile.name!r} are not trained: run "
+              f"`python -m numvars train --profile {profile.name}` first", file=sys.stderr)
+        return 2
+    written = write_tables(profile, store, out)
+    print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
+    return 0
+
+
+def code_version() -> str:
+    """``git describe --always --dirty`` of the checkout, or the package version outside git."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"numvars {numvars.__version__}"
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version(), "numvars": numvars.__version__}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def machine() -> dict:
+    return dict(system=platform.system(), release=platform.release(), machine=platform.machine(), cpus=os.cpu_count())
+
+
+def _scheduler(address: str) -> str:
+    if address != "local" and "://" not in address:
+        raise argparse.ArgumentTypeError(f"{address!r} is neither 'local' nor a scheduler address like tcp://HOST:PORT")
+    return address
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m numvars", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    helps = {
+        "reproduce": "train, measure and write every table of a profile (results/<profile>/, manifest.json)",
+        "train": "train the networks of a profile",
+        "das": "run the DAS grid of a profile (training what it needs) and write its tables",
+        "results": "write results/<profile>/ tables from the store",
+    }
+    for name, text in helps.items():
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("--profile", choices=PROFILES, default="quick")
+        p.add_argument("--store", type=Path, default=None, help="store folder (default: $NUMVARS_STORE or ./store)")
+        if name != "results":
+            p.add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: up to 2)")
+            p.add_argument("--scheduler", default=None, metavar="ADDRESS", type=_scheduler,
+                           help="run on Dask: 'local' (a LocalCluster of --workers processes) or tcp://HOST:PORT")
+        if name in ("train", "das"):
+            p.add_argument("--experiment", action="append", default=None, help="only this experiment of the profile (repeatable)")
+        if name != "train":
+            p.add_argument("--out", type=Path, default=None, help="folder for the tables (default: results/<profile>)")
+    return parser

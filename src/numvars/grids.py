@@ -1,0 +1,130 @@
+"""Every grid of every profile, on one screen: what ``quick`` and ``paper`` train and measure.
+
+* ``quick`` — minutes on two CPU cores: what CI, the golden notebooks and a first-time reader
+  run. A GRU, an LSTM and a transformer on Single-Object counting, seeds 0 and 1; DAS with
+  fewer pairs.
+* ``paper`` — the paper's grid: 114 networks (about 27 min on two cores) and 342 DAS
+  measurements (about 75 min); its tables are committed under ``results/paper/``.
+
+A :class:`Profile` holds named experiments of each kind: ``training`` (experiment ->
+:class:`~numvars.training.TrainConfig` list) and ``das`` (experiment ->
+:class:`~numvars.jobs.DasConfig` list). ``python -m numvars reproduce --profile NAME`` computes
+all of it; chapters ask for the parts they show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from numvars.jobs import PAPER_PAIRS, DasConfig
+from numvars.tasks import TASK_KINDS, Task
+from numvars.training import TrainConfig
+
+PROFILES = ("quick", "paper")
+ARCHITECTURES = ("gru", "lstm", "transformer")
+
+# ---- programs (chapter 1): task sequences per task, intervention pairs ------------------
+PROGRAM_SAMPLES = {"quick": (300, 1_000), "paper": (3_000, 10_000)}
+
+# ---- training ---------------------------------------------------------------------------
+SEEDS = {"quick": (0, 1), "paper": tuple(range(6))}
+TRAIN_EPOCHS = {"quick": 400, "paper": 1000}  # a run that has not reached the criterion by then is dropped
+GRU_SIZES = (8, 16, 20, 32, 48, 96)  # paper Fig. 3 (left)
+VOID_P = 0.2  # void-token transformers (paper Fig. 11)
+
+# ---- DAS --------------------------------------------------------------------------------
+DAS_PAIRS = {"quick": (2_000, 500, 500), "paper": PAPER_PAIRS}  # train, validation, test
+DAS_EPOCHS, DAS_PATIENCE = 100, 20  # at most 100 epochs; stop after 20 without a better validation IIA
+CONTROL_SEEDS = (0, 1)  # networks measured untrained (the control for DAS's freedom)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A profile's grids: experiment name -> configs, for training and for DAS."""
+
+    name: str
+    training: dict[str, list[TrainConfig]]
+    das: dict[str, list[DasConfig]]
+
+    def train_configs(self, experiments=None) -> list[TrainConfig]:
+        """Every distinct network of the ``experiments`` (default: all), in a stable order."""
+        return _union(self.training, experiments, "training")
+
+    def das_configs(self, experiments=None) -> list[DasConfig]:
+        """Every distinct DAS measurement of the ``experiments`` (default: all)."""
+        return _union(self.das, experiments, "DAS")
+
+
+def _union(grid: dict[str, list], experiments, what: str) -> list:
+    unknown = set(experiments or ()) - set(grid)
+    if unknown:
+        raise ValueError(f"unknown {what} experiment(s) {sorted(unknown)}; allowed: {sorted(grid)}")
+    return list(dict.fromkeys(c for name in (experiments or grid) for c in grid[name]))
+
+
+def _seeds(config: TrainConfig, seeds) -> list[TrainConfig]:
+    return [replace(config, seed=s) for s in seeds]
+
+
+def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
+    """The networks of a profile, by experiment."""
+    check_profile(profile)
+    seeds, epochs = SEEDS[profile], TRAIN_EPOCHS[profile]
+    if profile == "quick":
+        return {"main": [c for arch in ARCHITECTURES for c in _seeds(TrainConfig(task=Task("single"), arch=arch, max_epochs=epochs), seeds)]}
+    return {
+        # Figs. 2, 6, 7: every architecture on every task
+        "main": [c for arch in ARCHITECTURES for kind in TASK_KINDS
+                 for c in _seeds(TrainConfig(task=Task(kind), arch=arch, max_epochs=epochs), seeds)],
+        # Fig. 3 (left): GRU sizes on Multi-Object (d = 20 is in "main")
+        "gru_sizes": [c for d in GRU_SIZES if d != 20
+                      for c in _seeds(TrainConfig(task=Task("multi"), d=d, max_epochs=epochs), seeds)],
+        # Fig. 11: void tokens break position = count
+        "void_transformer": [c for kind in TASK_KINDS
+                             for c in _seeds(TrainConfig(task=Task(kind, void_p=VOID_P), arch="transformer", max_epochs=epochs), seeds)],
+        # Figs. 9-10, App. A.4: no positional encoding, 1 and 2 layers
+        "nope_transformer": [c for n_layers in (1, 2)
+                             for c in _seeds(TrainConfig(task=Task("multi"), arch="transformer", positional="none", n_layers=n_layers,
+                                                         max_epochs=epochs), seeds)],
+    }
+
+
+def figs_2_and_7(run: TrainConfig, **settings) -> list[DasConfig]:
+    """The measurements of Figs. 2 and 7 for one network: Up-Down count and phase, Up-Up's two
+    counts, Ctx-Distr's full swap, and a random rotation for count (a control)."""
+    return [
+        DasConfig(run, "up_down", "count", **settings),
+        DasConfig(run, "up_down", "phase", **settings),
+        DasConfig(run, "up_up", "demo_count", **settings),
+        DasConfig(run, "up_up", "resp_count", **settings),
+        DasConfig(run, "ctx_distr", None, "full_swap", **settings),
+        DasConfig(run, "up_down", "count", "random", **settings),
+    ]
+
+
+def das_settings(profile: str) -> dict:
+    """What a profile sets in every :class:`~numvars.jobs.DasConfig`: pairs and epoch budget."""
+    check_profile(profile)
+    return dict(n_pairs=DAS_PAIRS[profile], max_epochs=DAS_EPOCHS, patience=DAS_PATIENCE)
+
+
+def das_grid(profile: str) -> dict[str, list[DasConfig]]:
+    """``"main"``: Figs. 2 and 7 on every network of the main experiment; ``"untrained"``: Up-Down
+    count on the same networks untrained (seeds :data:`CONTROL_SEEDS` of each condition)."""
+    settings = das_settings(profile)
+    runs = training_grid(profile)["main"]
+    return {
+        "main": [c for run in runs for c in figs_2_and_7(run, **settings)],
+        "untrained": [DasConfig(run, trained=False, **settings) for run in runs if run.seed in CONTROL_SEEDS],
+    }
+
+
+def profile(name: str) -> Profile:
+    """The grids of profile ``name`` (``"quick"`` or ``"paper"``)."""
+    return Profile(name, training_grid(name), das_grid(name))
+
+
+def check_profile(name: str) -> str:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; allowed: {list(PROFILES)}")
+    return name

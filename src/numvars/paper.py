@@ -1,0 +1,131 @@
+"""What the paper reports: the single source for every comparison in the book.
+
+Grant, Goodman & McClelland (2025), *Emergent Symbol-like Number Variables in Artificial Neural
+Networks* (arXiv 2501.06141 v1; figure numbers of v1 / ICLR 2025). Values are read off the
+paper's plots (±0.03, :data:`READ_ERROR`).
+
+* :func:`iia_cells` — every cell of Figs. 2 and 7 (arch × task × measure, mean over seeds);
+* :data:`CLAIMS` — every claim of the paper the book tests, with where the book tests it;
+* :data:`FIG_6` — behaviour per N; :data:`DROPPED_SEEDS` — seeds the paper dropped;
+* :data:`INCONSISTENCIES` — where the paper disagrees with itself.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import NamedTuple
+
+import pandas as pd
+
+READ_ERROR = 0.03  # values read off plots
+TOLERANCE = 0.05  # |ours - paper| within this: "within"; otherwise the difference needs a reason
+
+# Figs. 2 and 7, per cell. Fig. 2 reports Up-Down count, Up-Up (the better count) and the
+# Ctx-Distr full swap; Fig. 7 every variable.
+_FIG_2_7 = """\
+arch        task    fig2_count fig2_up_up fig2_full_swap fig7_count fig7_demo_count fig7_resp_count fig7_phase
+gru         multi   0.96       0.40       0.08           0.96       0.40            0.33            0.89
+gru         single  0.94       0.41       0.08           0.94       0.41            0.36            0.90
+gru         same    0.47       0.29       0.09           0.47       0.30            0.32            0.43
+lstm        multi   0.93       0.45       0.09           0.93       0.46            0.44            0.87
+lstm        single  0.97       0.37       0.08           0.97       0.38            0.39            0.93
+lstm        same    0.49       0.52       0.09           0.34       0.36            0.33            0.36
+transformer multi   0.11       0.12       0.97           0.11       0.11            0.36            0.74
+transformer single  0.12       0.13       0.99           0.12       0.12            0.37            0.77
+transformer same    0.12       0.13       0.97           0.12       0.12            0.35            0.47
+"""
+
+MEASURE_NAMES = {
+    "count": "Up-Down count",
+    "up_up": "Up-Up (better count)",
+    "demo_count": "Up-Up demo_count",
+    "resp_count": "Up-Up resp_count",
+    "phase": "Up-Down phase",
+    "full_swap": "Ctx-Distr full swap",
+    "random": "random rotation (count)",
+}
+
+#: the figure each measure's bar is compared with where one figure is shown (Fig. 2's three, else Fig. 7)
+FIGURE_OF = {"count": "2", "up_up": "2", "full_swap": "2", "demo_count": "7", "resp_count": "7", "phase": "7"}
+
+
+def iia_cells() -> pd.DataFrame:
+    """Every cell of Figs. 2 and 7: columns ``arch``, ``task``, ``figure`` (``"2"``/``"7"``),
+    ``measure`` (``count``, ``up_up``, ``full_swap``; ``count``, ``demo_count``, ``resp_count``,
+    ``phase``) and ``paper`` (IIA, mean over seeds)."""
+    wide = pd.read_csv(io.StringIO(_FIG_2_7), sep=r"\s+")
+    long = wide.melt(id_vars=["arch", "task"], var_name="cell", value_name="paper")
+    long[["figure", "measure"]] = long["cell"].str.extract(r"fig(\d)_(\w+)")
+    return long[["arch", "task", "figure", "measure", "paper"]]
+
+
+class Claim(NamedTuple):
+    """One claim of the paper, the experiment that tests it, what the paper reports, and where
+    this book tests it: ``cells`` selects Fig. 2/7 cells (``(archs, tasks, figure, measures)``),
+    ``chapter`` the page that shows it (``None``: not measured yet), ``issue`` the tracker issue
+    that will."""
+
+    key: str
+    claim: str
+    experiment: str
+    paper: str
+    chapter: str | None = None
+    cells: tuple | None = None
+    issue: int | None = None
+
+
+_RNN, _COUNTING = ("gru", "lstm"), ("multi", "single")
+_TASKS = ("multi", "single", "same")
+
+#: Every claim of the paper that the book tests (PAPER.md §5), in the paper's order.
+CLAIMS: tuple[Claim, ...] = (
+    Claim("rnn_count", "GRUs and LSTMs on Multi/Single-Object carry a mutable count, aligned with Up-Down",
+          "Fig 2, IIA of count", "0.93–0.97", "04_number_variables", (_RNN, _COUNTING, "2", ("count",))),
+    Claim("rnn_up_down_best", "Up-Down beats Up-Up and \"no carried state\" in RNNs",
+          "Fig 2, Up-Up and full-swap IIA", "Up-Up 0.37–0.46; full swap 0.08–0.09", "04_number_variables",
+          (_RNN, _COUNTING, "2", ("up_up", "full_swap"))),
+    Claim("rnn_phase", "RNNs also carry a phase variable", "Fig 7, IIA of phase", "0.87–0.93", "04_number_variables",
+          (_RNN, _COUNTING, "7", ("phase",))),
+    Claim("same_object", "Same-Object RNNs solve the task but align poorly with every program", "Fig 2/7",
+          "Up-Down ≈0.35–0.49", "04_number_variables", (_RNN, ("same",), "7", ("count", "demo_count", "resp_count", "phase"))),
+    Claim("transformer_no_count", "Transformers keep no carried count: count swaps fail, a full swap after layer 1 changes nothing",
+          "Fig 2", "count ≈0.11–0.13; full swap 0.97–0.99", "04_number_variables",
+          (("transformer",), _TASKS, "2", ("count", "full_swap"))),
+    Claim("nope_sum", "A 1-layer NoPE transformer counts by a ±1 sum in attention: adding one demo (or one response) "
+          "key-value term moves EOS by exactly one (later or earlier)", "App. A.4", "100 %", issue=11),
+    Claim("attention", "In the response phase, queries attend over demo tokens and T with very little attention on earlier R; "
+          "demo-phase queries attend mostly to B (2-layer RoPE)", "Fig 8", "qualitative", issue=11),
+    Claim("void_tokens", "With void tokens breaking position ≈ count, transformers still keep no carried count",
+          "Fig 11", "full swap ≈0.95–1.0", issue=11),
+    Claim("size_sweep", "Bigger GRUs align better and vary less across seeds", "Fig 3 left, size sweep",
+          "IIA rises from ≈0.7 (d=8) to ≈0.99 (d≥48)", issue=10),
+    Claim("dynamics", "Over training, task accuracy and IIA rise and plateau together", "Fig 3 right, DAS on checkpoints",
+          "\"strong correlation\" (no statistic given)", issue=10),
+    Claim("graded", "The neural \"symbols\" are graded: IIA falls for large counts and for large source–target differences; "
+          "smaller nets are more graded", "Fig 4", "qualitative + curves", issue=10),
+    Claim("behaviour", "Networks interpolate to held-out N but do not extrapolate past 20", "Fig 6",
+          "≈1.0 on 1..20, ≈0 by N≈25–30", "02_networks_and_training"),
+    Claim("geometry", "Hidden states of a GRU lie on an ordered count manifold, with a jump at T", "Figs 12–14, PCA",
+          "qualitative", issue=12),
+)
+
+#: Fig. 6 (behaviour per N), as the paper describes it: accuracy on the trained and held-out
+#: counts, and from which N on it is about 0.
+FIG_6 = {"trained": 1.0, "held-out": 1.0, "collapsed_from": 25, "collapsed": 0.0}
+
+#: Seeds the paper reports dropping (of 6 per condition) for missing its standard.
+DROPPED_SEEDS = {("lstm", "same"): 3, ("transformer", "single"): 1, ("transformer", "same"): 1}
+
+INCONSISTENCIES = (
+    "Fig 2's transformer \"Up-Up\" equals Fig 7's demo_count, not the better of demo_count and resp_count.",
+    "LSTM Same-Object count is 0.49 in Fig 2 and 0.34 in Fig 7.",
+)
+
+
+def verdict(ours: float | None, paper: float | None, tolerance: float = TOLERANCE) -> str:
+    """``"within ±0.05"``, ``"differs"`` or ``"not measured yet"`` (``ours`` is None or NaN)."""
+    if ours is None or pd.isna(ours):
+        return "not measured yet"
+    if paper is None or pd.isna(paper):
+        return "not reported"
+    return f"within ±{tolerance:.2f}" if abs(ours - paper) <= tolerance + 1e-9 else "differs"

@@ -1,0 +1,445 @@
+"""Every table the book shows, from the store (live runs) or from ``results/<profile>/`` (committed).
+
+* training: :func:`runs_table`, :func:`accuracy_table`, :func:`behaviour_summary`,
+  :func:`departures`, :func:`history_table`;
+* DAS: :func:`das_table`, :func:`failure_table`, :func:`pair_outcomes`, :func:`per_network`,
+  :func:`summarise`, :func:`iia_table`, :func:`compare_cells`, :func:`untrained_summary`,
+  :func:`breakdown`, :func:`failure_summary`, :func:`fit_budget`;
+* the scorecard: :func:`scorecard_claims`, :func:`scorecard_cells`;
+* :func:`write_tables` writes the CSVs of a profile; :func:`read_table` reads them back.
+
+The paper's values come from :mod:`numvars.paper` only.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+import torch
+
+from numvars import paper
+from numvars.analysis import pair_facts
+from numvars.das import first_errors, run_frozen
+from numvars.grids import Profile
+from numvars.jobs import DAS_KIND, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
+from numvars.store import Store
+from numvars.tasks import EVAL_MAX_COUNT, TRAINED_MAX_COUNT, Task
+from numvars.training import TrainConfig
+
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv", "summary.json")
+
+
+def read_table(profile: str, name: str) -> pd.DataFrame:
+    """A committed table, e.g. ``read_table("paper", "das.csv")`` (``results/<profile>/<name>``)."""
+    path = RESULTS_DIR / profile / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no table {path}: run `python -m numvars reproduce --profile {profile}` first")
+    return pd.read_csv(path)
+
+
+def config_columns(config: TrainConfig) -> dict:
+    """Flat, readable description of a network's config for tables."""
+    return dict(
+        arch=config.arch,
+        task=config.task.kind,
+        void_p=config.task.void_p,
+        d=config.d,
+        n_layers=config.n_layers if config.arch == "transformer" else None,
+        positional=config.positional if config.arch == "transformer" else None,
+        seed=config.seed,
+    )
+
+
+# ----------------------------------------------------------------------------- training
+def runs_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
+    """One row per stored run of a profile: experiment, config, reached, epochs."""
+    rows = []
+    for experiment, configs in profile.training.items():
+        for config in configs:
+            run = load_run(config, store)
+            if run is not None:
+                rows.append(dict(experiment=experiment, **config_columns(config), reached=run.reached, epochs=run.epochs))
+    return pd.DataFrame(rows)
+
+
+def accuracy_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
+    """Long table of trial accuracy per N (1..30) for every stored, non-dropped run."""
+    rows = []
+    for experiment, configs in profile.training.items():
+        for config in configs:
+            run = load_run(config, store)
+            if run is None or not run.reached:
+                continue
+            for n, accuracy in zip(config.task.eval_counts, run.accuracy_per_count.tolist()):
+                rows.append(dict(experiment=experiment, **config_columns(config), N=n, accuracy=accuracy))
+    return pd.DataFrame(rows)
+
+
+def history_table(runs: Sequence) -> pd.DataFrame:
+    """Chapter 2 §2.3. Long table of the training history of ``runs`` (:class:`numvars.training.RunResult`):
+    one row per run and epoch with ``arch``, ``d``, ``seed``, ``epoch``, ``loss``, ``val_accuracy``, ``lr``."""
+    return pd.DataFrame([dict(arch=run.config.arch, d=run.config.d, seed=run.config.seed, **entry) for run in runs for entry in run.history])
+
+
+_COUNT_RANGES = {
+    f"trained N (1–{TRAINED_MAX_COUNT})": lambda task, n: task.count_range(n) == "trained",
+    "held-out N": lambda task, n: task.count_range(n) == "held-out",
+    f"N {TRAINED_MAX_COUNT + 1}–{TRAINED_MAX_COUNT + 5}": lambda task, n: TRAINED_MAX_COUNT < n <= TRAINED_MAX_COUNT + 5,
+    f"N {TRAINED_MAX_COUNT + 6}–{EVAL_MAX_COUNT}": lambda task, n: TRAINED_MAX_COUNT + 5 < n <= EVAL_MAX_COUNT,
+}
+
+
+def _per_seed_in_range(accuracy: pd.DataFrame, keep, by: Sequence[str]) -> pd.Series:
+    task = Task("multi")  # hold-outs and the trained range are the same for every task of the grids
+    part = accuracy[accuracy["N"].map(lambda n: keep(task, n))]
+    return part.groupby([*by, "seed"])["accuracy"].mean()
+
+
+def behaviour_summary(accuracy: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Chapter 2 §2.4. Mean ± sd over seeds of trial accuracy on trained counts, held-out counts, and
+    extrapolation (21–25, 26–30), from a long :func:`accuracy_table` (columns ``by``, ``seed``,
+    ``N``, ``accuracy``)."""
+    frames = []
+    for label, keep in _COUNT_RANGES.items():
+        summary = _per_seed_in_range(accuracy, keep, by).groupby(list(by)).agg(["mean", "std"])
+        frames.append(summary.apply(lambda r: f"{r['mean']:.2f} ± {0 if pd.isna(r['std']) else r['std']:.2f}", axis=1).rename(label))
+    return pd.concat(frames, axis=1)
+
+
+def condition_name(row) -> str:
+    """A short label of a table row's condition: architecture, task, and what sets the
+    experiment apart (``d=…`` in the size sweep, ``+void``, ``NoPE …L``)."""
+    extra = {"gru_sizes": lambda: f" d={row.d}", "void_transformer": lambda: " +void", "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L"}
+    return f"{row.arch} {row.task}{extra.get(row.experiment, str)()}"
+
+
+def departures(accuracy: pd.DataFrame, held_out_floor: float = 0.9, extrapolation_ceiling: float = 0.1) -> pd.DataFrame:
+    """Conditions that depart from the paper's Fig. 6 (chapter 2, §2.4): held-out accuracy below
+    ``held_out_floor`` or accuracy at N 26–30 above ``extrapolation_ceiling`` (means over seeds)."""
+    accuracy = accuracy.assign(condition=accuracy.apply(condition_name, axis=1))
+    ranges = list(_COUNT_RANGES.items())
+    table = pd.DataFrame({
+        label: _per_seed_in_range(accuracy, keep, ["condition"]).groupby("condition").mean()
+        for label, keep in (ranges[1], ranges[3])
+    })
+    held_out, far = table.columns
+    return table[(table[held_out] < held_out_floor) | (table[far] > extrapolation_ceiling)].round(2)
+
+
+def behaviour_cells(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 6 cell by cell for the main grid: per arch × task, the mean accuracy on trained and
+    held-out counts and at N ≥ 25, beside the paper's description (:data:`numvars.paper.FIG_6`)."""
+    main = accuracy[accuracy["experiment"] == "main"]
+    rows = []
+    for (arch, task), group in main.groupby(["arch", "task"], sort=False):
+        kinds = group["N"].map(lambda n: Task(task).count_range(n))
+        for label, mask, value in (
+            ("trained N", kinds == "trained", paper.FIG_6["trained"]),
+            ("held-out N", kinds == "held-out", paper.FIG_6["held-out"]),
+            (f"N {paper.FIG_6['collapsed_from']}–{EVAL_MAX_COUNT}", group["N"] >= paper.FIG_6["collapsed_from"], paper.FIG_6["collapsed"]),
+        ):
+            ours = group.loc[mask, "accuracy"].mean()
+            rows.append(dict(arch=arch, task=task, range=label, ours=ours, paper=value, difference=ours - value, verdict=paper.verdict(ours, value)))
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------- DAS
+@functools.lru_cache(maxsize=64)
+def test_facts(spec: PairSpec) -> pd.DataFrame:
+    """:func:`~numvars.analysis.pair_facts` of a measurement's test pairs (cached; do not modify)."""
+    return pair_facts(pair_set(spec, "test"))
+
+
+def late_gain(history: list[dict], window: int = 25) -> float | None:
+    """The rise of the best validation IIA over the last ``window`` epochs (None for a shorter fit)."""
+    scores = [h["val_iia"] for h in history]
+    return max(scores) - max(scores[:-window]) if len(scores) > window else None
+
+
+def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> pd.DataFrame:
+    """One row per stored measurement of ``grid`` (experiment name -> configs): experiment,
+    network, program, variable, method, trained, best validation IIA, test IIA, epochs,
+    ``late_gain`` (how much the best validation IIA rose in the last 25 epochs of a fit that ran
+    that long: is the epoch budget enough?), seconds, and the test IIA split by whether target
+    and source positions share a phase (``iia_same_phase`` / ``iia_cross_phase``), by the
+    target's phase (``iia_demo_t`` / ``iia_response_t``) and by whether the counterfactual asks
+    for more than the trained 20 responses (``iia_upto20`` / ``iia_over20``)."""
+    rows = []
+    for experiment, configs in grid.items():
+        for config in configs:
+            result = load_measurement(config, store)
+            if result is None:
+                continue
+            facts = test_facts(config.pairs).copy()
+            facts["correct"] = result.test_correct.numpy()
+            within = facts["responses"] <= config.run.task.max_count
+            rows.append(dict(
+                experiment=experiment,
+                **config_columns(config.run),
+                program=config.program,
+                variable=config.variable or "full_swap",
+                method=config.method,
+                trained=config.trained,
+                val_iia=result.best_val_iia,
+                test_iia=result.test_iia,
+                epochs=len(result.history),
+                late_gain=late_gain(result.history),
+                seconds=round(result.seconds, 1),
+                iia_same_phase=float(facts.loc[facts["t_phase"] == facts["u_phase"], "correct"].mean()),
+                iia_cross_phase=float(facts.loc[facts["t_phase"] != facts["u_phase"], "correct"].mean()),
+                iia_demo_t=float(facts.loc[facts["t_phase"] == "demo", "correct"].mean()),
+                iia_response_t=float(facts.loc[facts["t_phase"] == "response", "correct"].mean()),
+                iia_upto20=float(facts.loc[within, "correct"].mean()),
+                iia_over20=float(facts.loc[~within, "correct"].mean()),
+            ))
+    return pd.DataFrame(rows)
+
+
+def pair_outcomes(config: DasConfig, store: Store | None = None) -> pd.DataFrame:
+    """Each test pair of a stored measurement: its :func:`~numvars.analysis.pair_facts`, the
+    token that follows ``t`` in the counterfactual (``next``), and ``first_error``: the offset
+    after ``t`` of the first token the intervened network gets wrong (0: the prediction made at
+    ``t`` itself; -1: none). Recomputed from the stored alignment and checked against the stored
+    outcomes."""
+    result = load_measurement(config, store)
+    if result is None:
+        raise LookupError(f"no stored DAS measurement for {config}: compute it first (numvars.runner.ensure)")
+    test = pair_set(config.pairs, "test")
+    model = network(config, store)
+    errors = first_errors(model, run_frozen(model, test), result.alignment())
+    if not torch.equal(errors < 0, result.test_correct):
+        raise RuntimeError(f"recomputed outcomes differ from the stored ones for {config}: was the code changed since?")
+    facts = test_facts(config.pairs).copy()
+    facts["next"] = [config.run.task.decode([int(test.tokens[i, test.t[i] + 1])]) for i in range(len(test))]
+    facts["first_error"] = errors.numpy()
+    return facts
+
+
+def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
+                  measures=(("count", "learned"), ("full_swap", "full_swap"))) -> pd.DataFrame:
+    """Where the intervened networks fail: for each stored measurement of ``measures``
+    ((variable, method) pairs) on a trained network, and each kind of token that follows the
+    target position ``t`` (``demo``, ``T``, ``R``, ``E``), the number of test pairs, the share
+    failed, and the share whose first error is the prediction made at ``t`` itself."""
+    store = store or Store.default()
+    rows = []
+    for experiment, configs in grid.items():
+        for config in configs:
+            if not config.trained or ((config.variable or "full_swap"), config.method) not in measures:
+                continue
+            if not store.exists(DAS_KIND, config):
+                continue
+            outcomes = pair_outcomes(config, store)
+            # what follows t: T or E, else a response (R; Same-Object's D after T) or a demo token
+            response = outcomes["t_phase"] == "response"
+            outcomes["next_kind"] = outcomes["next"].where(outcomes["next"].isin(["T", "E"]), response.map({True: "R", False: "demo"}))
+            for (t_phase, next_kind), group in outcomes.groupby(["t_phase", "next_kind"]):
+                rows.append(dict(
+                    experiment=experiment,
+                    **config_columns(config.run),
+                    variable=config.variable or "full_swap",
+                    method=config.method,
+                    t_phase=t_phase,
+                    next_kind=next_kind,
+                    pairs=len(group),
+                    failed=float((group["first_error"] >= 0).mean()),
+                    first_error_at_t=float((group["first_error"] == 0).mean()),
+                ))
+    return pd.DataFrame(rows)
+
+
+def per_network(table: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4 §4.2. One row per trained network and measure (:data:`numvars.paper.MEASURE_NAMES`) with its
+    test IIA.
+
+    Up-Up has two candidate variables; as the paper does, ``up_up`` reports the better one —
+    chosen per network by *validation* IIA, so that the test IIA stays an unbiased estimate."""
+    trained = table[table["trained"]]
+    keys = ["arch", "task", "seed"]
+    rows = []
+    for key, group in trained.groupby(keys, sort=False):
+        get = lambda variable, method="learned": group[(group["variable"] == variable) & (group["method"] == method)]  # noqa: E731
+        up_up = pd.concat([get("demo_count"), get("resp_count")])
+        chosen = {
+            "count": get("count"),
+            "up_up": up_up.loc[[up_up["val_iia"].idxmax()]] if len(up_up) else up_up,
+            "demo_count": get("demo_count"),
+            "resp_count": get("resp_count"),
+            "phase": get("phase"),
+            "full_swap": get("full_swap", "full_swap"),
+            "random": get("count", "random"),
+        }
+        for measure, row in chosen.items():
+            if len(row):
+                rows.append(dict(zip(keys, key), measure=measure, variable=row["variable"].iloc[0], test_iia=row["test_iia"].iloc[0]))
+    return pd.DataFrame(rows)
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD, min and max over seeds of each arch × task × measure, beside the paper's cell
+    (Fig. 2 for count, Up-Up and the full swap; Fig. 7 for the others; :mod:`numvars.paper`)."""
+    summary = (
+        per_network(table).groupby(["arch", "task", "measure"], sort=False)["test_iia"]
+        .agg(mean="mean", sd="std", min="min", max="max", seeds="count")
+        .reset_index()
+    )
+    cells = paper.iia_cells()
+    shown = cells[cells.apply(lambda c: c["figure"] == paper.FIGURE_OF.get(c["measure"]), axis=1)]
+    summary = summary.merge(shown[["arch", "task", "measure", "figure", "paper"]], on=["arch", "task", "measure"], how="left")
+    summary["difference"] = summary["mean"] - summary["paper"]
+    return summary
+
+
+def iia_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4 §4.1–4.2. :func:`summarise` for reading: measure names, the paper's cell, the difference and a verdict."""
+    summary = summarise(table)
+    return pd.DataFrame({
+        "arch": summary["arch"], "task": summary["task"], "measure": summary["measure"].map(paper.MEASURE_NAMES),
+        "mean": summary["mean"], "sd": summary["sd"], "min": summary["min"], "max": summary["max"], "seeds": summary["seeds"],
+        "paper": summary["paper"], "figure": summary["figure"], "difference": summary["difference"],
+        "verdict": [paper.verdict(m, p) if pd.notna(p) else "" for m, p in zip(summary["mean"], summary["paper"])],
+    }).round(3)
+
+
+def compare_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """Every cell of Figs. 2 and 7 (:func:`numvars.paper.iia_cells`) with ours beside it: mean,
+    SD and range over seeds, the difference, and a verdict (``not measured yet`` where ``table``
+    has no such network)."""
+    ours = per_network(table).groupby(["arch", "task", "measure"])["test_iia"].agg(
+        mean="mean", sd="std", min="min", max="max", seeds="count").reset_index()
+    cells = paper.iia_cells().merge(ours, on=["arch", "task", "measure"], how="left")
+    cells["difference"] = cells["mean"] - cells["paper"]
+    cells["verdict"] = [paper.verdict(m, p) for m, p in zip(cells["mean"], cells["paper"])]
+    return cells
+
+
+def controls_table(config: DasConfig, controls: dict[str, DasConfig], store: Store | None = None) -> pd.DataFrame:
+    """Chapter 3 §3.5: the test IIA of a stored measurement beside its ``controls`` (name ->
+    config, e.g. a random rotation and the untrained network) and beside the same measurement on
+    the pairs whose counterfactual asks for at most ``max_count`` responses; the paper's Fig. 2
+    cell where it reports one."""
+    learned = load_measurement(config, store).test_correct
+    within = torch.tensor(test_facts(config.pairs)["responses"].to_numpy() <= config.run.task.max_count)
+    cells = paper.iia_cells().set_index(["arch", "task", "figure", "measure"])["paper"]
+    reported = cells.get((config.run.arch, config.run.task.kind, paper.FIGURE_OF.get(config.variable), config.variable))
+    rows = {"learned rotation (DAS)": (learned.float().mean().item(), "—" if reported is None else f"{reported:.2f}")}
+    for name, control in controls.items():
+        rows[name] = (load_measurement(control, store).test_iia, "not run")
+    share = within.float().mean().item()
+    rows[f"learned, pairs asking for ≤ {config.run.task.max_count} responses ({share:.0%} of pairs)"] = (
+        learned[within].float().mean().item(), "not reported")
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["test IIA", "paper"]).round(3)
+
+
+def untrained_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4 §4.3. The untrained-network control: mean and max test IIA of Up-Down count per arch × task."""
+    untrained = table[~table["trained"]]
+    return untrained.groupby(["arch", "task"], sort=False)["test_iia"].agg(mean="mean", max="max", networks="count").reset_index()
+
+
+def breakdown(table: pd.DataFrame, variable: str = "count") -> pd.DataFrame:
+    """Chapter 4 §4.4. Learned alignments of one variable: mean test IIA over seeds, split by whether target and
+    source positions share a phase, by the phase of the target position, and by whether the
+    counterfactual asks for more than 20 responses."""
+    rows = table[table["trained"] & (table["variable"] == variable) & (table["method"] == "learned")]
+    columns = ["test_iia", "iia_same_phase", "iia_cross_phase", "iia_demo_t", "iia_response_t", "iia_upto20", "iia_over20"]
+    return rows.groupby(["arch", "task"], sort=False)[columns].mean().reset_index()
+
+
+def failure_summary(failures: pd.DataFrame, arch: str, variable: str) -> pd.DataFrame:
+    """Chapter 4 §4.5. A :func:`failure_table` for one architecture and variable, by task, phase of ``t`` and
+    the token after ``t``: pairs, share failed, share failed at ``t`` itself (means over seeds)."""
+    rows = failures[(failures["arch"] == arch) & (failures["variable"] == variable)]
+    return rows.groupby(["task", "t_phase", "next_kind"], sort=False)[["pairs", "failed", "first_error_at_t"]].mean().round(3)
+
+
+def fit_budget(table: pd.DataFrame, max_epochs: int = 100) -> pd.DataFrame:
+    """Chapter 4 §4.6. Was the DAS epoch budget enough? Per architecture: the learned fits on trained networks,
+    their median epochs, how many used all ``max_epochs``, and the median and largest rise of
+    the best validation IIA over the last 25 epochs of those."""
+    fits = table[table["trained"] & (table["method"] == "learned")]
+    budget = fits.groupby("arch")["epochs"].agg(fits="count", median_epochs="median", used_all=lambda e: int((e == max_epochs).sum()))
+    capped = fits[fits["epochs"] == max_epochs].groupby("arch")["late_gain"]
+    budget["median_late_gain"] = capped.median()
+    budget["largest_late_gain"] = capped.max()
+    return budget.round(3)
+
+
+# ----------------------------------------------------------------------------- scorecard
+def _fmt(x: float) -> str:
+    return "—" if pd.isna(x) else f"{x:.2f}"
+
+
+def scorecard_cells(das: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard page. Every Fig. 2/7 cell: ours (mean ± SD over seeds, range), the
+    paper's, the difference and the verdict."""
+    cells = compare_cells(das)
+    return pd.DataFrame({
+        "arch": cells["arch"], "task": cells["task"], "figure": "Fig " + cells["figure"],
+        "measure": cells["measure"].map(paper.MEASURE_NAMES),
+        "ours (mean ± SD)": [f"{_fmt(m)} ± {_fmt(s)}" if pd.notna(m) else "—" for m, s in zip(cells["mean"], cells["sd"])],
+        "seeds (min–max)": [f"{_fmt(lo)}–{_fmt(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(cells["min"], cells["max"])],
+        "paper": cells["paper"].map(_fmt),
+        "difference": [f"{d:+.2f}" if pd.notna(d) else "—" for d in cells["difference"]],
+        "verdict": cells["verdict"],
+    })
+
+
+def scorecard_claims(das: pd.DataFrame, accuracy: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard page. One row per claim of the paper (:data:`numvars.paper.CLAIMS`): what the paper reports,
+    ours, and a verdict — from the Fig. 2/7 cells it covers, from Fig. 6 behaviour, or ``not
+    measured yet`` (with the issue that will measure it)."""
+    cells = compare_cells(das)
+    behaviour = behaviour_cells(accuracy)
+    rows = []
+    for claim in paper.CLAIMS:
+        if claim.cells is not None:
+            archs, tasks, figure, measures = claim.cells
+            part = cells[cells["arch"].isin(archs) & cells["task"].isin(tasks) & (cells["figure"] == figure) & cells["measure"].isin(measures)]
+            labels = part["arch"] + " " + part["task"] + ("" if len(measures) == 1 else " " + part["measure"])
+            ours = "; ".join(f"{label} {_fmt(m)}" for label, m in zip(labels, part["mean"]))
+            verdicts = part["verdict"]
+        elif claim.key == "behaviour":
+            labels = behaviour["arch"] + " " + behaviour["task"] + " " + behaviour["range"]
+            ours = "; ".join(f"{r.arch} {r.task}: {r.range} {_fmt(r.ours)}" for r in behaviour.itertuples()) if len(behaviour) else ""
+            verdicts = behaviour["verdict"]
+        else:
+            labels, ours, verdicts = pd.Series(dtype=str), "", pd.Series(dtype=str)
+        rows.append(dict(claim=claim.claim, experiment=claim.experiment, paper=claim.paper, ours=ours,
+                         verdict=_claim_verdict(labels, verdicts, claim), chapter=claim.chapter))
+    return pd.DataFrame(rows)
+
+
+def _claim_verdict(labels: pd.Series, verdicts: pd.Series, claim) -> str:
+    measured = verdicts[verdicts != "not measured yet"]
+    if len(measured) == 0:
+        return f"not measured yet (issue {claim.issue})" if claim.issue else "not measured yet"
+    differ = labels[verdicts == "differs"]
+    if len(differ) == 0:
+        return f"within ±{paper.TOLERANCE:.2f} in all {len(measured)} cells"
+    return f"differs in {len(differ)} of {len(measured)} cells: " + ", ".join(differ)
+
+
+# ---------------------------------------------------------------------------- writing
+def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
+    """Write a profile's tables (:data:`TABLES`) from the store into ``out``; returns the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    runs = runs_table(profile, store)
+    tables = {
+        "runs.csv": runs,
+        "accuracy_per_count.csv": accuracy_table(profile, store).round(4),
+        "das.csv": das_table(profile.das, store).round(4),
+        "das_failures.csv": failure_table(profile.das, store).round(4),
+    }
+    paths = []
+    for name, table in tables.items():
+        table.to_csv(out / name, index=False)
+        paths.append(out / name)
+    summary = {"profile": profile.name, "runs": len(runs), "dropped": int((~runs["reached"]).sum()) if len(runs) else 0}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return paths + [out / "summary.json"]

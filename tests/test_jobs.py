@@ -1,0 +1,143 @@
+"""numvars.jobs and numvars.runner: measurement configs, the store round trip, resuming, the
+controls, DAS on a trained network finding its count, and Dask giving the local pool's tables."""
+
+import shutil
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+import numvars.jobs as jobs
+from numvars.grids import figs_2_and_7
+from numvars.jobs import DAS_KIND, RUN_KIND, DasConfig, TrainJob, jobs_for, load_measurement, measure
+from numvars.results import das_table, failure_table, late_gain, pair_outcomes
+from numvars.runner import ensure
+from numvars.store import Store, config_hash
+from numvars.tasks import Task
+from numvars.training import TrainConfig
+
+SINGLE = TrainConfig(task=Task("single"), arch="gru", max_epochs=400)  # the quick profile's GRU, seed 0
+TINY = dict(n_pairs=(96, 48, 48), max_epochs=2, patience=1)
+
+
+def test_a_measurement_key_is_pinned():
+    # Existing stores stay valid only while keys stay the same: a changed key recomputes everything.
+    assert config_hash(DasConfig(SINGLE, n_pairs=(2_000, 500, 500))) == "2dafb8da00788fc4"
+
+
+def test_bad_configs_are_refused():
+    with pytest.raises(ValueError, match="unknown variable"):
+        DasConfig(SINGLE, "up_down", "demo_count")
+    with pytest.raises(ValueError, match="unknown DAS method 'pca'; allowed: \\['learned', 'random', 'full_swap'\\]"):
+        DasConfig(SINGLE, method="pca")
+    with pytest.raises(ValueError, match="full swap"):
+        DasConfig(SINGLE, "ctx_distr", None, "learned")
+    with pytest.raises(ValueError, match="unknown program"):
+        DasConfig(SINGLE, "count_down", "count")
+    with pytest.raises(ValueError, match=r"k \(the swapped dimensions\) must be None"):
+        DasConfig(SINGLE, k=0)
+    with pytest.raises(ValueError, match=r"k \(the swapped dimensions\) must be in 1..20"):  # known once the network is
+        measure(DasConfig(SINGLE, trained=False, k=21, **TINY))
+    with pytest.raises(TypeError, match="no job computes a dict"):
+        jobs_for([{"arch": "gru"}])
+
+
+def test_jobs_group_a_conditions_seeds_and_train_before_measuring():
+    configs = [replace(SINGLE, seed=s) for s in (0, 1)] + [replace(SINGLE, arch="lstm")]
+    planned = jobs_for([DasConfig(SINGLE, **TINY), *configs])
+    assert [type(job).__name__ for job in planned] == ["TrainJob", "TrainJob", "DasJob"]
+    assert {job.configs for job in planned[:2]} == {tuple(configs[:2]), (configs[2],)}
+
+
+def test_measurements_are_stored_reused_and_tabled(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    untrained = [DasConfig(SINGLE, trained=False, **TINY), DasConfig(SINGLE, "ctx_distr", None, "full_swap", trained=False, **TINY)]
+    done = ensure(untrained, store, progress=False)
+    assert (done.computed, done.stored) == (2, 0)
+    first = load_measurement(untrained[0], store)
+    assert first.test_correct.shape == (48,) and len(first.history) <= 2 and first.k == 10
+    assert load_measurement(untrained[1], store).k == 20  # a full swap swaps the whole state
+    monkeypatch.setattr(jobs, "measure", lambda *a, **k: pytest.fail("recomputed a stored measurement"))
+    again = ensure(untrained, store, progress=False)  # everything is stored: nothing is recomputed
+    assert (again.computed, again.stored) == (0, 2)
+    table = das_table({"untrained": untrained}, store)
+    assert list(table["variable"]) == ["count", "full_swap"] and table["test_iia"].between(0, 1).all()
+    assert (table["epochs"] == [len(first.history), 0]).all()
+
+
+def test_an_untrained_network_is_a_clear_error(tmp_path):
+    with pytest.raises(LookupError, match="not trained yet"):
+        measure(DasConfig(SINGLE, **TINY), Store(tmp_path))
+
+
+def test_measurements_of_a_dropped_network_are_skipped_with_a_warning(tmp_path):
+    never = TrainConfig(task=Task("single"), d=4, max_epochs=1, n_train=32, n_val=16)  # cannot reach 99.99 % in one epoch
+    with pytest.warns(UserWarning, match="dropped"):
+        done = ensure([DasConfig(never, **TINY)], Store(tmp_path), progress=False)
+    assert len(done.skipped) == 1 and not Store(tmp_path).exists(DAS_KIND, DasConfig(never, **TINY))
+    assert Store(tmp_path).exists(RUN_KIND, never)  # the dropped run itself is kept (and reported)
+
+
+def test_das_finds_the_count_of_a_trained_gru_and_the_controls_do_not(quick_gru):
+    """The quick-profile GRU (Single-Object, seed 0): a learned rotation aligns Up-Down's count
+    far better than a random rotation or the same network untrained."""
+    settings = dict(n_pairs=(2000, 300, 300), max_epochs=40, patience=40)
+    learned = measure(DasConfig(quick_gru, **settings)).test_iia
+    random = measure(DasConfig(quick_gru, method="random", **settings)).test_iia
+    untrained = measure(DasConfig(quick_gru, trained=False, **settings)).test_iia
+    assert learned > 0.75, (learned, random, untrained)
+    assert random < learned - 0.3 and untrained < 0.2, (random, untrained)
+
+
+def test_pair_outcomes_are_recomputed_from_the_stored_rotation(tmp_path):
+    store = Store(tmp_path)
+    config = DasConfig(SINGLE, trained=False, **TINY)
+    ensure([config], store, progress=False)
+    outcomes = pair_outcomes(config, store)
+    assert len(outcomes) == 48 and set(outcomes["t_phase"]) <= {"demo", "response"}
+    assert ((outcomes["first_error"] < 0).to_numpy() == load_measurement(config, store).test_correct.numpy()).all()
+    assert set(outcomes["next"]) <= {"D", "T", "R", "E"}
+
+
+def test_late_gain_is_the_rise_of_the_best_validation_iia_in_the_last_epochs():
+    history = [dict(val_iia=v) for v in [0.1, 0.5, 0.4, 0.45, 0.6]]
+    assert late_gain(history, window=2) == pytest.approx(0.6 - 0.5)
+    assert late_gain(history, window=5) is None  # too short to tell
+
+
+def _store_with(run_config, root) -> Store:
+    """A fresh store holding only the default store's copy of one trained run."""
+    store = Store(root)
+    source = Store.default().root / RUN_KIND / f"{config_hash(run_config)}.pt"
+    (store.root / RUN_KIND).mkdir(parents=True)
+    shutil.copy(source, store.root / RUN_KIND / source.name)
+    return store
+
+
+def test_a_dask_local_cluster_gives_the_local_pools_tables(quick_gru, tmp_path):
+    """A quick-profile subset — Figs. 2 and 7 on the quick GRU, with fewer pairs — computed by two
+    local worker processes and by a Dask LocalCluster of two workers: the same tables."""
+    pytest.importorskip("distributed")
+    grid = {"main": figs_2_and_7(quick_gru, n_pairs=(200, 100, 100), max_epochs=3, patience=3)}
+    tables = []
+    for name, scheduler in (("pool", None), ("dask", "local")):
+        store = _store_with(quick_gru, tmp_path / name)
+        done = ensure(grid["main"], store, workers=2, scheduler=scheduler, progress=False)
+        assert done.computed == len(grid["main"])
+        tables.append((das_table(grid, store).drop(columns="seconds"), failure_table(grid, store)))
+    pd.testing.assert_frame_equal(tables[0][0], tables[1][0])
+    pd.testing.assert_frame_equal(tables[0][1], tables[1][1])
+
+
+def test_a_worker_that_cannot_write_the_store_says_so(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError, match="every worker can write"):
+        ensure([DasConfig(SINGLE, trained=False, **TINY)], Store(blocker / "store"), progress=False)
+
+
+def test_train_jobs_save_every_seed(tmp_path):
+    store = Store(tmp_path)
+    configs = tuple(replace(SINGLE, d=4, max_epochs=1, n_train=32, n_val=16, seed=s) for s in (3, 4))
+    TrainJob(configs).run(store)
+    assert all(store.exists(RUN_KIND, c) for c in configs)

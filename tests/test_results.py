@@ -1,0 +1,94 @@
+"""numvars.results and numvars.paper: per-network measures, Up-Up chosen by validation, every
+cell beside the paper's, verdicts, and the scorecard's claims."""
+
+import pandas as pd
+import pytest
+
+from numvars import paper
+from numvars.results import (
+    behaviour_cells, breakdown, compare_cells, departures, per_network, read_table, scorecard_claims, summarise, untrained_summary,
+)
+
+
+def row(seed, variable, method="learned", val=None, test=0.5, trained=True, arch="gru", task="multi"):
+    return dict(arch=arch, task=task, seed=seed, variable=variable, method=method, trained=trained, val_iia=val, test_iia=test,
+                iia_same_phase=test, iia_cross_phase=test, iia_demo_t=test, iia_response_t=test, iia_upto20=test, iia_over20=test)
+
+
+TABLE = pd.DataFrame([
+    row(0, "count", val=0.9, test=0.92), row(0, "demo_count", val=0.5, test=0.30), row(0, "resp_count", val=0.4, test=0.60),
+    row(0, "full_swap", "full_swap", test=0.08), row(0, "count", "random", test=0.1), row(0, "phase", val=0.9, test=0.88),
+    row(1, "count", val=0.8, test=0.96), row(1, "demo_count", val=0.3, test=0.35), row(1, "resp_count", val=0.45, test=0.40),
+    row(1, "full_swap", "full_swap", test=0.10), row(1, "count", "random", test=0.2), row(1, "phase", val=0.9, test=0.90),
+    row(0, "count", val=0.1, test=0.05, trained=False),
+])
+
+
+def test_up_up_is_the_better_variable_by_validation_not_by_test():
+    networks = per_network(TABLE).set_index(["seed", "measure"])
+    # seed 0: demo_count has the better validation IIA (0.5 > 0.4) although resp_count tests better
+    assert networks.loc[(0, "up_up"), "variable"] == "demo_count" and networks.loc[(0, "up_up"), "test_iia"] == 0.30
+    assert networks.loc[(1, "up_up"), "variable"] == "resp_count" and networks.loc[(1, "up_up"), "test_iia"] == 0.40
+    assert len(networks) == 14  # 7 measures x 2 seeds; the untrained network is not a trained network's measure
+
+
+def test_summary_means_over_seeds_beside_the_papers_own_cell():
+    summary = summarise(TABLE).set_index("measure")
+    assert summary.loc["count", "mean"] == pytest.approx(0.94) and summary.loc["count", "seeds"] == 2
+    assert summary.loc["count", "min"] == 0.92 and summary.loc["count", "max"] == 0.96
+    # GRU Multi-Object: count from Fig. 2 (0.96), phase from Fig. 7 (0.89)
+    assert summary.loc["count", "paper"] == 0.96 and summary.loc["count", "difference"] == pytest.approx(0.94 - 0.96)
+    assert summary.loc["phase", "paper"] == 0.89 and summary.loc["phase", "figure"] == "7"
+    assert pd.isna(summary.loc["random", "paper"])  # the paper has no random-rotation control
+    assert untrained_summary(TABLE).iloc[0]["mean"] == 0.05
+    assert breakdown(TABLE).iloc[0]["test_iia"] == pytest.approx(0.94)
+
+
+def test_every_cell_of_figs_2_and_7_is_compared_or_marked_not_measured():
+    cells = compare_cells(TABLE).set_index(["arch", "task", "figure", "measure"])
+    assert len(cells) == 9 * 7  # 9 arch x task rows, 3 Fig. 2 and 4 Fig. 7 columns
+    assert cells.loc[("gru", "multi", "2", "count"), "verdict"] == "within ±0.05"  # 0.94 vs 0.96
+    assert cells.loc[("gru", "multi", "2", "up_up"), "mean"] == pytest.approx(0.35)  # the better count by validation
+    assert cells.loc[("gru", "multi", "7", "resp_count"), "verdict"] == "differs"  # 0.50 vs 0.33
+    assert cells.loc[("lstm", "multi", "2", "count"), "verdict"] == "not measured yet"
+
+
+def test_verdicts_by_hand():
+    assert paper.verdict(0.91, 0.96) == "within ±0.05" and paper.verdict(0.90, 0.96) == "differs"
+    assert paper.verdict(float("nan"), 0.5) == "not measured yet" and paper.verdict(0.5, None) == "not reported"
+
+
+def test_the_papers_cells_and_its_two_inconsistencies():
+    cells = paper.iia_cells().set_index(["arch", "task", "figure", "measure"])["paper"]
+    assert cells[("lstm", "same", "2", "count")] == 0.49 and cells[("lstm", "same", "7", "count")] == 0.34
+    up_up, demo, resp = (cells[("transformer", "multi", f, m)] for f, m in (("2", "up_up"), ("7", "demo_count"), ("7", "resp_count")))
+    assert abs(up_up - demo) <= paper.READ_ERROR and up_up < resp  # Fig. 2's "Up-Up" is demo_count, not the better one
+    assert cells.between(0, 1).all() and len(paper.INCONSISTENCIES) == 2
+
+
+def test_the_scorecard_has_every_claim_with_a_verdict():
+    accuracy = pd.DataFrame([dict(experiment="main", arch="gru", task="multi", seed=0, N=n, accuracy=1.0 if n <= 20 else 0.0)
+                             for n in range(1, 31)])
+    claims = scorecard_claims(TABLE, accuracy).set_index("claim")
+    assert list(claims.index) == [c.claim for c in paper.CLAIMS]
+    rnn = claims.loc[paper.CLAIMS[0].claim, "verdict"]
+    assert rnn == "within ±0.05 in all 1 cells"  # only GRU Multi-Object is in TABLE
+    assert claims.loc[paper.CLAIMS[1].claim, "verdict"] == "within ±0.05 in all 2 cells"  # Up-Up 0.35 vs 0.40, full swap 0.09 vs 0.08
+    worse = TABLE.assign(test_iia=TABLE["test_iia"].where(TABLE["variable"] != "count", 0.5))
+    assert scorecard_claims(worse, accuracy)["verdict"][0] == "differs in 1 of 1 cells: gru multi"
+    assert claims.loc[paper.CLAIMS[5].claim, "verdict"] == "not measured yet (issue 11)"
+    assert claims.loc[paper.CLAIMS[11].claim, "verdict"] == "within ±0.05 in all 3 cells"
+    assert set(behaviour_cells(accuracy)["range"]) == {"trained N", "held-out N", "N 25–30"}
+
+
+def test_departures_from_fig_6():
+    rows = [dict(experiment="main", arch=arch, task="multi", d=20, n_layers=None, seed=0, N=n,
+                 accuracy=(0.5 if arch == "lstm" and n == 9 else 1.0 if n <= 20 else 0.3 if arch == "gru" else 0.0))
+            for arch in ("gru", "lstm", "transformer") for n in range(1, 31)]
+    table = departures(pd.DataFrame(rows))
+    assert list(table.index) == ["gru multi", "lstm multi"]  # extrapolates / fails a held-out count
+
+
+def test_a_missing_table_says_how_to_make_it():
+    with pytest.raises(FileNotFoundError, match="reproduce --profile nowhere"):
+        read_table("nowhere", "das.csv")
