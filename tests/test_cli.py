@@ -54,7 +54,10 @@ def _reproduce(store: Path, out: Path, marker: str) -> subprocess.Popen:
         f"sys.exit(cli.main(['reproduce', '--store', {str(store)!r}, '--out', {str(out)!r}, '--workers', '2']))\n"
     )
     env = {**os.environ, "NUMVARS_TEST_MARKER": marker}
-    return subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    # Ctrl-C's default action, even when this test runs where SIGINT is ignored (a background job)
+    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    return subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+                            preexec_fn=restore_sigint)
 
 
 def _processes_with(marker: str) -> list[int]:
