@@ -46,6 +46,14 @@ def half_state(size: int) -> int:
     return size // 2
 
 
+def swap_size(size: int, k: int | None) -> int:
+    """``k`` checked against a state of ``size`` (1..size); ``None``: :func:`half_state`."""
+    k = half_state(size) if k is None else k
+    if not 1 <= k <= size:
+        raise ValueError(f"k (the swapped dimensions) must be in 1..{size} for a state of size {size}, got {k}")
+    return k
+
+
 class Alignment(nn.Module):
     """An alignment method: ``forward(h_o, h_s)`` (n, S), (n, S) -> the intervened states (n, S).
 
@@ -59,20 +67,13 @@ class Alignment(nn.Module):
 
     def __init__(self, rotation: Tensor, k: int):
         super().__init__()
-        size = rotation.shape[0]
-        if not 1 <= k <= size:
-            raise ValueError(f"k (the swapped dimensions) must be in 1..{size} for a state of size {size}, got {k}")
-        self.k = k
+        self.k = swap_size(rotation.shape[0], k)
         self.register_buffer("_rotation", rotation.detach().clone())
 
     @property
     def rotation(self) -> Tensor:
         """R (S, S), orthogonal."""
         return self._rotation
-
-    @property
-    def size(self) -> int:
-        return self.rotation.shape[0]
 
     def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
         return interchange(h_o, h_s, self.rotation, self.k)
@@ -93,10 +94,8 @@ class LearnedRotation(Alignment):
     trainable = True
 
     def __init__(self, size: int, k: int | None = None, seed: int = 0):
-        nn.Module.__init__(self)
-        self.k = half_state(size) if k is None else k
-        if not 1 <= self.k <= size:
-            raise ValueError(f"k (the swapped dimensions) must be in 1..{size} for a state of size {size}, got {self.k}")
+        nn.Module.__init__(self)  # R is a parameter here, not the base class's buffer
+        self.k = swap_size(size, k)
         self.linear = _seeded_orthogonal(size, seed)
 
     @property
@@ -111,7 +110,7 @@ class RandomRotation(Alignment):
     def __init__(self, size: int, k: int | None = None, seed: int = 0):
         with torch.no_grad():
             rotation = _seeded_orthogonal(size, seed).weight
-        super().__init__(rotation, half_state(size) if k is None else k)
+        super().__init__(rotation, swap_size(size, k))
 
 
 class FullSwap(Alignment):
