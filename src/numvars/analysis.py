@@ -13,7 +13,7 @@ ALL_PROGRAMS = ("up_down", "up_up", "ctx_distr")
 
 
 def trace_table(task: Task, ids: Sequence[int], programs: Sequence[str] = ALL_PROGRAMS) -> pd.DataFrame:
-    """The variables of each program after every token of ``ids``.
+    """Chapter 1 §1.2. The variables of each program after every token of ``ids``.
 
     Returns a frame with one row per token (index: position), a ``token`` column and one
     column per ``(program, variable)``.
@@ -47,7 +47,7 @@ def long_form(task: Task, ids: Sequence[int], views: Sequence[dict], program: st
 
 
 def counterfactual_table(task: Task, examples: Sequence[dict], seed: int = 0) -> pd.DataFrame:
-    """One row per intervention: the target, the source, what is swapped and the counterfactual.
+    """Chapter 1 §1.4. One row per intervention: the target, the source, what is swapped and the counterfactual.
 
     Each example is a dict with ``program``, ``target`` and ``source`` (token strings), positions
     ``t`` and ``u`` and ``variables`` (a name, a tuple of names or ``None`` for the full state);
@@ -77,7 +77,7 @@ def counterfactual_table(task: Task, examples: Sequence[dict], seed: int = 0) ->
 
 
 def count_distribution(task: Task, seqs: Sequence[Sequence[int]]) -> pd.DataFrame:
-    """How many of ``seqs`` have each N in ``1..max_count``: columns ``N``, ``sequences`` and
+    """Chapter 1 §1.1. How many of ``seqs`` have each N in ``1..max_count``: columns ``N``, ``sequences`` and
     ``in training`` (``"drawn"`` or ``"held out"``)."""
     counts = pd.Series([task.count(ids) for ids in seqs]).value_counts()
     ns = range(1, task.max_count + 1)
@@ -91,12 +91,12 @@ def count_distribution(task: Task, seqs: Sequence[Sequence[int]]) -> pd.DataFram
 
 
 def program_accuracy(task: Task, seqs: Sequence[Sequence[int]], programs: Sequence[str] = ALL_PROGRAMS) -> dict[str, float]:
-    """Trial accuracy of each program on ``seqs``."""
+    """Chapter 1 §1.3. Trial accuracy of each program on ``seqs``."""
     return {name: get_program(name, task).accuracy(seqs) for name in programs}
 
 
 def counterfactual_agreement(task: Task, pairs: Sequence, demo_continuation: str = "paper") -> dict[str, float]:
-    """For intervention ``pairs`` (see :func:`numvars.programs.sample_pairs`): the share of
+    """Chapter 1 §1.5. For intervention ``pairs`` (see :func:`numvars.programs.sample_pairs`): the share of
     Up-Down ``count`` counterfactuals that equal Up-Up's ``demo_count`` and ``resp_count``
     counterfactuals (same seed), the unchanged target, and that need more than ``max_count``
     responses. Pair ``i`` uses seed ``i``."""

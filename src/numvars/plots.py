@@ -29,7 +29,7 @@ def _token_ticks(ax, tokens: Sequence[str]) -> None:
 
 
 def plot_program_traces(task: Task, ids: Sequence[int], programs: Sequence[str] = ALL_PROGRAMS) -> plt.Figure:
-    """The numeric variables of each program after every token of one sequence (one panel per
+    """Chapter 1 §1.2. The numeric variables of each program after every token of one sequence (one panel per
     program; the response phase is shaded)."""
     frame = long_trace(task, ids, programs)
     tokens = task.decode(ids).split()
@@ -55,7 +55,7 @@ def plot_counterfactual(
     variables: Sequence[str] | str | None,
     seed: int = 0,
 ) -> plt.Figure:
-    """Three panels for one program's variables: the source's trace (swap taken after ``u``),
+    """Chapter 1 §1.4. Three panels for one program's variables: the source's trace (swap taken after ``u``),
     the target's (swap made after ``t``), and the counterfactual as the intervened program runs it."""
     prog = get_program(program, task)
     counterfactual, intervened = prog.counterfactual_trace(target, t, source, u, variables, seed=seed)
@@ -78,7 +78,7 @@ def plot_counterfactual(
 
 
 def plot_count_distribution(task: Task, seqs: Sequence[Sequence[int]], title: str) -> plt.Figure:
-    """Bar chart of N over ``seqs``, the held-out counts marked in red."""
+    """Chapter 1 §1.1. Bar chart of N over ``seqs``, the held-out counts marked in red."""
     frame = count_distribution(task, seqs)
     fig, ax = plt.subplots(figsize=(8, 2.6))
     sns.barplot(data=frame, x="N", y="sequences", hue="in training", palette={"drawn": "tab:blue", "held out": "tab:red"}, ax=ax)
@@ -91,7 +91,7 @@ def plot_count_distribution(task: Task, seqs: Sequence[Sequence[int]], title: st
 
 
 def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
-    """Validation trial accuracy and training loss per epoch, one line per run, by architecture."""
+    """Chapter 2 §2.3. Validation trial accuracy and training loss per epoch, one line per run, by architecture."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     for ax, column, label in zip(axes, ("val_accuracy", "loss"), ("validation trial accuracy", "training loss")):
         sns.lineplot(data=history, x="epoch", y=column, hue="arch", units="seed", estimator=None, ax=ax, lw=1)
@@ -102,7 +102,7 @@ def plot_training_curves(history: pd.DataFrame) -> plt.Figure:
 
 
 def plot_accuracy_per_count(accuracy: pd.DataFrame, hue: str, col: str | None = None, task: Task = Task("multi")) -> plt.Figure:
-    """Trial accuracy per N (mean ± sd over seeds), held-out counts marked, the training range
+    """Chapter 2 §2.4. Trial accuracy per N (mean ± sd over seeds), held-out counts marked, the training range
     shaded (paper Fig. 6); ``task`` gives the hold-outs and the trained range."""
     hold_outs, max_trained = task.hold_outs, task.max_count
     grid = sns.relplot(

@@ -68,7 +68,7 @@ def runs_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
 
 
 def accuracy_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
-    """Long table of trial accuracy per N (1..30) for every stored, non-dropped run."""
+    """Chapter 2 §2.4. Long table of trial accuracy per N (1..30) for every stored, non-dropped run."""
     rows = []
     for experiment, configs in profile.training.items():
         for config in configs:
