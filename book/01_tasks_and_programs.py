@@ -161,7 +161,8 @@ pd.DataFrame(rows).set_index(["task", "void_p"]).round(3)
 # 2. **Response phase**: the program produces responses until it says `E`.
 # 3. **Demo phase**: the demo goes on for 0–3 more random demo tokens (uniform), then `T`, then
 #    the response the intervened state implies (the paper's rule; the authors' code instead
-#    keeps the target's own remaining demo tokens — `demo_continuation="authors"`).
+#    adds random demo tokens until the count reaches the target's N, then `T` — so a swapped-in
+#    count `s` gives `max(s, N)` responses — `demo_continuation="authors"`).
 # 4. Swapping `phase` moves the program between phases with no `T` in between (into the
 #    response phase) or with a fresh demo continuation and `T` (back into the demo phase).
 # 5. An **impossible request** — Up-Up asked to go on when `resp_count` already exceeds
@@ -227,8 +228,11 @@ pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
 # Under the paper's rule, a network that ignored every swap would still match a few per cent of
 # Up-Down counterfactuals, which sets the floor for the interchange intervention accuracy (IIA)
 # of chapter 4. A few per cent of counterfactuals ask for more than 20 responses, a count no
-# network saw in training (chapter 2 shows they fail there); the authors' rule, which keeps the
-# target's remaining demo tokens, asks for that more often.
+# network saw in training (chapter 2 shows they fail there). The authors' rule asks for that less
+# often (last column): after a demo-phase swap it stops the demo phase once the count has
+# reached the target's N, so the responses number `max(s, N)`, never more than 20. What remains,
+# under either rule, are swaps into the response phase, where the responses already made add to
+# the swapped-in count.
 #
 # ## Exercises
 #

@@ -71,15 +71,34 @@ def test_target_response_source_response_reaches_zero():
 
 
 def test_target_demo_source_demo_authors_rule():
-    # count 2 -> 6 after target[2]; the target's own last demo (D at 3) follows: 7 responses
+    # count 2 -> 6 after target[2] (N = 3): 6 >= N, so T at once, then 6 responses = max(s, N)
     out = cf("up_down", SINGLE, TARGET_3, 2, "B D D D D D D T R E", 6, "count", demo_continuation="authors")
-    assert out == "B D D D T " + "R " * 7 + "E"
+    assert out == "B D D T " + "R " * 6 + "E"
 
 
 def test_target_demo_source_response_count_zero_authors_rule():
-    # count 2 -> 0 after target[2]; one more demo (target[3]) makes it 1
+    # count 2 -> 0 after target[2]; demos until the count reaches the target's N = 3, then 3 responses
     out = cf("up_down", SINGLE, TARGET_3, 2, "B D D T R R E", 5, "count", demo_continuation="authors")
-    assert out == "B D D D T R E"
+    assert out == "B D D D D D T R R R E"
+
+
+@pytest.mark.parametrize("s", range(1, 9))
+def test_authors_rule_gives_max_of_swapped_count_and_target_n(s):
+    # target N = 5, swap after its second demo; the source holds s (count, demo_count) after its s-th demo
+    target, source, u = "B D D D D D T R R R R R E", "B " + "D " * 8 + "T " + "R " * 8 + "E", s
+    for program, variable in (("up_down", "count"), ("up_up", "demo_count")):
+        for seed in range(3):
+            out = cf(program, SINGLE, target, 2, source, u, variable, seed=seed, demo_continuation="authors").split()
+            assert out.count("R") == max(s, 5), (program, s, out)  # never above the trained 20
+            assert out.index("T") == 3 + max(0, 5 - s)  # B, the target's two demos, then demos up to N
+
+
+def test_authors_rule_draws_random_demo_types_on_multi_object():
+    multi = Task("multi")
+    prog = get_program("up_down", multi)
+    target, source = multi.encode("B D0 D0 D0 D0 T R R R R E"), multi.encode("B D1 T R E")
+    outs = {tuple(prog.counterfactual(target, 1, source, 1, "count", seed=s, demo_continuation="authors")) for s in range(20)}
+    assert all(multi.decode(o).count("R") == 4 for o in outs) and len(outs) > 1  # 3 more demos, random types
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -120,22 +139,25 @@ def test_phase_swap_demo_to_response_skips_the_trigger():
 
 
 def test_phase_swap_response_to_demo_needs_a_new_trigger():
-    # after target[4] (count 1, response) the phase becomes demo; no demo left (authors), so T, R
+    # after target[4] (count 1, response) the phase becomes demo; authors: demos until count = N = 2, T, R R
     out = cf("up_down", SINGLE, "B D D T R R E", 4, "B D D T R R E", 1, "phase", demo_continuation="authors")
-    assert out == "B D D T R T R E"
+    assert out == "B D D T R D T R R E"
 
 
 def test_full_swap_moves_count_and_phase():
-    # after target[5] (count 2, response) <- source after its 1st D (count 1, demo); authors: no demo left
+    # after target[5] (count 2, response) <- source after its 1st D (count 1, demo); authors: 2 demos to N = 3
     out = cf("up_down", SINGLE, TARGET_3, 5, "B D D T R R E", 1, None, demo_continuation="authors")
-    assert out == "B D D D T R T R E"
+    assert out == "B D D D T R D D T R R R E"
 
 
 def test_intervention_after_a_void_token():
     task = Task("multi", void_p=0.2)
-    # count 0 -> 3 after target[1] (V); the target's remaining demo phase D0 V D1 adds 2
+    # count 0 -> 3 after target[1] (V); 3 >= the target's N = 2 (authors): T at once, 3 responses
     out = cf("up_down", task, "B V D0 V D1 T R R E", 1, "B D2 D2 D1 T R R R E", 3, "count", demo_continuation="authors")
-    assert out == "B V D0 V D1 T R R R R R E"
+    assert out == "B V T R R R E"
+    # count 0 -> 1: one more counted demo (voids may come before it), then T and 2 responses
+    out = cf("up_down", task, "B V D0 V D1 T R R E", 1, "B D2 D2 D1 T R R R E", 1, "count", demo_continuation="authors").split()
+    assert out[-4:] == ["T", "R", "R", "E"] and sum(tok.startswith("D") for tok in out) == 1
 
 
 def test_same_object_responds_with_d():

@@ -69,6 +69,11 @@ class Program:
         """The variables shown by :meth:`trace` (by default the state itself)."""
         return dict(state)
 
+    def demo_tally(self, state: State) -> int:
+        """What the demo phase has counted so far (the authors' rule continues a demo phase
+        until this reaches the target's N)."""
+        raise NotImplementedError(f"{self.name} has no demo tally")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(task={self.task!r})"
 
@@ -233,8 +238,9 @@ class Program:
           ``E`` at once.
         * **demo phase** (``demo_continuation="paper"``, the paper's rule): 0–3 more random demo
           tokens (uniform, seeded by ``seed``), then ``T``, then the response. With
-          ``"authors"`` (the authors' code) the target's own remaining demo tokens follow instead,
-          so the demo phase reaches the original N.
+          ``"authors"`` (the authors' code, ``CountUpDown.get_token`` in grantsrb/mas): random
+          demo tokens while the program's demo tally (:meth:`demo_tally`) is below the target's
+          N, then ``T`` — so an Up-Down ``count`` swap of ``s`` gives ``max(s, N)`` responses.
         * swapping ``phase`` moves the program between phases without a ``T``.
 
         Args:
@@ -260,11 +266,10 @@ class Program:
         self.check_position(source, u, "source")
         target_states = self.states(target)
         state = self.intervene(target_states[t], self.states(source)[u], names)
-        demo_tokens = None
-        if demo_continuation == "authors":
-            trigger = target.index(self.task.trigger_id) if self.task.trigger_id in target else len(target)
-            demo_tokens = target[t + 1 : trigger]
-        rest = self.continuation(state, np.random.default_rng(seed), demo_tokens)
+        rng, demo_tokens = np.random.default_rng(seed), None
+        if demo_continuation == "authors" and self.phase(state) == DEMO:
+            demo_tokens = self.task.demo_phase(max(0, self.task.count(target) - self.demo_tally(state)), rng)
+        rest = self.continuation(state, rng, demo_tokens)
         return target[: t + 1] + rest, [*target_states[:t], state, *self.read(state, rest, t + 1)]
 
 
@@ -289,6 +294,9 @@ class UpDown(Program):
     def says_eos(self, state: State) -> bool:
         return state["count"] <= 0
 
+    def demo_tally(self, state: State) -> int:
+        return state["count"]
+
 
 class UpUp(Program):
     """Two counters that both go up: demo tokens, then responses until they match."""
@@ -310,6 +318,9 @@ class UpUp(Program):
 
     def says_eos(self, state: State) -> bool:
         return state["resp_count"] >= state["demo_count"]
+
+    def demo_tally(self, state: State) -> int:
+        return state["demo_count"]
 
 
 class CtxDistr(Program):
