@@ -21,9 +21,10 @@
 # values (`numvars.paper`) and the committed paper-profile tables under `results/paper/`
 # (`python -m numvars reproduce --profile paper`), so the page changes as chapters land.
 #
-# How to read a verdict: the paper's values are read off its plots (±0.03). A cell is
-# **within** when our mean over seeds is within ±0.05 of the paper's; otherwise it **differs**,
-# and the reason — where one has been found — points at the table that shows it. A claim that
+# How to read a verdict: the paper's values are read off its plots (to the precision printed
+# below). A cell is **within** when our mean over seeds is within the tolerance printed below of
+# the paper's; otherwise it **differs**, and the reason — where one has been found — points at
+# the table that shows it. A claim that
 # no chapter measures yet says **not measured yet** and names the issue that will.
 
 # %% tags=["parameters"]
@@ -47,6 +48,9 @@ def where(chapter, issue=None) -> str:
     return f"[{CHAPTERS[chapter]}]({chapter}.html)" if chapter else f"issue {issue}" if issue else ""
 
 
+print(f"paper values read off plots: ±{nv.paper.READ_ERROR:.2f}; a cell is within when |ours − paper| ≤ {nv.paper.TOLERANCE:.2f}")
+
+
 # %% [markdown]
 # ## The claims
 #
@@ -62,7 +66,7 @@ Markdown(claims.drop(columns="chapter").to_markdown(index=False))
 # ## Every cell of Figs. 2 and 7
 #
 # Ours: mean ± SD over the seeds that reached the criterion, and the worst and best seed.
-# Differences over ±0.05 carry the reason found so far; "not yet explained" marks the ones the
+# Differing cells carry the reason found so far; "not yet explained" marks the ones the
 # protocol issue is working on.
 
 # %%
