@@ -12,9 +12,12 @@ initialisation and batch order; the two differ only in how the intervened networ
             the swapped state (recurrent nets step only the rows still running, packed;
             the transformer reuses layer 1) — what the grid uses.
 
-Prints the median seconds per training epoch of each over ``--repeats`` epochs and their ratio,
-then times one complete fit as the grid runs it (at most 100 epochs, patience 20). Wall-clock
-timings: run it on a quiet machine, one torch thread.
+Prints the median seconds per training epoch of each over ``--repeats`` epochs and their ratio.
+Then one seed at a time against ``--members`` seeds fitted as one stack
+(:func:`numvars.das.fit_alignments`, as the grid fits a condition's seeds): seconds per
+member-epoch of each and their ratio (networks at their initial weights: the time does not
+depend on them). Last, one complete fit as the grid runs it. Wall-clock timings: run it on a
+quiet machine, one torch thread.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from torch import nn
 from numvars.das import LearnedRotation, fit_alignment, intervened_predictions, make_pairs, run_frozen
 from numvars.grids import profile
 from numvars.jobs import load_run
-from numvars.models import Patch
+from numvars.models import CountingModel, Patch, build_model
 from numvars.programs import get_program
 from numvars.runner import ensure
 
@@ -62,10 +65,27 @@ def epoch_seconds(loss_fn, model, runs, seed: int = 0) -> tuple[float, float]:
     return time.perf_counter() - start, float(loss.detach())
 
 
+def member_epoch_seconds(model, runs, members: int) -> float:
+    """Seconds per member for one training epoch of ``members`` stacked rotations on
+    ``model`` (an ensemble of that many members; 1: one at a time)."""
+    seeds = tuple(range(members))
+    alignment = LearnedRotation(model.config.state_size, seed=seeds if members > 1 else 0)
+    optimizer = torch.optim.Adam(alignment.parameters(), lr=3e-3)
+    start = time.perf_counter()
+    for rows in torch.randperm(len(runs), generator=torch.Generator().manual_seed(0)).split(512):
+        logits, targets, scored = intervened_predictions(model, runs, rows, alignment)
+        loss = sum(nn.functional.cross_entropy(member[scored], targets[scored]) for member in logits.reshape(-1, *logits.shape[-3:]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return (time.perf_counter() - start) / members
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="gru", choices=["gru", "lstm", "transformer"])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--members", type=int, default=6, help="seeds fitted as one stack (default: a condition's 6)")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -82,6 +102,15 @@ def main() -> None:
         results[name] = statistics.median(times)
         print(f"{name:8s} {results[name]:6.2f} s / epoch of 10 000 pairs   (last batch loss {losses[0]:.4f})")
     print(f"speed-up of resumed over full: {results['full'] / results['resumed']:.2f}x")
+
+    members = [build_model(config.model_config, seeds=(s,)).requires_grad_(False) for s in range(args.members)]
+    stacked = CountingModel.stack(members).requires_grad_(False)
+    alone = statistics.median(
+        statistics.mean(member_epoch_seconds(m, run_frozen(m, train), 1) for m in members) for _ in range(args.repeats))
+    stack_runs = run_frozen(stacked, train)
+    together = statistics.median(member_epoch_seconds(stacked, stack_runs, args.members) for _ in range(args.repeats))
+    print(f"one seed at a time {alone:6.2f} s, {args.members} stacked {together:6.2f} s per member-epoch: "
+          f"{alone / together:.2f}x")
 
     start = time.perf_counter()
     fit = fit_alignment(model, LearnedRotation(model.config.state_size), train, val, test)

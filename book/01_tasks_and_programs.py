@@ -157,7 +157,11 @@ pd.DataFrame(rows).set_index(["task", "void_p"]).round(3)
 # The rules (all tested in `tests/test_programs.py`; the *Decisions* are listed in
 # {doc}`reproduction_notes`):
 #
-# 1. `t` and `u` sit on a demo, void or response token — never on `B`, `T`, `E` or padding.
+# 1. The swapped states are those after `t` and after `u`. Following the paper's index
+#    convention, a state that predicts `B` or `E` is never swapped: `t` and `u` sit on `B`, a
+#    demo, void, `T` or response token, but not on the last response (whose state predicts `E`)
+#    nor on `E` or padding (`Task.intervention_positions`; chapter 4 §4.7 measures the other
+#    readings).
 # 2. **Response phase**: the program produces responses until it says `E`.
 # 3. **Demo phase**: the demo goes on for 0–3 more random demo tokens (uniform), then `T`, then
 #    the response the intervened state implies (the paper's rule; the authors' code instead
@@ -213,8 +217,10 @@ plt.show()
 # How different are the predictions? We sample intervention pairs as the paper's DAS data does
 # (N uniform on 1..20 for target and source, `t` and `u` uniform over the allowed positions) and
 # ask how often an idealised network that *is* Up-Down — its count swapped — would also match
-# another program's counterfactual. The last column is the share of Up-Down counterfactuals that
-# equal the unchanged target: what a network that ignores the swap altogether would score.
+# another program's counterfactual. The column "= unchanged target" is the share of Up-Down
+# counterfactuals that equal the unchanged target: roughly what a network that ignores the swap
+# altogether would score (chapter 4 prints that chance level exactly, on the scored tokens,
+# beside every IIA); the last column, the share that asks for more than 20 responses.
 
 # %%
 multi = nv.Task("multi")

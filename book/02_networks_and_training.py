@@ -183,11 +183,14 @@ plt.show()
 # python -m numvars reproduce --profile paper   # or its first stage alone: train --profile paper
 # ```
 #
-# which writes the small tables in `results/paper/` that the rest of this chapter reads.
-# First: did every run reach the criterion, and how long did it take?
+# The tables this chapter reads, in `results/paper_v1/`, come from the book's first protocol:
+# every network stopped at the first epoch that met the criterion (at most 1000 epochs). The
+# paper profile now trains every network for 600 epochs and analyses its last checkpoint that
+# meets the criterion; chapter 4 §4.7 shows what that changes, and which networks meet the
+# paper's standard. First: did every run reach the criterion, and how long did it take?
 
 # %%
-paper_runs = book.paper_table("runs.csv")
+paper_runs = book.paper_table("runs.csv", first_protocol=True)
 paper_runs["condition"] = paper_runs.apply(nv.results.condition_name, axis=1)
 epochs = paper_runs.groupby("condition", sort=False)
 pd.DataFrame({
@@ -204,7 +207,7 @@ print(paper_runs.loc[~paper_runs["reached"], ["condition", "seed", "epochs"]].to
 # Accuracy per N for the main grid, mean ± sd over seeds (dropped runs excluded):
 
 # %%
-paper_accuracy = book.paper_table("accuracy_per_count.csv")
+paper_accuracy = book.paper_table("accuracy_per_count.csv", first_protocol=True)
 main = paper_accuracy[paper_accuracy["experiment"] == "main"]
 nv.plots.plot_accuracy_per_count(main, hue="arch", col="task")
 plt.show()
@@ -218,12 +221,22 @@ summary = nv.results.behaviour_summary(main, by=["arch", "task"])
 summary["paper (Fig. 6)"] = "≈1.0 on 1–20 and held-out; ≈0 by 25–30"
 summary
 
+# %%
+in_range = main.assign(range=main["N"].map(lambda n: nv.Task("multi").count_range(n)))
+lowest = in_range[in_range["range"] != "extrapolation"].groupby(["range", "arch", "task"])["accuracy"].mean()
+for name in ("trained", "held-out"):
+    part = lowest.loc[name]
+    print(f"lowest mean accuracy on {name} counts: {' '.join(part.idxmin())} {part.min():.3f}; "
+          f"conditions at 1.000: {int((part.round(3) == 1).sum())} of {len(part)}")
+
 # %% [markdown]
-# Within the training range the reproduction agrees with the paper: every architecture counts
-# perfectly on the trained counts and, with one exception, on the held-out ones. Beyond 20
-# it agrees only in part. The cell below lists every condition that departs from the paper's
-# description by more than 0.1 — held-out accuracy below 0.9, or accuracy still above 0.1 at
-# N = 26–30:
+# Within the training range the reproduction agrees with the paper up to a few sequences: the
+# lowest mean accuracy of a condition on the trained counts, and on the held-out ones, is
+# printed above — not every network gets every one of the 15 sequences of every count right,
+# which is what the paper's standard for an analysed network asks (chapter 4 §4.7 applies it).
+# Beyond 20 the reproduction agrees only in part. The cell below lists every condition that
+# departs from the paper's description by more than 0.1 — held-out accuracy below 0.9, or
+# accuracy still above 0.1 at N = 26–30:
 
 # %%
 nv.results.departures(paper_accuracy)

@@ -83,12 +83,14 @@ plt.show()
 #
 # ## 4.2 The paper profile (Figs. 2 and 7)
 #
-# The committed table holds every measurement of the paper profile. Mean over six seeds,
-# whiskers from the worst to the best seed, the paper's value (read off its figures) as a black
-# bar:
+# Sections 4.2–4.6 read the first protocol's committed tables (`results/paper_v1/`: every
+# network at the first epoch that met the criterion, the first protocol's swaps and DAS
+# budget); §4.7 re-runs the grid under the protocol the paper's text and the authors' code
+# support, and shows what moves. Mean over six seeds, whiskers from the worst to the best seed,
+# the paper's value (read off its figures) as a black bar:
 
 # %%
-paper_table = book.paper_table("das.csv")
+paper_table = book.paper_table("das.csv", first_protocol=True)
 nv.plots.plot_iia_grid(nv.results.summarise(paper_table))
 plt.show()
 
@@ -106,7 +108,7 @@ nv.results.iia_table(paper_table)
 # %%
 cells = nv.results.compare_cells(paper_table).set_index(["arch", "task", "figure", "measure"])
 split = nv.results.breakdown(paper_table, "count").set_index(["arch", "task"])
-failures = book.paper_table("das_failures.csv")
+failures = book.paper_table("das_failures.csv", first_protocol=True)
 
 
 def cell(arch, task, measure, figure="2") -> str:
@@ -243,13 +245,169 @@ pd.concat({arch: nv.results.failure_summary(failures, arch, "count") for arch in
 # used the whole budget, and how much did those still gain in their last 25 epochs?
 
 # %%
-nv.results.fit_budget(paper_table, max_epochs=nv.grids.DAS_EPOCHS)
+nv.results.fit_budget(paper_table, max_epochs=100)  # the first protocol's cap
 
 # %% [markdown]
 # Most fits stop by patience; the few that run the whole budget were still rising only a
 # little in their last 25 epochs (largest late gain above) — far less than the GRUs' gap to
-# the paper (§4.2). The protocol issue replaces this budget by stopping on convergence.
+# the paper (§4.2). §4.7 replaces this budget by stopping on convergence.
 #
+# ## 4.7 The protocol, point by point
+#
+# Sections 4.2–4.6 use the book's first protocol: every network analysed at the first epoch
+# that met the training criterion, swaps after a demo, void or response token, DAS capped at
+# 100 epochs. Where the paper's text or the authors' code says otherwise, the default now
+# follows them, and the first reading stays as a named variant (reproduction notes 31–36):
+#
+# | point | default now | why | variants measured |
+# |---|---|---|---|
+# | the analysed network | trained for 600 epochs; its last checkpoint that meets the criterion; a network is analysed only if it meets the paper's standard (all 15 sequences of every N = 1..20 right, held-out counts included) | §3.2's standard; the authors' code trains for a fixed budget and keeps its latest best checkpoint; the paper's Fig. 3 (right) spans 600 epochs | the criterion epoch's network; the criterion alone as the standard |
+# | which states are swapped | the paper's index convention: $h_t$, which predicts $x_t$, for every $x_t$ but `B` and `E` — the states after `B`, demos, `T` and responses, but not the one that predicts `E` | A.3.1 excludes the `B` and `E` indices under §3.2's $\hat x_{t} = g(h_{t})$; §3.5 swaps "non-terminal" steps | after a demo, void or response token (the first protocol); the same without the state that predicts `E` |
+# | what is scored | every response-phase prediction from the swapped state on | Fig. 2: "all R and EOS tokens … after a causal intervention" | from $t + 1$ on (A.5's argument) |
+# | when DAS stops | 20 epochs without a better validation IIA, at most 500 | "to convergence"; the authors' code runs up to 20 000 steps | the best validation IIA within 100 epochs |
+# | what Up-Down's swap moves | `count` alone; `count` and `phase` together as a measure of its own | the paper swaps `count`; the authors' configs swap both | — |
+#
+# Training every network of the grid for 600 epochs and fitting every rotation to convergence
+# is a long run; the variants are measured on seeds 0 and 1 of every condition (the
+# `protocol` experiment of `numvars.grids`):
+#
+# ```bash
+# python -m numvars train --profile paper --experiment main
+# python -m numvars das --profile paper --experiment protocol --experiment untrained
+# ```
+#
+# ### The paper's standard
+#
+# Which networks the standard keeps, at the analysed checkpoint and at the criterion epoch,
+# beside the number of seeds the paper dropped:
+
+# %%
+chosen_runs = book.paper_table("runs.csv")
+nv.results.standard_table(chosen_runs)
+
+# %% [markdown]
+# ### What each variant moves
+#
+# Each variant against the default on the same networks: how many Fig. 2/7 cells it moves by
+# more than the scorecard's tolerance, and the largest change; then every cell.
+
+# %%
+chosen = book.paper_table("das.csv")
+protocol = nv.results.protocol_table(chosen)
+nv.results.protocol_moves(protocol)
+
+# %%
+protocol.pivot_table(index=["arch", "task", "variable"], columns="variant", values="change").round(3)
+
+# %% [markdown]
+# ### Every cell under the chosen protocol
+#
+# Ours (mean over the seeds measured so far), the chance level of a network that ignores the
+# intervention, the paper's cell, the verdict — and the first protocol's mean (six seeds):
+
+# %%
+keys = ["arch", "task", "figure", "measure"]
+first_cells = nv.results.compare_cells(paper_table)[[*keys, "mean"]].rename(columns={"mean": "first protocol"})
+chosen_cells = nv.results.compare_cells(chosen)[[*keys, "mean", "seeds", "chance", "paper", "difference", "verdict"]]
+chosen_cells.merge(first_cells, on=keys).round(3)
+
+# %% [markdown]
+# ### Count alone, or count and phase together?
+#
+# The joint swap differs from the count swap only when target and source positions lie in
+# different phases:
+
+# %%
+joint = pd.concat({variable: nv.results.breakdown(chosen, variable).set_index(["arch", "task"])
+                   for variable in ("count", "count+phase")}, axis=1)
+joint.loc[:, (slice(None), ["test_iia", "iia_same_phase", "iia_cross_phase"])].round(3)
+
+# %% [markdown]
+# ### What the chosen protocol changes
+#
+# The numbers behind the findings below, printed from the tables above:
+
+# %%
+chosen_by_cell = chosen_cells.merge(first_cells, on=keys).set_index(keys)
+moves = nv.results.protocol_moves(protocol).set_index("variant")
+by_variant = protocol.set_index(["variant", "arch", "task", "variable"])
+
+
+def compared(arch, task, measure, figure="2") -> str:
+    row = chosen_by_cell.loc[(arch, task, figure, measure)]
+    return (f"{arch} {task} {measure}: chosen {row['mean']:.2f} ({row['seeds']:.0f} seeds), first protocol {row['first protocol']:.2f}, "
+            f"paper {row['paper']:.2f}, chance {row['chance']:.2f}")
+
+
+def change(variant, arch, task, variable) -> str:
+    row = by_variant.loc[(variant, arch, task, variable)]
+    return f"{arch} {task} {variable}: default {row['default']:.2f}, {variant} {row['value']:.2f} ({row['change']:+.2f})"
+
+
+for variant, row in moves.iterrows():
+    print(f"{variant}: {row['moved']} of {row['cells']} cells moved by more than {nv.paper.TOLERANCE}; "
+          f"largest {row['largest_change']:+.2f} ({row['where']})")
+print("\nthe cells each variant moves most (change against the default on the same networks):")
+for variant in ("criterion checkpoint", "positions after a token", "scored from t + 1"):
+    rows = protocol[(protocol["variant"] == variant) & protocol["variable"].isin(["count", "full_swap"])].dropna(subset=["change"])
+    for row in rows.loc[rows["change"].abs().sort_values(ascending=False).index[:4]].itertuples():
+        print("   ", change(variant, row.arch, row.task, row.variable))
+print("\ncount against the paper's Fig. 2 cell:")
+for arch, task in [(a, t) for a in ("gru", "lstm") for t in ("multi", "single")]:
+    print("   ", compared(arch, task, "count"))
+print("transformers' full swap:")
+for task in ("multi", "single", "same"):
+    print("   ", compared("transformer", task, "full_swap"))
+both = nv.results.breakdown(chosen, "count+phase").set_index(["arch", "task"])
+alone = nv.results.breakdown(chosen, "count").set_index(["arch", "task"])
+print("\ncount alone and count with phase (the authors' configs); a response-phase count into a demo-phase state:")
+for key in both.index.intersection(alone.index):
+    print(f"    {' '.join(key)}: count {alone.loc[key, 'test_iia']:.2f} (demo <- response {alone.loc[key, 'iia_demo_t_response_u']:.2f}), "
+          f"count+phase {both.loc[key, 'test_iia']:.2f} (demo <- response {both.loc[key, 'iia_demo_t_response_u']:.2f})")
+
+# %% [markdown]
+# 1. **The paper's standard** (first table of this section): trained for 600 epochs, almost
+#    every network meets it at its analysed checkpoint; the networks it drops are not the
+#    paper's (the paper dropped Same-Object LSTMs, this grid drops Same-Object transformers). At the criterion epoch
+#    far fewer d = 20 GRUs on Multi-Object would meet it: the criterion on 500 validation
+#    sequences lets a network through that still misses a count now and then. Dropping the
+#    networks that fail it moves no cell by more than the tolerance (the row "standard:
+#    criterion only").
+# 2. **Training past the criterion** matters where the count was not yet clean: it raises the
+#    count alignment of the LSTMs and of the Single-Object GRUs, and leaves the Multi-Object
+#    GRUs' where it was (printed above). It does not close the GRUs' gap to the paper.
+# 3. **Which states are swapped decides the transformers' full swap.** The first protocol swapped
+#    the state after the last response — the one that predicts `E`; under the paper's index
+#    convention that state is never swapped, and the transformers' full-swap IIA on Multi- and
+#    Single-Object comes up to the paper's. On Same-Object it moves the other way, for a reason
+#    not found yet. For the GRUs the paper's convention is harder: with its extra states (after
+#    `B`, after `T`) their count IIA is lower than under the first protocol's positions.
+# 4. **The joint swap is where the GRUs reach the paper's values** — so far measured on
+#    Multi-Object only. Their count swaps fail mostly when a count taken in the response phase
+#    is put into a demo-phase state; swapping the phase with it, as the authors' DAS configs do,
+#    succeeds there, and the joint IIA is at the level of the paper's Fig. 2 count cell. The
+#    GRUs code the count together with the phase: one rotation can move "count 7 in the
+#    response phase" but not "7" alone. Which of the two the paper's Fig. 2 reports its text
+#    does not say; the book keeps the paper's words (`count`) as the default and shows both.
+# 5. **The DAS budget moves nothing**: no fit reaches the cap, and the best validation IIA
+#    within the first 100 epochs is already each fit's best. **Not scoring the prediction made
+#    by the swapped state itself** raises the GRUs' count IIA a little (printed above) — that
+#    one prediction is sometimes wrong — but far less than their gap to the paper.
+#
+# The variants are measured on two seeds per condition, and this session's run stopped before
+# the phase variants, the joint swap on every condition and Up-Up were all measured (the
+# tables above show what was); the full six-seed grid under the chosen protocol, and the
+# scorecard moved to it, are the next step.
+
+# %% [markdown]
+# ### Fits to convergence
+#
+# How many fits reached the 500-epoch cap, and the median number of epochs:
+
+# %%
+nv.results.fit_budget(chosen, max_epochs=nv.grids.DAS_EPOCHS["paper"])
+
+# %% [markdown]
 # ## Exercises
 #
 # **1. What would Ctx-Distr predict for the RNNs?** If a GRU re-read its context at every step

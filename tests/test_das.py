@@ -11,16 +11,19 @@ from numvars.das import (
     RandomRotation,
     first_errors,
     fit_alignment,
+    fit_alignments,
     iia,
     interchange,
     intervened_predictions,
     make_alignment,
     make_pairs,
     pair_correct,
+    rereader_correct,
     run_frozen,
 )
-from numvars.models import ModelConfig, Patch, build_model
+from numvars.models import CountingModel, ModelConfig, Patch, build_model
 from numvars.programs import get_program
+from numvars.jobs import load_run
 from numvars.tasks import Task
 
 TASK = Task("single")
@@ -146,3 +149,56 @@ def test_first_errors_mark_the_first_wrong_scored_token_and_a_fixed_rotation_equ
     assert torch.equal(pair_correct(model, runs, align), errors < 0)
     fixed = Alignment(align.rotation.detach().clone(), 10)
     assert torch.equal(first_errors(model, runs, fixed), errors)
+
+
+def _fit_alone_and_together(models, seeds, settings):
+    program = get_program("up_down", TASK)
+    pairs = [make_pairs(program, "count", n, seed=s) for n, s in ((256, 5), (64, 6), (64, 7))]
+    size = models[0].config.state_size
+    alone = [fit_alignment(m, LearnedRotation(size, seed=s), *pairs, **settings) for m, s in zip(models, seeds)]
+    together = fit_alignments(CountingModel.stack(models), LearnedRotation(size, seed=seeds), *pairs, **settings)
+    for a, t in zip(alone, together):
+        assert [h["val_iia"] for h in t.history] == [h["val_iia"] for h in a.history]  # each member stops on its own
+        assert torch.equal(t.test_correct, a.test_correct)
+        assert torch.allclose(t.rotation, a.rotation, atol=1e-5)
+    return together
+
+
+@pytest.mark.parametrize("arch", ["gru", "lstm", "transformer"])
+def test_an_ensemble_fits_each_member_exactly_as_it_would_fit_alone(arch):
+    config = ModelConfig(arch, vocab_size=len(TASK.vocab), d=8)
+    seeds = (0, 1, 2)
+    models = [build_model(config, seeds=(s,)).eval() for s in seeds]
+    _fit_alone_and_together(models, seeds, dict(max_epochs=3, batch_size=64, seed=4))
+
+
+def test_ensemble_members_stop_each_at_their_own_epoch(quick_gru):
+    trained = load_run(quick_gru).model()
+    untrained = build_model(trained.config, seeds=(quick_gru.seed,)).eval()
+    together = _fit_alone_and_together([trained, untrained], (0, 1), dict(max_epochs=30, patience=3, batch_size=64, seed=4))
+    assert len(together[1].history) == 4  # untrained: IIA 0 from the first epoch, so patience ends it at epoch 4
+    assert len(together[0].history) > 4 and together[0].best_val_iia > 0.2  # trained: learns, and goes on
+
+
+def test_pair_sets_join_variables_with_plus_and_can_leave_the_prediction_at_t_unscored():
+    program = get_program("up_down", TASK)
+    joint = make_pairs(program, "count+phase", 32, seed=3)
+    assert torch.equal(joint.tokens, make_pairs(program, ("count", "phase"), 32, seed=3).tokens)
+    later = make_pairs(program, "count+phase", 32, seed=3, score_at_t=False)
+    at_t = joint.score[torch.arange(32), joint.t + 1]  # the token predicted from the swapped state itself
+    assert at_t.any() and not later.score[torch.arange(32), later.t + 1].any()
+    assert torch.equal(later.score | (joint.score & ~later.score), joint.score)
+    assert torch.equal(joint.score.sum(1) - at_t.long(), later.score.sum(1))  # only that token is left out
+
+
+def test_the_rereader_chance_level_by_hand():
+    def score_from(ids, first):
+        return [j >= first for j in range(len(ids))]
+
+    unchanged = TASK.encode("B D D T R R E")
+    assert rereader_correct(TASK, unchanged, score_from(unchanged, 4))  # the task's own continuation
+    longer = TASK.encode("B D D T R R R E")  # a count swap asked for three responses after two demos
+    assert not rereader_correct(TASK, longer, score_from(longer, 4))  # a re-reader stops after two
+    no_trigger = TASK.encode("B D D R R E")  # a phase swap in the demo: R without T
+    assert not rereader_correct(TASK, no_trigger, score_from(no_trigger, 3))
+    assert rereader_correct(TASK, longer, [False] * len(longer))  # nothing scored: nothing to get wrong

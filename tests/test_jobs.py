@@ -21,8 +21,9 @@ TINY = dict(n_pairs=(96, 48, 48), max_epochs=2, patience=1)
 
 
 def test_a_measurement_key_is_pinned():
-    # Existing stores stay valid only while keys stay the same: a changed key recomputes everything.
-    assert config_hash(DasConfig(SINGLE, n_pairs=(2_000, 500, 500))) == "2dafb8da00788fc4"
+    # Existing stores stay valid only while keys stay the same: a changed key recomputes everything
+    # (changed on purpose by the protocol fields of issue 9: the stop rule, checkpoint, positions, score_at_t).
+    assert config_hash(DasConfig(SINGLE, n_pairs=(2_000, 500, 500))) == "1729f5b772845540"
 
 
 def test_bad_configs_are_refused():

@@ -69,7 +69,7 @@ def test_resume_equals_a_full_patched_run_from_the_patched_step_on(config):
 
 def test_resume_refuses_ensembles_and_bad_shapes():
     x = tokens()
-    with pytest.raises(ValueError, match="one member"):
+    with pytest.raises(ValueError, match="one member per row"):
         build_model(ARCHS[0], seeds=(0, 1)).resume(x, torch.ones(5, dtype=torch.long), torch.zeros(5, 20))
     with pytest.raises(ValueError, match="new_states"):
         build_model(ARCHS[1]).resume(x, torch.ones(5, dtype=torch.long), torch.zeros(5, 20))

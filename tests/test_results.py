@@ -6,7 +6,8 @@ import pytest
 
 from numvars import paper
 from numvars.results import (
-    behaviour_cells, breakdown, compare_cells, departures, per_network, read_table, scorecard_claims, summarise, untrained_summary,
+    behaviour_cells, breakdown, compare_cells, departures, per_network, protocol_moves, protocol_table, read_table, scorecard_claims,
+    summarise, untrained_summary,
 )
 
 
@@ -92,3 +93,26 @@ def test_departures_from_fig_6():
 def test_a_missing_table_says_how_to_make_it():
     with pytest.raises(FileNotFoundError, match="reproduce --profile nowhere"):
         read_table("nowhere", "das.csv")
+
+
+def test_the_protocol_table_compares_each_variant_with_the_default_on_the_same_networks():
+    def measured(seed, variable, test, protocol="default", standard=True, val=0.5, val_100=0.4, method="learned"):
+        return {**row(seed, variable, method, val=val, test=test), "protocol": protocol, "standard": standard, "val_iia_100": val_100}
+
+    table = pd.DataFrame([
+        measured(0, "count", 0.90), measured(1, "count", 0.70, standard=False), measured(2, "count", 0.80),
+        measured(0, "count", 0.80, "criterion checkpoint"), measured(1, "count", 0.50, "criterion checkpoint"),
+        measured(0, "full_swap", 0.10, method="full_swap"), measured(0, "full_swap", 0.30, "positions non-terminal", method="full_swap"),
+    ])
+    cells = protocol_table(table).set_index(["variant", "variable"])
+    # the criterion checkpoint on seeds 0 and 1 against the default on the same two networks
+    assert cells.loc[("criterion checkpoint", "count"), "default"] == pytest.approx(0.80)
+    assert cells.loc[("criterion checkpoint", "count"), "change"] == pytest.approx(0.65 - 0.80)
+    assert cells.loc[("positions non-terminal", "full_swap"), "change"] == pytest.approx(0.20)
+    # the standard: all three networks against the two that meet it
+    assert cells.loc[("standard: criterion only", "count"), "value"] == pytest.approx(0.80)
+    assert cells.loc[("standard: criterion only", "count"), "default"] == pytest.approx(0.85)
+    assert per_network(table).query("measure == 'count'")["seed"].tolist() == [0, 2]  # seed 1 fails the standard: dropped
+    assert cells.loc[("DAS cap 100 epochs (validation IIA)", "count"), "change"] == pytest.approx(-0.1)
+    moves = protocol_moves(protocol_table(table)).set_index("variant")
+    assert moves.loc["criterion checkpoint", "moved"] == 1 and moves.loc["positions non-terminal", "largest_change"] == pytest.approx(0.2)

@@ -146,3 +146,13 @@ def test_longer_counts_need_a_larger_max_count():
     long_task = Task("multi", max_count=30)  # same vocabulary: for extrapolation tests past 20
     assert long_task.vocab == Task("multi").vocab
     assert long_task.count(long_task.sample(1, seed=0, counts=27)[0]) == 27
+
+
+def test_intervention_positions_by_rule_by_hand():
+    task = Task("single")
+    ids = task.encode("B D D T R R E")  # positions 0..6
+    assert task.intervention_positions(ids) == [0, 1, 2, 3, 4]  # paper_index: h_t for x_t not B or E
+    assert task.intervention_positions(ids, "after_token") == [1, 2, 4, 5]  # after D or R
+    assert task.intervention_positions(ids, "nonterminal") == [1, 2, 4]  # ... but not the state that predicts E
+    with pytest.raises(ValueError, match=r"unknown position rule 'last'; allowed: \['paper_index', 'after_token', 'nonterminal'\]"):
+        task.intervention_positions(ids, "last")

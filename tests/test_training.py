@@ -10,7 +10,7 @@ from numvars.jobs import RUN_KIND, load_run
 from numvars.runner import ensure
 from numvars.store import Store, StoreWarning, config_hash
 from numvars.tasks import Task
-from numvars.training import TrainConfig, load_model, lr_at, train, trial_correct, validation_set
+from numvars.training import RunResult, TrainConfig, load_model, lr_at, train, trial_correct, validation_set
 
 SINGLE = TrainConfig(task=Task("single"), arch="gru", max_epochs=3)
 
@@ -43,6 +43,36 @@ def test_runs_that_miss_the_criterion_are_dropped_with_their_checkpoints():
     assert not torch.equal(result.checkpoints[0]["w_h"], result.checkpoints[10]["w_h"])
 
 
+def test_a_budget_trains_past_the_criterion_and_keeps_the_criterion_network():
+    easy = replace(SINGLE, criterion=0.2, n_train=256, n_val=100, lr=1e-2, warmup_steps=10, max_epochs=300)  # met in about 60 short epochs
+    for seed in (0, 1):  # one member per stack: a stack that shrinks when members stop rounds differently
+        early = train([replace(easy, seed=seed)])[0]
+        late = train([replace(easy, seed=seed, stop="budget", max_epochs=early.epochs + 12)])[0]
+        assert early.criterion_epoch == early.analysed_epoch == early.epochs  # stop="criterion": analysed = first met
+        assert late.criterion_epoch == early.criterion_epoch and late.epochs == early.epochs + 12
+        met = [e for e in late.checkpoints if e and late.history[e - 1]["val_accuracy"] >= easy.criterion]
+        assert late.analysed_epoch == max(met)  # the last checkpoint that meets the criterion
+        assert all(e in late.checkpoints for e in range(0, late.epochs + 1, 5))
+        for name, value in early.state.items():  # training on did not change the way there
+            assert torch.equal(late.checkpoints[late.criterion_epoch][name], value)
+    with pytest.raises(ValueError, match=r"unknown stop rule 'never'; allowed: \['criterion', 'budget'\]"):
+        replace(SINGLE, stop="never")
+
+
+def test_the_papers_standard_drops_a_network_that_fails_a_held_out_count():
+    counts = SINGLE.task.eval_counts  # the standard reads only the behavioural test
+    run = RunResult(SINGLE, True, 1, {}, {}, [], criterion_epoch=1, analysed_epoch=1)
+    perfect = torch.ones(len(counts))
+    run.accuracy_per_count = {run.analysed_epoch: perfect.clone()}
+    run.accuracy_per_count[run.analysed_epoch][counts.index(25)] = 0.0  # extrapolation may fail
+    assert run.meets_standard()
+    run.accuracy_per_count[run.analysed_epoch][counts.index(9)] = 14 / 15  # one of 15 wrong at held-out N = 9
+    assert not run.meets_standard()
+    run.accuracy_per_count[run.analysed_epoch] = perfect.clone()
+    run.accuracy_per_count[run.analysed_epoch][counts.index(20)] = 14 / 15  # or at a trained N
+    assert not run.meets_standard()
+
+
 def test_a_small_gru_learns_single_object_counting():
     config = replace(SINGLE, max_epochs=150, n_val=300)
     result = train([config])[0]
@@ -56,7 +86,7 @@ def test_trained_runs_round_trip_through_the_store_and_bad_files_are_rebuilt(tmp
     configs = [SINGLE, replace(SINGLE, seed=1)]
     ensure(configs, store, progress=False)
     first = load_run(SINGLE, store)
-    assert first is not None and first.epochs == 3 and first.accuracy_per_count.shape == (30,)  # the behavioural test, N = 1..30
+    assert first is not None and first.epochs == 3 and first.accuracy_per_count[3].shape == (30,)  # the behavioural test, N = 1..30
     path = next((tmp_path / RUN_KIND).glob(f"{config_hash(SINGLE)}.pt"))
     path.write_bytes(path.read_bytes()[:100])  # a truncated file
     with warnings.catch_warnings():

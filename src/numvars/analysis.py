@@ -112,11 +112,13 @@ def counterfactual_agreement(task: Task, pairs: Sequence, demo_continuation: str
 
 
 def pair_facts(pairs) -> pd.DataFrame:
-    """One row per intervention pair (a :class:`numvars.das.PairSet`): the target position ``t``
-    and its phase (``t_phase``), the source's count, position ``u`` and its phase (``u_phase``), and how many responses the
+    """One row per intervention pair (a :class:`numvars.das.PairSet`): the target position ``t``,
+    the token there (``t_token``) and its phase (``t_phase``), the source's count, position ``u`` and its phase (``u_phase``), and how many responses the
     counterfactual asks for (``responses``; more than the trained maximum cannot be produced by
-    a network that does not extrapolate)."""
+    a network that does not extrapolate), and whether a network that ignores the intervention
+    gets the pair right (``rereader``, :func:`numvars.das.rereader_correct`)."""
     task = pairs.task
+    rereader = pairs.rereader_correct.tolist()
     rows = []
     for i in range(len(pairs)):
         ids = [x for x in pairs.tokens[i].tolist() if x != task.pad_id]
@@ -125,10 +127,12 @@ def pair_facts(pairs) -> pd.DataFrame:
         last_trigger = max((j for j, x in enumerate(ids) if x == task.trigger_id), default=t)  # a phase swap may drop T
         rows.append(dict(
             t=t,
+            t_token=task.decode([ids[t]]),
             t_phase=phase_at(task, ids, t),
             source_count=task.count(source),
             u=int(pairs.u[i]),
             u_phase=phase_at(task, source, int(pairs.u[i])),
             responses=ids[last_trigger + 1 :].count(task.response_id),
+            rereader=rereader[i],
         ))
     return pd.DataFrame(rows)

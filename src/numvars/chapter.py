@@ -20,9 +20,11 @@ class Chapter:
     profile: Profile  # the live profile's grids ("quick" in CI)
     store: Store
 
-    def paper_table(self, name: str) -> pd.DataFrame:
-        """A committed paper-profile table, e.g. ``"das.csv"`` (``results/paper/``)."""
-        return read_table("paper", name)
+    def paper_table(self, name: str, first_protocol: bool = False) -> pd.DataFrame:
+        """A committed paper-profile table, e.g. ``"das.csv"``: ``results/paper/`` (the chosen
+        protocol, chapter 4 §4.7), or with ``first_protocol`` ``results/paper_v1/`` (networks
+        trained to the criterion, the first protocol's measurements; kept for comparison)."""
+        return read_table("paper_v1" if first_protocol else "paper", name)
 
 
 def setup(profile: str = "quick") -> Chapter:

@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reproduce":
             reproduce(profile, store, out, args.workers, args.scheduler)
         elif args.command == "results":
-            return results_stage(profile, store, out)
+            try:
+                profile.train_configs(args.experiment)
+            except ValueError as error:
+                parser.error(str(error))
+            return results_stage(profile, store, out, args.experiment)
         else:
             experiments = args.experiment or None
             try:
@@ -89,8 +93,10 @@ def reproduce(profile: Profile, store: Store, out: Path, workers: int = 1, sched
     return manifest
 
 
-def results_stage(profile: Profile, store: Store, out: Path) -> int:
-    missing = [c for c in profile.train_configs() if not store.exists(RUN_KIND, c)]
+def results_stage(profile: Profile, store: Store, out: Path, experiments: list[str] | None = None) -> int:
+    """Write the tables of what the store holds; refuse while networks of ``experiments``
+    (default: all) are not trained."""
+    missing = [c for c in profile.train_configs(experiments) if not store.exists(RUN_KIND, c)]
     if missing:
         print(f"{len(missing)} runs of profile {profile.name!r} are not trained: run "
               f"`python -m numvars train --profile {profile.name}` first", file=sys.stderr)
@@ -146,8 +152,9 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: up to 2)")
             p.add_argument("--scheduler", default=None, metavar="ADDRESS", type=_scheduler,
                            help="run on Dask: 'local' (a LocalCluster of --workers processes) or tcp://HOST:PORT")
-        if name in ("train", "das"):
-            p.add_argument("--experiment", action="append", default=None, help="only this experiment of the profile (repeatable)")
+        if name in ("train", "das", "results"):
+            p.add_argument("--experiment", action="append", default=None,
+                           help="only this experiment of the profile (repeatable; results: the experiments whose networks must be trained)")
         if name != "train":
             p.add_argument("--out", type=Path, default=None, help="folder for the tables (default: results/<profile>)")
     return parser

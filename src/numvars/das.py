@@ -18,25 +18,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import orthogonal
 
 from numvars.models import CountingModel, shift_left
-from numvars.programs import RESPONSE, Program, sample_pairs
+from numvars.programs import RESPONSE, Program, get_program, sample_pairs
 from numvars.tasks import Task
 
 
 def interchange(h_o: Tensor, h_s: Tensor, rotation: Tensor, k: int) -> Tensor:
     """Chapter 3 §3.2. ``Rᵀ(M R h_s + (1 − M) R h_o)`` for rows ``h_o``, ``h_s`` (n, S) and ``rotation`` R (S, S);
-    ``k`` in 0..S coordinates are swapped (0: nothing changes; S: the full state is swapped)."""
-    size = rotation.shape[0]
+    ``k`` in 0..S coordinates are swapped (0: nothing changes; S: the full state is swapped).
+    A stack of rotations (E, S, S) acts on stacked rows (E, n, S), one rotation per member."""
+    size = rotation.shape[-1]
     if not 0 <= k <= size:
         raise ValueError(f"k must be in 0..{size}, got {k}")
-    rotated_o, rotated_s = h_o @ rotation.T, h_s @ rotation.T
-    mixed = torch.cat([rotated_s[:, :k], rotated_o[:, k:]], dim=1)
+    rotated_o, rotated_s = h_o @ rotation.transpose(-1, -2), h_s @ rotation.transpose(-1, -2)
+    mixed = torch.cat([rotated_s[..., :k], rotated_o[..., k:]], dim=-1)
     return mixed @ rotation
 
 
@@ -67,33 +68,40 @@ class Alignment(nn.Module):
 
     def __init__(self, rotation: Tensor, k: int):
         super().__init__()
-        self.k = swap_size(rotation.shape[0], k)
+        self.k = swap_size(rotation.shape[-1], k)
         self.register_buffer("_rotation", rotation.detach().clone())
 
     @property
     def rotation(self) -> Tensor:
-        """R (S, S), orthogonal."""
+        """R (S, S), orthogonal — or one per member (E, S, S) for a stack of seeds."""
         return self._rotation
 
     def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
         return interchange(h_o, h_s, self.rotation, self.k)
 
 
-def _seeded_orthogonal(size: int, seed: int) -> nn.Module:
-    """``nn.Linear(size, size)`` whose weight is kept orthogonal, started from a seeded Gaussian."""
-    linear = nn.Linear(size, size, bias=False)
-    with torch.no_grad():
-        linear.weight.copy_(torch.randn(size, size, generator=torch.Generator().manual_seed(seed)))
-    return orthogonal(linear)
+class _Weight(nn.Module):
+    def __init__(self, weight: Tensor):
+        super().__init__()
+        self.weight = nn.Parameter(weight)
+
+
+def _seeded_orthogonal(size: int, seed: int | Sequence[int]) -> nn.Module:
+    """A module whose ``weight`` is kept orthogonal, started from a seeded Gaussian: (S, S) for
+    one seed, (E, S, S) for a sequence of seeds (each member's start is its own seed's)."""
+    seeds = [seed] if isinstance(seed, int) else list(seed)
+    start = torch.stack([torch.randn(size, size, generator=torch.Generator().manual_seed(s)) for s in seeds])
+    return orthogonal(_Weight(start[0] if isinstance(seed, int) else start))
 
 
 class LearnedRotation(Alignment):
     """DAS: a learnable orthogonal R (``torch.nn.utils.parametrizations.orthogonal``), trained on
-    the counterfactuals by :func:`fit_alignment`."""
+    the counterfactuals by :func:`fit_alignment`. ``seed`` a sequence: one rotation per seed
+    (E, S, S), for the members of an ensemble (:func:`fit_alignments`)."""
 
     trainable = True
 
-    def __init__(self, size: int, k: int | None = None, seed: int = 0):
+    def __init__(self, size: int, k: int | None = None, seed: int | Sequence[int] = 0):
         nn.Module.__init__(self)  # R is a parameter here, not the base class's buffer
         self.k = swap_size(size, k)
         self.linear = _seeded_orthogonal(size, seed)
@@ -107,7 +115,7 @@ class RandomRotation(Alignment):
     """A fixed random rotation (the one :class:`LearnedRotation` starts from): the control for
     "any subspace would do"."""
 
-    def __init__(self, size: int, k: int | None = None, seed: int = 0):
+    def __init__(self, size: int, k: int | None = None, seed: int | Sequence[int] = 0):
         with torch.no_grad():
             rotation = _seeded_orthogonal(size, seed).weight
         super().__init__(rotation, swap_size(size, k))
@@ -116,7 +124,7 @@ class RandomRotation(Alignment):
 class FullSwap(Alignment):
     """The whole state swapped (``R = I``, ``k = S``): nothing to learn. Ctx-Distr's test."""
 
-    def __init__(self, size: int, k: int | None = None, seed: int = 0):
+    def __init__(self, size: int, k: int | None = None, seed: int | Sequence[int] = 0):
         if k is not None:
             raise ValueError("a full swap swaps the whole state: leave k as None")
         super().__init__(torch.eye(size), size)
@@ -126,9 +134,9 @@ class FullSwap(Alignment):
 ALIGNMENTS: dict[str, type[Alignment]] = {"learned": LearnedRotation, "random": RandomRotation, "full_swap": FullSwap}
 
 
-def make_alignment(method: str, size: int, k: int | None = None, seed: int = 0) -> Alignment:
+def make_alignment(method: str, size: int, k: int | None = None, seed: int | Sequence[int] = 0) -> Alignment:
     """The alignment ``method`` (a key of :data:`ALIGNMENTS`) for a state of ``size``; ``k``
-    swapped coordinates (None: half the state)."""
+    swapped coordinates (None: half the state); a sequence of seeds: one per ensemble member."""
     if method not in ALIGNMENTS:
         raise ValueError(f"unknown DAS method {method!r}; allowed: {list(ALIGNMENTS)}")
     return ALIGNMENTS[method](size, k, seed=seed)
@@ -146,35 +154,63 @@ class PairSet:
     u: Tensor  # (n,)
     score: Tensor  # (n, L) bool: tokens the intervened program determines
     task: Task  # whose vocabulary the sequences use
+    rereader_correct: Tensor  # (n,) bool: does a network that ignores the intervention get the pair right?
 
     def __len__(self) -> int:
         return len(self.t)
 
     def subset(self, rows: Tensor) -> "PairSet":
-        return PairSet(self.tokens[rows], self.t[rows], self.sources[rows], self.u[rows], self.score[rows], self.task)
+        return PairSet(self.tokens[rows], self.t[rows], self.sources[rows], self.u[rows], self.score[rows], self.task,
+                       self.rereader_correct[rows])
 
 
-def make_pairs(program: Program, variables, n_pairs: int, seed: int, demo_continuation: str = "paper") -> PairSet:
-    """``n_pairs`` seeded pairs (:func:`numvars.programs.sample_pairs`) with ``program``'s
-    counterfactuals for swapping ``variables`` (``None``: the full state). A token is scored
-    when the intervened program predicts it: after ``t``, in the response phase. Pairs are
-    drawn within one phase when the program defines its intervention only there
-    (:attr:`~numvars.programs.Program.same_phase_only`)."""
+def rereader_correct(task: Task, ids: Sequence[int], score: Sequence[bool]) -> bool:
+    """Would a network that ignores the intervention predict every scored token of the
+    counterfactual ``ids``? Such a network solves the task from the tokens it has read (it
+    re-reads the context, as a transformer does): its predictions are the un-intervened
+    program's on ``ids`` itself. The share of pairs it gets right is an IIA's chance level."""
+    program = get_program("up_down", task)  # every program solves the task: any of them predicts it
+    state = program.states(ids[:1])[0]
+    for j in range(1, len(ids)):
+        if score[j] and program.predict(state) != ids[j]:
+            return False
+        try:
+            state = program.step(state, ids[j])
+        except ValueError:  # not a task sequence (e.g. R without T after a phase swap): nothing to re-read
+            return not any(score[j + 1 :])
+    return True
+
+
+def make_pairs(program: Program, variables, n_pairs: int, seed: int, demo_continuation: str = "paper",
+               positions: str = "paper_index", score_at_t: bool = True) -> PairSet:
+    """``n_pairs`` seeded pairs (:func:`numvars.programs.sample_pairs`, ``t`` and ``u`` by the
+    rule ``positions``) with ``program``'s counterfactuals for swapping ``variables`` (a name,
+    names joined by ``+`` such as ``"count+phase"``, or ``None``: the full state). A token is
+    scored when the intervened program predicts it in the response phase, from the prediction
+    made at ``t`` itself on (``score_at_t=False``: from ``t + 1`` on, the step A.5's argument
+    concerns). Pairs are drawn within one phase when the program defines its intervention only
+    there (:attr:`~numvars.programs.Program.same_phase_only`)."""
     if n_pairs < 1:
         raise ValueError(f"a pair set needs at least one pair, got {n_pairs}")
+    if isinstance(variables, str):
+        variables = tuple(variables.split("+"))
     task = program.task
+    first_scored = 0 if score_at_t else 1
     rows = []
-    for i, pair in enumerate(sample_pairs(task, n_pairs, seed=seed, same_phase=program.same_phase_only)):
+    pairs = sample_pairs(task, n_pairs, seed=seed, same_phase=program.same_phase_only, positions=positions)
+    for i, pair in enumerate(pairs):
         ids, views = program.counterfactual_trace(*pair, variables, seed=seed * 1_000_003 + i, demo_continuation=demo_continuation)
         score = [False] * len(ids)
-        for j in range(pair.t, len(ids) - 1):
+        for j in range(pair.t + first_scored, len(ids) - 1):
             score[j + 1] = views[j]["phase"] == RESPONSE
         rows.append((ids, pair.t, pair.source, pair.u, score))
     tokens = task.pad([r[0] for r in rows])
     score = torch.zeros_like(tokens, dtype=torch.bool)
     for i, r in enumerate(rows):
         score[i, : len(r[4])] = torch.tensor(r[4])
-    return PairSet(tokens, torch.tensor([r[1] for r in rows]), task.pad([r[2] for r in rows]), torch.tensor([r[3] for r in rows]), score, task)
+    rereader = torch.tensor([rereader_correct(task, r[0], r[4]) for r in rows])
+    return PairSet(tokens, torch.tensor([r[1] for r in rows]), task.pad([r[2] for r in rows]), torch.tensor([r[3] for r in rows]), score,
+                   task, rereader)
 
 
 def check_model_task(model: CountingModel, task: Task) -> None:
@@ -187,11 +223,12 @@ def check_model_task(model: CountingModel, task: Task) -> None:
 
 @dataclass
 class FrozenRuns:
-    """What the frozen network computes once for a pair set."""
+    """What the frozen network computes once for a pair set; an ensemble's states carry a
+    leading member dimension E."""
 
     pairs: PairSet
-    states: Tensor  # (n, L, S) the states of the counterfactual sequences, before any intervention
-    h_s: Tensor  # (n, S) each source's state after its token u
+    states: Tensor  # (n, L, S) — (E, n, L, S) for an ensemble — the counterfactual sequences' states, before any intervention
+    h_s: Tensor  # (n, S) — (E, n, S) — each source's state after its token u
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -199,16 +236,19 @@ class FrozenRuns:
 
 @torch.no_grad()
 def run_frozen(model: CountingModel, pairs: PairSet, batch_size: int = 2048) -> FrozenRuns:
-    """Run ``model`` once over the pairs' counterfactual and source sequences."""
+    """Run ``model`` (every member of an ensemble) once over the pairs' counterfactual and
+    source sequences."""
     if len(pairs) == 0:
         raise ValueError("an empty pair set")
     check_model_task(model, pairs.task)
+    E = model.n_members
     states, h_s = [], []
     for rows in torch.arange(len(pairs)).split(batch_size):
         part = pairs.subset(rows)
-        states.append(model(part.tokens).states)
-        h_s.append(model(part.sources).states[torch.arange(len(rows)), part.u])
-    return FrozenRuns(pairs, torch.cat(states), torch.cat(h_s))
+        states.append(model(part.tokens.expand(E, *part.tokens.shape)).states)
+        h_s.append(model(part.sources.expand(E, *part.sources.shape)).states[:, torch.arange(len(rows)), part.u])
+    states, h_s = torch.cat(states, dim=1), torch.cat(h_s, dim=1)
+    return FrozenRuns(pairs, states[0], h_s[0]) if E == 1 else FrozenRuns(pairs, states, h_s)
 
 
 def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module):
@@ -216,12 +256,13 @@ def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor,
 
     Returns ``(logits (r, W, V), targets (r, W), scored (r, W))``: ``logits[i, j]`` is the
     prediction after token ``t + j`` of pair ``rows[i]``, ``targets`` the counterfactual token
-    it should predict, ``scored`` whether the intervened program determines that token."""
+    it should predict, ``scored`` whether the intervened program determines that token. An
+    ensemble (each member with its own rotation) gives logits (E, r, W, V)."""
     pairs = runs.pairs.subset(rows)
-    states = runs.states[rows]
-    h_o = states[torch.arange(len(rows)), pairs.t]
-    logits = model.resume(pairs.tokens, pairs.t, alignment(h_o, runs.h_s[rows]), states)
-    width = logits.shape[1]
+    h_o, h_s = runs.states[..., rows, pairs.t, :], runs.h_s[..., rows, :]
+    states = runs.states[..., rows, :, :] if model.resume_reads_states else None
+    logits = model.resume(pairs.tokens, pairs.t, alignment(h_o, h_s), states)
+    width = logits.shape[-2]
     targets = shift_left(pairs.tokens, pairs.t + 1, width, fill=pairs.task.pad_id)
     scored = shift_left(pairs.score, pairs.t + 1, width, fill=False)
     return logits, targets, scored
@@ -229,23 +270,26 @@ def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor,
 
 @torch.no_grad()
 def first_errors(model: CountingModel, runs: FrozenRuns, alignment: nn.Module, batch_size: int = 2048) -> Tensor:
-    """(n,) long: for each pair, the offset after ``t`` of the first scored token the intervened
-    network gets wrong (0: the prediction made at ``t`` itself), or -1 if it gets all right."""
+    """(n,) long — (E, n) for an ensemble: for each pair, the offset after ``t`` of the first
+    scored token the intervened network gets wrong (0: the prediction made at ``t`` itself), or
+    -1 if it gets all right."""
     first = []
     for rows in torch.arange(len(runs)).split(batch_size):
         logits, targets, scored = intervened_predictions(model, runs, rows, alignment)
         wrong = (logits.argmax(-1) != targets) & scored
-        first.append(torch.where(wrong.any(dim=1), wrong.int().argmax(dim=1), -1))
-    return torch.cat(first)
+        first.append(torch.where(wrong.any(dim=-1), wrong.int().argmax(dim=-1), -1))
+    return torch.cat(first, dim=-1)
 
 
 def pair_correct(model: CountingModel, runs: FrozenRuns, alignment: nn.Module) -> Tensor:
-    """(n,) bool: does the intervened network predict every scored token of each pair (argmax)?"""
+    """(n,) bool — (E, n) for an ensemble: does the intervened network predict every scored
+    token of each pair (argmax)?"""
     return first_errors(model, runs, alignment) < 0
 
 
 def iia(model: CountingModel, runs: FrozenRuns, alignment: nn.Module) -> float:
-    """Interchange intervention accuracy: the share of pairs the intervened network gets right."""
+    """Interchange intervention accuracy: the share of pairs the intervened network gets right
+    (one-member models; an ensemble's, member by member: ``pair_correct(...).float().mean(-1)``)."""
     return pair_correct(model, runs, alignment).float().mean().item()
 
 
@@ -288,44 +332,91 @@ def fit_alignment(
     train_pairs: PairSet,
     val_pairs: PairSet,
     test_pairs: PairSet,
-    max_epochs: int = 100,
-    patience: int = 20,
-    lr: float = 3e-3,
-    batch_size: int = 512,
-    seed: int = 0,
     progress: Callable[[int, float], None] | None = None,
+    **settings,
 ) -> DasResult:
     """Chapter 3 §3.3. Train a :attr:`~Alignment.trainable` alignment with Adam on cross-entropy of the scored
     counterfactual tokens (the network frozen) until the validation IIA has not improved for
     ``patience`` epochs, or for ``max_epochs``; keep the parameters with the best validation
     IIA; score them on the test pairs. An alignment with nothing to learn is only scored.
-    ``progress(epoch, val_iia)`` is called after each epoch."""
+    ``settings``: ``max_epochs``, ``patience``, ``lr``, ``batch_size`` and ``seed`` (the batch
+    order), as :func:`fit_alignments` takes them. ``progress(epoch, val_iia)`` is called after
+    each epoch. A one-member model; :func:`fit_alignments` fits an ensemble's members together."""
+    if model.n_members != 1:
+        raise ValueError(f"fit_alignment fits one network; this ensemble has {model.n_members} members (use fit_alignments)")
+    report = None if progress is None else (lambda epoch, val: progress(epoch, float(val[0])))
+    return fit_alignments(model, alignment, train_pairs, val_pairs, test_pairs, progress=report, **settings)[0]
+
+
+def fit_alignments(
+    model: CountingModel,
+    alignment: Alignment,
+    train_pairs: PairSet,
+    val_pairs: PairSet,
+    test_pairs: PairSet,
+    max_epochs: int = 100,
+    patience: int = 20,
+    lr: float = 3e-3,
+    batch_size: int = 512,
+    seed: int = 0,
+    progress: Callable[[int, list[float]], None] | None = None,
+) -> list[DasResult]:
+    """:func:`fit_alignment` for every member of an ensemble at once, each with its own
+    rotation (``alignment`` built with one seed per member), on the same pairs in the same
+    batch order. The members share no parameter and the loss is the sum of their own losses,
+    so each member's fit — its history, its stopping epoch, the rotation kept — is the one it
+    would have alone; fitting them together only shares the per-operation overhead of the
+    small recurrent steps. Returns one :class:`DasResult` per member."""
     start = time.perf_counter()
     model = model.eval().requires_grad_(False)
-    history = []
+    E = model.n_members
+    histories: list[list[dict]] = [[] for _ in range(E)]
     if alignment.trainable:
         optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
         train, val = run_frozen(model, train_pairs), run_frozen(model, val_pairs)
         generator = torch.Generator().manual_seed(seed)
-        best_iia, best_state, best_epoch = -1.0, None, 0
+        best_iia, best_epoch = [-1.0] * E, [0] * E
+        best_state = {name: p.detach().clone() for name, p in alignment.state_dict().items()}
+        fitting = list(range(E))  # members whose validation IIA may still improve
         for epoch in range(1, max_epochs + 1):
-            total = 0.0
+            total = torch.zeros(E)
             for rows in torch.randperm(len(train), generator=generator).split(batch_size):
                 logits, targets, scored = intervened_predictions(model, train, rows, alignment)
-                loss = nn.functional.cross_entropy(logits[scored], targets[scored])
+                losses = _member_losses(logits, targets, scored)
                 optimizer.zero_grad()
-                loss.backward()
+                losses.sum().backward()  # members share no parameters: each gets its own gradient
                 optimizer.step()
-                total += float(loss.detach()) * len(rows) / len(train)
-            val_iia = iia(model, val, alignment)
-            history.append(dict(epoch=epoch, loss=total, val_iia=val_iia))
+                total += losses.detach() * len(rows) / len(train)
+            val_iia = pair_correct(model, val, alignment).float().reshape(E, -1).mean(dim=1).tolist()
+            for e in fitting:
+                histories[e].append(dict(epoch=epoch, loss=float(total[e]), val_iia=val_iia[e]))
+                if val_iia[e] > best_iia[e]:
+                    best_iia[e], best_epoch[e] = val_iia[e], epoch
+                    for name, value in alignment.state_dict().items():
+                        _set_member(best_state[name], value, e, E)
             if progress is not None:
                 progress(epoch, val_iia)
-            if val_iia > best_iia:
-                best_iia, best_epoch = val_iia, epoch
-                best_state = {name: p.detach().clone() for name, p in alignment.state_dict().items()}
-            if epoch - best_epoch >= patience:
+            fitting = [e for e in fitting if epoch - best_epoch[e] < patience]
+            if not fitting:
                 break
         alignment.load_state_dict(best_state)
-    correct = pair_correct(model, run_frozen(model, test_pairs), alignment)
-    return DasResult(alignment.rotation.detach().clone(), alignment.k, correct, history, time.perf_counter() - start)
+    correct = pair_correct(model, run_frozen(model, test_pairs), alignment).reshape(E, -1)
+    rotation = alignment.rotation.detach().clone()
+    seconds = (time.perf_counter() - start) / E
+    return [DasResult(rotation if rotation.dim() == 2 else rotation[e], alignment.k, correct[e], histories[e], seconds) for e in range(E)]
+
+
+def _member_losses(logits: Tensor, targets: Tensor, scored: Tensor) -> Tensor:
+    """(E,) mean cross-entropy of each member's scored predictions: logits (E, r, W, V) — or
+    (r, W, V) for one member — against targets (r, W) where scored (r, W)."""
+    logits = logits.reshape(-1, *logits.shape[-3:])
+    return torch.stack([nn.functional.cross_entropy(member[scored], targets[scored]) for member in logits])
+
+
+def _set_member(saved: Tensor, value: Tensor, member: int, n_members: int) -> None:
+    """Copy member ``member``'s slice of ``value`` into ``saved`` (the whole tensor when it is not
+    stacked per member)."""
+    if n_members > 1 and value.dim() == 3 and value.shape[0] == n_members:
+        saved[member].copy_(value[member])
+    else:
+        saved.copy_(value)

@@ -28,14 +28,31 @@ PROGRAM_SAMPLES = {"quick": (300, 1_000), "paper": (3_000, 10_000)}
 
 # ---- training ---------------------------------------------------------------------------
 SEEDS = {"quick": (0, 1), "paper": tuple(range(6))}
-TRAIN_EPOCHS = {"quick": 400, "paper": 1000}  # a run that has not reached the criterion by then is dropped
+# quick: stop at the criterion (at most 400 epochs); paper: train every network for a budget of
+# 600 epochs (the span of the paper's Fig. 3 right) and analyse its last checkpoint that meets
+# the criterion. A run that never meets the criterion is dropped.
+TRAIN_EPOCHS = {"quick": 400, "paper": 600}
+TRAIN_STOP = {"quick": "criterion", "paper": "budget"}
 GRU_SIZES = (8, 16, 20, 32, 48, 96)  # paper Fig. 3 (left)
 VOID_P = 0.2  # void-token transformers (paper Fig. 11)
 
 # ---- DAS --------------------------------------------------------------------------------
 DAS_PAIRS = {"quick": (2_000, 500, 500), "paper": PAPER_PAIRS}  # train, validation, test
-DAS_EPOCHS, DAS_PATIENCE = 100, 20  # at most 100 epochs; stop after 20 without a better validation IIA
+# A fit stops when 20 epochs have passed without a better validation IIA (convergence), or at
+# the cap: 500 epochs at paper scale (rarely reached: chapter 4 counts the fits that reach it),
+# 100 in the quick profile.
+DAS_EPOCHS = {"quick": 100, "paper": 500}
+DAS_PATIENCE = 20
 CONTROL_SEEDS = (0, 1)  # networks measured untrained (the control for DAS's freedom)
+PROTOCOL_SEEDS = (0, 1)  # networks every protocol variant is measured on (chapter 4's protocol table)
+#: the protocol variants (chapter 4 §4.7): name -> the DasConfig settings that differ from the
+#: default, and the measures they are run for
+PROTOCOL_VARIANTS = {
+    "criterion checkpoint": (dict(checkpoint="criterion"), ("count", "phase", "full_swap")),
+    "positions after a token": (dict(positions="after_token"), ("count", "phase", "count+phase", "full_swap")),
+    "positions non-terminal": (dict(positions="nonterminal"), ("full_swap",)),
+    "scored from t + 1": (dict(score_at_t=False), ("count", "full_swap")),
+}
 
 
 @dataclass(frozen=True)
@@ -69,23 +86,23 @@ def _seeds(config: TrainConfig, seeds) -> list[TrainConfig]:
 def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
     """The networks of a profile, by experiment."""
     check_profile(profile)
-    seeds, epochs = SEEDS[profile], TRAIN_EPOCHS[profile]
+    seeds, loop = SEEDS[profile], dict(max_epochs=TRAIN_EPOCHS[profile], stop=TRAIN_STOP[profile])
     if profile == "quick":
-        return {"main": [c for arch in ARCHITECTURES for c in _seeds(TrainConfig(task=Task("single"), arch=arch, max_epochs=epochs), seeds)]}
+        return {"main": [c for arch in ARCHITECTURES for c in _seeds(TrainConfig(task=Task("single"), arch=arch, **loop), seeds)]}
     return {
         # Figs. 2, 6, 7: every architecture on every task
         "main": [c for arch in ARCHITECTURES for kind in TASK_KINDS
-                 for c in _seeds(TrainConfig(task=Task(kind), arch=arch, max_epochs=epochs), seeds)],
+                 for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop), seeds)],
         # Fig. 3 (left): GRU sizes on Multi-Object (d = 20 is in "main")
         "gru_sizes": [c for d in GRU_SIZES if d != 20
-                      for c in _seeds(TrainConfig(task=Task("multi"), d=d, max_epochs=epochs), seeds)],
+                      for c in _seeds(TrainConfig(task=Task("multi"), d=d, **loop), seeds)],
         # Fig. 11: void tokens break position = count
         "void_transformer": [c for kind in TASK_KINDS
-                             for c in _seeds(TrainConfig(task=Task(kind, void_p=VOID_P), arch="transformer", max_epochs=epochs), seeds)],
+                             for c in _seeds(TrainConfig(task=Task(kind, void_p=VOID_P), arch="transformer", **loop), seeds)],
         # Figs. 9-10, App. A.4: no positional encoding, 1 and 2 layers
         "nope_transformer": [c for n_layers in (1, 2)
                              for c in _seeds(TrainConfig(task=Task("multi"), arch="transformer", positional="none", n_layers=n_layers,
-                                                         max_epochs=epochs), seeds)],
+                                                         **loop), seeds)],
     }
 
 
@@ -95,6 +112,7 @@ def figs_2_and_7(run: TrainConfig, **settings) -> list[DasConfig]:
     return [
         DasConfig(run, "up_down", "count", **settings),
         DasConfig(run, "up_down", "phase", **settings),
+        DasConfig(run, "up_down", "count+phase", **settings),
         DasConfig(run, "up_up", "demo_count", **settings),
         DasConfig(run, "up_up", "resp_count", **settings),
         DasConfig(run, "ctx_distr", None, "full_swap", **settings),
@@ -102,21 +120,34 @@ def figs_2_and_7(run: TrainConfig, **settings) -> list[DasConfig]:
     ]
 
 
+def protocol_variants(run: TrainConfig, **settings) -> list[DasConfig]:
+    """Each of :data:`PROTOCOL_VARIANTS` on one network, for the measures it is run for."""
+    measures = {"count": ("up_down", "count", "learned"), "phase": ("up_down", "phase", "learned"),
+                "count+phase": ("up_down", "count+phase", "learned"), "full_swap": ("ctx_distr", None, "full_swap")}
+    return [DasConfig(run, *measures[m], **settings, **change) for change, names in PROTOCOL_VARIANTS.values() for m in names]
+
+
 def das_settings(profile: str) -> dict:
     """What a profile sets in every :class:`~numvars.jobs.DasConfig`: pairs and epoch budget."""
     check_profile(profile)
-    return dict(n_pairs=DAS_PAIRS[profile], max_epochs=DAS_EPOCHS, patience=DAS_PATIENCE)
+    return dict(n_pairs=DAS_PAIRS[profile], max_epochs=DAS_EPOCHS[profile], patience=DAS_PATIENCE)
 
 
 def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     """``"main"``: Figs. 2 and 7 on every network of the main experiment; ``"untrained"``: Up-Down
-    count on the same networks untrained (seeds :data:`CONTROL_SEEDS` of each condition)."""
+    count on the same networks untrained (seeds :data:`CONTROL_SEEDS` of each condition);
+    paper profile, ``"protocol"``: the measures of ``"main"`` and every protocol variant on the
+    networks of seeds :data:`PROTOCOL_SEEDS` (chapter 4 §4.7)."""
     settings = das_settings(profile)
     runs = training_grid(profile)["main"]
-    return {
+    grid = {
         "main": [c for run in runs for c in figs_2_and_7(run, **settings)],
         "untrained": [DasConfig(run, trained=False, **settings) for run in runs if run.seed in CONTROL_SEEDS],
     }
+    if profile == "paper":
+        grid["protocol"] = [c for run in runs if run.seed in PROTOCOL_SEEDS
+                            for c in figs_2_and_7(run, **settings) + protocol_variants(run, **settings)]
+    return grid
 
 
 def profile(name: str) -> Profile:

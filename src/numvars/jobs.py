@@ -17,15 +17,15 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Callable, ClassVar, Sequence, Union
 
-from numvars.das import ALIGNMENTS, DasResult, PairSet, fit_alignment, make_alignment, make_pairs
+from numvars.das import ALIGNMENTS, DasResult, PairSet, fit_alignments, make_alignment, make_pairs
 from numvars.models import CountingModel, build_model
 from numvars.programs import get_program
 from numvars.store import Store
-from numvars.tasks import Task
-from numvars.training import RunResult, TrainConfig, derive_seed, train_and_test
+from numvars.tasks import POSITION_RULES, Task
+from numvars.training import CHECKPOINTS, RunResult, TrainConfig, derive_seed, train_and_test
 
 RUN_KIND, DAS_KIND = "run", "das"
 SPLITS = ("train", "val", "test")
@@ -47,6 +47,12 @@ def describe(config: TrainConfig) -> str:
 
 
 # ------------------------------------------------------------------------ DAS measurements
+#: the settings of a measurement that chapter 4 §4.7 varies one at a time
+PROTOCOL_FIELDS = ("checkpoint", "positions", "score_at_t")
+#: the order in which a grid's measurements are computed (:meth:`DasJob.priority`)
+VARIABLE_ORDER = ("full_swap", "count", "phase", "count+phase", "demo_count", "resp_count")
+
+
 @dataclass(frozen=True)
 class DasConfig:
     """One DAS measurement (paper §4 defaults): a network, a program variable, an alignment method.
@@ -55,7 +61,13 @@ class DasConfig:
     rotation trained on the counterfactuals), ``"random"`` (a fixed random rotation, the control
     for "any subspace would do") or ``"full_swap"`` (the whole state; Ctx-Distr's test).
     ``trained=False`` measures the network at its initial weights (the control for "DAS can
-    make anything look aligned")."""
+    make anything look aligned"). ``variable`` may join names with ``+`` (``"count+phase"``:
+    the joint swap of the authors' configs).
+
+    The protocol settings (chapter 4's protocol table): ``checkpoint`` — the network's analysed
+    checkpoint or the first that met the criterion; ``positions`` — which states are swapped
+    (:data:`numvars.tasks.POSITION_RULES`); ``score_at_t`` — whether the prediction made from the
+    swapped state itself is scored."""
 
     run: TrainConfig  # the network: its architecture, task and seed
     program: str = "up_down"  # "up_down", "up_up" or "ctx_distr"
@@ -70,6 +82,9 @@ class DasConfig:
     patience: int = 20
     lr: float = 3e-3
     batch_size: int = 512
+    checkpoint: str = "analysed"  # numvars.training.CHECKPOINTS
+    positions: str = "paper_index"  # numvars.tasks.POSITION_RULES
+    score_at_t: bool = True
 
     def __post_init__(self):
         if self.method not in ALIGNMENTS:
@@ -80,12 +95,32 @@ class DasConfig:
             raise ValueError("a full swap swaps the whole state: leave k as None")
         if (self.method == "full_swap") != (self.variable is None):
             raise ValueError("a full swap aligns the whole state (variable=None), and only a full swap does")
-        get_program(self.program, self.run.task).check_variables(self.variable)  # unknown variable: clear error
+        get_program(self.program, self.run.task).check_variables(self.variables)  # unknown variable: clear error
+        if self.checkpoint not in CHECKPOINTS:
+            raise ValueError(f"unknown checkpoint {self.checkpoint!r}; allowed: {list(CHECKPOINTS)}")
+        if self.positions not in POSITION_RULES:
+            raise ValueError(f"unknown position rule {self.positions!r}; allowed: {list(POSITION_RULES)}")
+
+    @property
+    def variables(self) -> tuple[str, ...] | None:
+        """The swapped variables (``None``: the full state)."""
+        return None if self.variable is None else tuple(self.variable.split("+"))
 
     @property
     def pairs(self) -> "PairSpec":
         """What the pair sets depend on (not the network, the seed or the method)."""
-        return PairSpec(self.run.task, self.program, self.variable, self.n_pairs, self.pair_seed, self.demo_continuation)
+        return PairSpec(self.run.task, self.program, self.variable, self.n_pairs, self.pair_seed, self.demo_continuation,
+                        self.positions, self.score_at_t)
+
+    def protocol_changes(self) -> dict:
+        """The protocol settings (:data:`PROTOCOL_FIELDS`) where this measurement departs from
+        the default protocol, e.g. ``{"checkpoint": "criterion"}``."""
+        defaults = {f.name: f.default for f in fields(DasConfig)}
+        return {name: getattr(self, name) for name in PROTOCOL_FIELDS if getattr(self, name) != defaults[name]}
+
+    def seeds_together(self) -> "DasConfig":
+        """This measurement on seed 0 of its condition: what the seeds measured together share."""
+        return replace(self, run=self.run.condition())
 
     def label(self) -> str:
         """E.g. ``"up_down.count"``, ``"ctx_distr.full_swap"``."""
@@ -100,6 +135,8 @@ class PairSpec:
     n_pairs: tuple[int, int, int]
     pair_seed: int
     demo_continuation: str
+    positions: str
+    score_at_t: bool
 
 
 @functools.lru_cache(maxsize=64)
@@ -108,11 +145,13 @@ def pair_set(spec: PairSpec, split: str) -> PairSet:
     network of a task is measured on the same pairs."""
     n = spec.n_pairs[SPLITS.index(split)]
     program = get_program(spec.program, spec.task)
-    return make_pairs(program, spec.variable, n, seed=derive_seed(spec.pair_seed, f"das-{split}"), demo_continuation=spec.demo_continuation)
+    return make_pairs(program, spec.variable, n, seed=derive_seed(spec.pair_seed, f"das-{split}"), demo_continuation=spec.demo_continuation,
+                      positions=spec.positions, score_at_t=spec.score_at_t)
 
 
 def network(config: DasConfig, store: Store | None = None) -> CountingModel:
-    """The measured network: trained (from the store) or at its initial weights."""
+    """The measured network: trained (from the store, at ``config.checkpoint``) or at its
+    initial weights."""
     if not config.trained:
         return build_model(config.run.model_config, seeds=(config.run.seed,)).eval()
     run = load_run(config.run, store)
@@ -120,20 +159,32 @@ def network(config: DasConfig, store: Store | None = None) -> CountingModel:
         raise LookupError(f"the network {config.run} is not trained yet: run `python -m numvars train` first")
     if not run.reached:
         raise LookupError(f"the network {config.run} never reached the criterion (dropped); it has no DAS result")
-    return run.model()
+    return run.network_at(config.checkpoint)
 
 
-def measure(config: DasConfig, store: Store | None = None, progress: Callable | None = None) -> DasResult:
+def measure(config: DasConfig, store: Store | None = None) -> DasResult:
     """Compute one measurement (chapter 3): the alignment ``config.method`` fitted (or, with
     nothing to learn, only scored) on the network's pairs."""
+    return measure_seeds([config], store)[0]
+
+
+def measure_seeds(configs: Sequence[DasConfig], store: Store | None = None) -> list[DasResult]:
+    """Compute the measurements ``configs`` of one condition's seeds (they differ only in
+    ``run.seed``) together: their networks stacked into one ensemble, each with its own
+    alignment (:func:`numvars.das.fit_alignments`), each result the one it would be alone."""
     start = time.perf_counter()
-    model = network(config, store).requires_grad_(False)
-    alignment = make_alignment(config.method, model.config.state_size, config.k, seed=config.run.seed)
-    train, val, test = (pair_set(config.pairs, split) for split in SPLITS)
-    result = fit_alignment(model, alignment, train, val, test, max_epochs=config.max_epochs, patience=config.patience,
-                           lr=config.lr, batch_size=config.batch_size, seed=config.run.seed, progress=progress)
-    result.seconds = time.perf_counter() - start
-    return result
+    first = configs[0]
+    if len({c.seeds_together() for c in configs}) != 1 or len({c.run.seed for c in configs}) != len(configs):
+        raise ValueError("measurements computed together must differ only in the network's seed")
+    model = CountingModel.stack([network(c, store) for c in configs]).requires_grad_(False)
+    seeds = tuple(c.run.seed for c in configs)
+    alignment = make_alignment(first.method, model.config.state_size, first.k, seed=seeds if len(seeds) > 1 else seeds[0])
+    train, val, test = (pair_set(first.pairs, split) for split in SPLITS)
+    results = fit_alignments(model, alignment, train, val, test, max_epochs=first.max_epochs, patience=first.patience,
+                             lr=first.lr, batch_size=first.batch_size, seed=derive_seed(first.pair_seed, "das-batches"))
+    for result in results:
+        result.seconds = (time.perf_counter() - start) / len(configs)
+    return results
 
 
 def load_measurement(config: DasConfig, store: Store | None = None) -> DasResult | None:
@@ -166,23 +217,28 @@ class TrainJob:
 
 @dataclass(frozen=True)
 class DasJob:
-    """Compute one DAS measurement and store it."""
+    """Compute one measurement on a condition's seeds together (:func:`measure_seeds`) and store
+    each."""
 
-    config: DasConfig
+    configs: tuple[DasConfig, ...]
     kind: ClassVar[str] = DAS_KIND
 
-    @property
-    def configs(self) -> tuple[DasConfig]:
-        return (self.config,)
-
     def run(self, store: Store) -> None:
-        store.save(DAS_KIND, self.config, measure(self.config, store).to_payload())
+        for config, result in zip(self.configs, measure_seeds(self.configs, store)):
+            store.save(DAS_KIND, config, result.to_payload())
 
     def label(self) -> str:
-        return f"{self.config.label()} {self.config.method} on {describe(self.config.run)} seed {self.config.run.seed}"
+        first = self.configs[0]
+        changes = "".join(f" {name}={value}" for name, value in first.protocol_changes().items()) + ("" if first.trained else " untrained")
+        return f"{first.label()} {first.method}{changes} on {describe(first.run)} seeds {','.join(str(c.run.seed) for c in self.configs)}"
 
     def priority(self) -> tuple:
-        return (self.config.run.task.kind, self.config.label(), self.config.method)  # neighbours share pair sets
+        """Sort key: the measurements with nothing to learn first (they are quick), then by
+        :data:`VARIABLE_ORDER` (so that an interrupted grid has its main measures), the default
+        protocol before its variants, and neighbours that share pair sets together."""
+        first = self.configs[0]
+        return (first.method == "learned", VARIABLE_ORDER.index(first.variable or "full_swap"), bool(first.protocol_changes()),
+                first.run.task.kind, first.label(), first.method, str(first.protocol_changes()))
 
 
 Job = Union[TrainJob, DasJob]
@@ -199,15 +255,11 @@ def kind_of(config: Config) -> str:
 
 
 def jobs_for(configs: Sequence[Config]) -> list[Job]:
-    """The jobs that compute ``configs``: one :class:`TrainJob` per training condition (its
-    seeds together), one :class:`DasJob` per measurement; costliest first."""
-    conditions: dict[TrainConfig, list[TrainConfig]] = defaultdict(list)
-    jobs: list[Job] = []
-    kinds = {config: kind_of(config) for config in configs}  # anything else: a clear error
-    for config, kind in kinds.items():
-        if kind == RUN_KIND:
-            conditions[config.condition()].append(config)
-        else:
-            jobs.append(DasJob(config))
-    jobs += [TrainJob(tuple(group)) for group in conditions.values()]
+    """The jobs that compute ``configs``: one :class:`TrainJob` per training condition and one
+    :class:`DasJob` per measurement of a condition (its seeds together); costliest first."""
+    conditions: dict[Config, list[Config]] = defaultdict(list)
+    for config in configs:
+        kind = kind_of(config)  # anything else: a clear error
+        conditions[(kind, config.condition() if kind == RUN_KIND else config.seeds_together())].append(config)
+    jobs = [TrainJob(tuple(group)) if kind == RUN_KIND else DasJob(tuple(group)) for (kind, _), group in conditions.items()]
     return sorted(jobs, key=lambda job: (job.kind != RUN_KIND, job.priority()))  # training before measuring

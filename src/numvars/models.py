@@ -145,6 +145,8 @@ def stacked_layer_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 class CountingModel(nn.Module):
     """Base class: embedding, output head, dropout streams, members; see the module doc."""
 
+    resume_reads_states = True  # whether resume() needs the unpatched states of every position
+
     def __init__(self, config: ModelConfig, seeds: Sequence[int] = (0,)):
         super().__init__()
         if len(seeds) == 0:
@@ -276,35 +278,47 @@ class CountingModel(nn.Module):
         raise NotImplementedError
 
     def resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None = None) -> Tensor:
-        """Replace one state per sequence and recompute only what it affects (one-member models).
+        """Replace one state per sequence and recompute only what it affects.
 
         Interchange interventions replace the state after token ``steps[b]`` of every sequence
         ``b`` and need the predictions from there on; everything before is unchanged and not
         recomputed. The result equals ``forward(tokens, patch=Patch(arange(B), steps,
-        new_states)).logits`` at positions ``steps[b] + j``, shifted left.
+        new_states)).logits`` at positions ``steps[b] + j``, shifted left. Every member of an
+        ensemble runs on the same sequences from its own replacement states (DAS fits a
+        condition's seeds together this way).
 
         Args:
-            tokens: (B, L) sequences.
+            tokens: (B, L) sequences, shared by every member.
             steps: (B,) the step whose state is replaced in each sequence.
-            new_states: (B, S) the replacement states (gradients flow into them).
-            states: (B, L, S) the sequences' unpatched states from :meth:`forward`, if known
-                (the transformer reuses them; the recurrent nets need only ``new_states``).
+            new_states: (E, B, S) the replacement states (gradients flow into them); (B, S) for
+                a one-member model.
+            states: (E, B, L, S) — or (B, L, S) — the sequences' unpatched states from
+                :meth:`forward`, if known (the transformer reuses them; the recurrent nets need
+                only ``new_states``).
         Returns:
-            (B, W, V) logits: ``[b, j]`` is the prediction made after token ``steps[b] + j``;
-            0 past a sequence's last token. ``W`` is the most predictions any sequence needs,
+            (E, B, W, V) logits — (B, W, V) for a one-member model given (B, S) states:
+            ``[e, b, j]`` is member ``e``'s prediction after token ``steps[b] + j``; 0 past a
+            sequence's last token. ``W`` is the most predictions any sequence needs,
             ``max_b(length_b - steps[b])`` (sequences are right-padded with PAD).
         """
-        if self.n_members != 1:
-            raise ValueError(f"resume runs one member at a time; this ensemble has {self.n_members} (use .member(i))")
+        squeeze = new_states.dim() == 2
+        if squeeze:
+            if self.n_members != 1:
+                raise ValueError(f"an ensemble of {self.n_members} members needs new_states of shape (E, B, S), one member "
+                                 f"per row of E")
+            new_states = new_states.unsqueeze(0)
+            states = None if states is None else states.unsqueeze(0)
         B, L = tokens.shape
-        if steps.shape != (B,) or new_states.shape != (B, self.config.state_size):
+        E, S = self.n_members, self.config.state_size
+        if steps.shape != (B,) or new_states.shape != (E, B, S):
             raise ValueError(
-                f"for tokens of shape {(B, L)}, steps must have shape ({B},) and new_states ({B}, {self.config.state_size}); "
+                f"for tokens of shape {(B, L)} and {E} member(s), steps must have shape ({B},) and new_states ({E}, {B}, {S}); "
                 f"got {tuple(steps.shape)} and {tuple(new_states.shape)}"
             )
         if B and (steps.min() < 0 or steps.max() >= L):
             raise ValueError(f"steps must lie in 0..{L - 1}")
-        return self._resume(tokens, steps, new_states, states)
+        logits = self._resume(tokens, steps, new_states, states)
+        return logits[0] if squeeze else logits
 
     def _resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None) -> Tensor:
         raise NotImplementedError
@@ -312,6 +326,8 @@ class CountingModel(nn.Module):
 
 class _Recurrent(CountingModel):
     """A cell stepped one token at a time; input projections precomputed for all steps."""
+
+    resume_reads_states = False  # the replaced state is all a recurrent net needs
 
     n_gates = 0
 
@@ -340,23 +356,24 @@ class _Recurrent(CountingModel):
         # Packed like pack_padded_sequence: rows sorted by how many predictions they need, and
         # at offset j only the rows still running are stepped (the work is the sum of the rows'
         # lengths, not B times the longest).
+        E, B = new_states.shape[:2]
         n_after = (tokens != PAD_ID).sum(1) - steps  # (B,) predictions from the replaced step on
         width = int(n_after.max())
         order = n_after.argsort(descending=True, stable=True)
         running = (n_after[order].unsqueeze(0) > torch.arange(width).unsqueeze(1)).sum(1).tolist()  # (W,)
         rest = shift_left(tokens, steps + 1, width - 1, fill=PAD_ID)[order]  # (B, W-1) the tokens after each step
-        gates_x = stacked_linear(self.embed(rest.unsqueeze(0)), self.w_x, self.b_x)[0]  # (B, W-1, g*d)
-        state = new_states[order]
+        gates_x = stacked_linear(self.embed(rest.expand(E, *rest.shape)), self.w_x, self.b_x)  # (E, B, W-1, g*d)
+        state = new_states[:, order]
         packed = [state]
         for j in range(1, width):
             n = running[j]
-            state = self.cell(gates_x[:n, j - 1].unsqueeze(0), state[:n].unsqueeze(0))[0]
+            state = self.cell(gates_x[:, :n, j - 1], state[:, :n])
             packed.append(state)
         rows = torch.cat([order[:n] for n in running])
         offsets = torch.cat([torch.full((n,), j) for j, n in enumerate(running)])
-        resumed = torch.zeros(len(tokens), width, self.config.state_size).index_put((rows, offsets), torch.cat(packed))
+        resumed = torch.zeros(B, width, E, self.config.state_size).index_put((rows, offsets), torch.cat(packed, dim=1).transpose(0, 1))
         real = torch.arange(width).unsqueeze(0) < n_after.unsqueeze(1)  # (B, W)
-        return self.head(resumed[..., : self.config.d].unsqueeze(0), real.unsqueeze(0))[0]
+        return self.head(resumed.permute(2, 0, 1, 3)[..., : self.config.d], real.expand(E, B, width))
 
     def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
         raise NotImplementedError
@@ -395,6 +412,8 @@ class LSTM(_Recurrent):
 
 class Transformer(CountingModel):
     """Causal pre-LayerNorm transformer, one head; the state is the residual after layer 1."""
+
+    resume_reads_states = True
 
     def _declare_params(self) -> None:
         d = self.config.d
@@ -449,13 +468,43 @@ class Transformer(CountingModel):
         return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), real), attention
 
     def _resume(self, tokens, steps, new_states, states):
+        E, B = new_states.shape[:2]
+        L = tokens.shape[1]
         if states is None:
-            states = self(tokens).states
-        B, L = tokens.shape
-        patched = states.index_put((torch.arange(B), steps), new_states.to(states.dtype))
-        real = (tokens != PAD_ID) & (torch.arange(L) >= steps.unsqueeze(1))  # only what the patch affects
-        logits, _ = self._after_state(patched.unsqueeze(0), real.unsqueeze(0))
-        return shift_left(logits[0], steps, int(real.sum(1).max()), fill=0.0)
+            states = self(tokens.expand(E, B, L)).states
+        x = states.index_put((torch.arange(E).unsqueeze(1), torch.arange(B).unsqueeze(0), steps.unsqueeze(0)),
+                             new_states.to(states.dtype))
+        n_after = (tokens != PAD_ID).sum(1) - steps  # (B,) predictions from the replaced step on
+        width = int(n_after.max())
+        real = torch.arange(width).unsqueeze(0) < n_after.unsqueeze(1)  # (B, W)
+        for i in range(1, self.config.n_layers - 1):  # middle layers (none at 1 or 2 layers) see every position
+            x, _ = self._layer(i, x, False)
+        if self.config.n_layers > 1:
+            x = self._last_layer_from(self.config.n_layers - 1, x, steps, real)
+        else:
+            x = _shift_members(x, steps, width)
+        return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), real.expand(E, B, width))
+
+    def _last_layer_from(self, i: int, x: Tensor, steps: Tensor, real: Tensor) -> Tensor:
+        """Layer ``i`` (the last) only where predictions are needed: queries at positions
+        ``steps[b] + j`` for ``real[b, j]`` (B, W), keys and values at every position.
+        x (E, B, L, d) -> (E, B, W, d), 0 where not ``real``. The same as :meth:`_layer`
+        followed by a shift, without computing the positions nobody reads."""
+        p = lambda name: getattr(self, f"l{i}_{name}")  # noqa: E731
+        E, B, L, d = x.shape
+        width = real.shape[1]
+        q, k, v = stacked_linear(stacked_layer_norm(x, p("ln1_w"), p("ln1_b")), p("qkv_w"), p("qkv_b")).split(d, dim=-1)
+        if self.config.positional == "rope":
+            q, k = rope(q), rope(k)
+        query_at = steps.unsqueeze(1) + torch.arange(width)  # (B, W) positions of the queries
+        pick = lambda t: _shift_members(t, steps, width)  # noqa: E731  (E, B, W, d)
+        visible = torch.arange(L).view(1, 1, L) <= query_at.unsqueeze(2)  # (B, W, L) causal
+        mixed = F.scaled_dot_product_attention(pick(q), k, v, attn_mask=visible.unsqueeze(0))
+        h = pick(x) + stacked_linear(mixed, p("out_w"), p("out_b"))
+        h = h[:, real]  # (E, n_real, d): the feed-forward block only where a prediction is read
+        ff = F.gelu(stacked_linear(stacked_layer_norm(h, p("ln2_w"), p("ln2_b")), p("ff1_w"), p("ff1_b")))
+        h = h + stacked_linear(ff, p("ff2_w"), p("ff2_b"))
+        return torch.zeros(B, width, E, d).index_put(tuple(real.nonzero().T), h.transpose(0, 1)).permute(2, 0, 1, 3)
 
 
 def shift_left(x: Tensor, start: Tensor, width: int, fill=0) -> Tensor:
@@ -467,6 +516,11 @@ def shift_left(x: Tensor, start: Tensor, width: int, fill=0) -> Tensor:
     index = index.clamp(max=L - 1).reshape(B, width, *([1] * (x.dim() - 2))).expand(B, width, *x.shape[2:])
     out = x.gather(1, index)
     return out.masked_fill(~inside.reshape(B, width, *([1] * (x.dim() - 2))), fill)
+
+
+def _shift_members(x: Tensor, start: Tensor, width: int) -> Tensor:
+    """:func:`shift_left` of every member: (E, B, L, ...) -> (E, B, width, ...)."""
+    return shift_left(x.movedim(0, 2), start, width).movedim(2, 0)
 
 
 def rope(x: Tensor) -> Tensor:

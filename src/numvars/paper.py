@@ -41,6 +41,7 @@ MEASURE_NAMES = {
     "demo_count": "Up-Up demo_count",
     "resp_count": "Up-Up resp_count",
     "phase": "Up-Down phase",
+    "count+phase": "Up-Down count and phase together (authors' configs)",
     "full_swap": "Ctx-Distr full swap",
     "random": "random rotation (count)",
 }

@@ -203,13 +203,14 @@ class Program:
         return tuple(variables)
 
     def check_position(self, ids: Sequence[int], pos: int, role: str) -> None:
-        """Interventions happen after a demo, void or response token: never at B, T, E or PAD."""
+        """The program can be intervened on after any token but ``E`` and ``PAD`` (which positions a
+        measurement samples is its rule, :meth:`Task.intervention_positions`)."""
         if not isinstance(pos, (int, np.integer)) or not 0 <= pos < len(ids):
             raise ValueError(f"{role} position {pos!r} is outside the sequence (0..{len(ids) - 1})")
-        if pos not in self.task.intervention_positions(ids):
+        if int(ids[pos]) in (self.task.eos_id, self.task.pad_id):
             raise ValueError(
                 f"cannot intervene at {role} position {pos}: it holds {self.task.decode([ids[pos]])}; "
-                "interventions are allowed only after demo, void or response tokens"
+                "the program has ended there"
             )
 
     def intervene(self, state: State, source_state: State, variables: Sequence[str] | str | None = None) -> State:
@@ -386,23 +387,29 @@ def phase_at(task: Task, ids: Sequence[int], pos: int) -> str:
     return DEMO if pos < trigger else RESPONSE
 
 
-def sample_pairs(task: Task, n_pairs: int, seed: int, same_phase: bool = False) -> list[Pair]:
+def sample_pairs(task: Task, n_pairs: int, seed: int, same_phase: bool = False, positions: str = "paper_index") -> list[Pair]:
     """Seeded intervention pairs as in the paper's DAS data (§4): N uniform on ``1..max_count``
     for target and source alike (hold-outs included), ``t`` and ``u`` uniform over the
-    allowed positions (:meth:`Task.intervention_positions`). ``same_phase=True`` draws ``u``
-    from the source positions in ``t``'s phase (Ctx-Distr's full swap needs it)."""
+    positions the rule ``positions`` allows (:meth:`Task.intervention_positions`).
+    ``same_phase=True`` draws ``u`` from the source positions in ``t``'s phase (Ctx-Distr's
+    full swap needs it), drawing the source again if it has none."""
     rng = np.random.default_rng(seed)
     counts = range(1, task.max_count + 1)
     pairs = []
     for _ in range(n_pairs):
         target = task.make(int(rng.choice(counts)), rng)
         source = task.make(int(rng.choice(counts)), rng)
-        t = int(rng.choice(task.intervention_positions(target)))
-        allowed = task.intervention_positions(source)
-        if same_phase:
-            allowed = [u for u in allowed if phase_at(task, source, u) == phase_at(task, target, t)]
+        t = int(rng.choice(task.intervention_positions(target, positions)))
+        while not (allowed := _source_positions(task, source, positions, phase_at(task, target, t) if same_phase else None)):
+            source = task.make(int(rng.choice(counts)), rng)  # none in t's phase (N = 1, "nonterminal"): another source
         pairs.append(Pair(target, t, source, int(rng.choice(allowed))))
     return pairs
+
+
+def _source_positions(task: Task, source: Sequence[int], positions: str, phase: str | None) -> list[int]:
+    """The positions of ``source`` the rule ``positions`` allows, in ``phase`` only if given."""
+    allowed = task.intervention_positions(source, positions)
+    return allowed if phase is None else [u for u in allowed if phase_at(task, source, u) == phase]
 
 
 PROGRAMS: dict[str, type[Program]] = {p.name: p for p in (UpDown, UpUp, CtxDistr)}

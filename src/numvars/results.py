@@ -4,7 +4,8 @@
   :func:`departures`, :func:`history_table`;
 * DAS: :func:`das_table`, :func:`failure_table`, :func:`pair_outcomes`, :func:`per_network`,
   :func:`summarise`, :func:`iia_table`, :func:`compare_cells`, :func:`untrained_summary`,
-  :func:`breakdown`, :func:`failure_summary`, :func:`fit_budget`;
+  :func:`breakdown`, :func:`failure_summary`, :func:`fit_budget`, :func:`standard_table`,
+  :func:`protocol_table`, :func:`protocol_moves`;
 * the scorecard: :func:`scorecard_claims`, :func:`scorecard_cells`;
 * :func:`write_tables` writes the CSVs of a profile; :func:`read_table` reads them back.
 
@@ -24,7 +25,7 @@ import torch
 from numvars import paper
 from numvars.analysis import pair_facts
 from numvars.das import first_errors, run_frozen
-from numvars.grids import Profile
+from numvars.grids import PROTOCOL_VARIANTS, Profile
 from numvars.jobs import DAS_KIND, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
 from numvars.store import Store
 from numvars.tasks import EVAL_MAX_COUNT, TRAINED_MAX_COUNT, Task
@@ -38,7 +39,7 @@ def read_table(profile: str, name: str) -> pd.DataFrame:
     """A committed table, e.g. ``read_table("paper", "das.csv")`` (``results/<profile>/<name>``)."""
     path = RESULTS_DIR / profile / name
     if not path.is_file():
-        raise FileNotFoundError(f"no table {path}: run `python -m numvars reproduce --profile {profile}` first")
+        raise FileNotFoundError(f"no table {path}: run `python -m numvars reproduce --profile {profile.removesuffix('_v1')}` first")
     return pd.read_csv(path)
 
 
@@ -57,25 +58,31 @@ def config_columns(config: TrainConfig) -> dict:
 
 # ----------------------------------------------------------------------------- training
 def runs_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
-    """One row per stored run of a profile: experiment, config, reached, epochs."""
+    """One row per stored run of a profile: experiment, config, ``reached`` (the criterion),
+    epochs trained, the criterion and analysed epochs, and whether the network meets the
+    paper's standard for an analysed network (§3.2, :meth:`~numvars.training.RunResult.meets_standard`)
+    at its analysed checkpoint (``standard``) and at its criterion epoch."""
     rows = []
     for experiment, configs in profile.training.items():
         for config in configs:
             run = load_run(config, store)
             if run is not None:
-                rows.append(dict(experiment=experiment, **config_columns(config), reached=run.reached, epochs=run.epochs))
+                rows.append(dict(experiment=experiment, **config_columns(config), reached=run.reached, epochs=run.epochs,
+                                 criterion_epoch=run.criterion_epoch, analysed_epoch=run.analysed_epoch,
+                                 standard=run.meets_standard("analysed"), standard_at_criterion=run.meets_standard("criterion")))
     return pd.DataFrame(rows)
 
 
 def accuracy_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
-    """Chapter 2 §2.4. Long table of trial accuracy per N (1..30) for every stored, non-dropped run."""
+    """Chapter 2 §2.4. Long table of trial accuracy per N (1..30) for every stored, non-dropped run
+    (at its analysed checkpoint)."""
     rows = []
     for experiment, configs in profile.training.items():
         for config in configs:
             run = load_run(config, store)
             if run is None or not run.reached:
                 continue
-            for n, accuracy in zip(config.task.eval_counts, run.accuracy_per_count.tolist()):
+            for n, accuracy in zip(config.task.eval_counts, run.test("analysed").tolist()):
                 rows.append(dict(experiment=experiment, **config_columns(config), N=n, accuracy=accuracy))
     return pd.DataFrame(rows)
 
@@ -161,20 +168,41 @@ def late_gain(history: list[dict], window: int = 25) -> float | None:
     return max(scores) - max(scores[:-window]) if len(scores) > window else None
 
 
+def protocol_of(config: DasConfig) -> str:
+    """``"default"``, or the name of the protocol variant (:data:`numvars.grids.PROTOCOL_VARIANTS`)
+    a measurement belongs to."""
+    changes = config.protocol_changes()
+    return next((name for name, (change, _) in PROTOCOL_VARIANTS.items() if change == changes), "default" if not changes else str(changes))
+
+
+@functools.lru_cache(maxsize=512)
+def _meets_standard(run: TrainConfig, checkpoint: str, store: Store | None) -> bool:
+    result = load_run(run, store)
+    return result is not None and result.meets_standard(checkpoint)
+
+
 def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> pd.DataFrame:
-    """One row per stored measurement of ``grid`` (experiment name -> configs): experiment,
-    network, program, variable, method, trained, best validation IIA, test IIA, epochs,
+    """One row per stored measurement of ``grid`` (experiment name -> configs; a measurement in
+    several experiments is listed under the first): experiment, network, program, variable, method, trained, ``protocol`` (:func:`protocol_of`) and its
+    settings, ``standard`` (the network meets the paper's standard at the measured checkpoint;
+    untrained networks: False), best validation IIA, test IIA, epochs, the best validation IIA
+    within the first 100 epochs (``val_iia_100``: what the first protocol's cap would have kept),
     ``late_gain`` (how much the best validation IIA rose in the last 25 epochs of a fit that ran
-    that long: is the epoch budget enough?), seconds, and the test IIA split by whether target
+    that long: is the epoch budget enough?), seconds, ``chance`` (the IIA of a network that ignores
+    the intervention, on the same test pairs), and the test IIA split by whether target
     and source positions share a phase (``iia_same_phase`` / ``iia_cross_phase``), by the
-    target's phase (``iia_demo_t`` / ``iia_response_t``) and by whether the counterfactual asks
-    for more than the trained 20 responses (``iia_upto20`` / ``iia_over20``)."""
-    rows = []
+    target's phase (``iia_demo_t`` / ``iia_response_t``), by whether the counterfactual asks
+    for more than the trained 20 responses (``iia_upto20`` / ``iia_over20``), on the pairs
+    whose target state is the one after ``T`` (``iia_t_after_T``; none in the first protocol),
+    and on those that move a response-phase source into a demo-phase target
+    (``iia_demo_t_response_u``)."""
+    rows, seen = [], set()
     for experiment, configs in grid.items():
         for config in configs:
-            result = load_measurement(config, store)
+            result = None if config in seen else load_measurement(config, store)
             if result is None:
-                continue
+                continue  # not measured yet, or listed under an earlier experiment
+            seen.add(config)
             facts = test_facts(config.pairs).copy()
             facts["correct"] = result.test_correct.numpy()
             within = facts["responses"] <= config.run.task.max_count
@@ -185,8 +213,15 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> p
                 variable=config.variable or "full_swap",
                 method=config.method,
                 trained=config.trained,
+                protocol=protocol_of(config),
+                checkpoint=config.checkpoint,
+                positions=config.positions,
+                score_at_t=config.score_at_t,
+                standard=config.trained and _meets_standard(config.run, config.checkpoint, store),
                 val_iia=result.best_val_iia,
+                val_iia_100=max((h["val_iia"] for h in result.history[:100]), default=None),
                 test_iia=result.test_iia,
+                chance=float(facts["rereader"].mean()),
                 epochs=len(result.history),
                 late_gain=late_gain(result.history),
                 seconds=round(result.seconds, 1),
@@ -196,6 +231,8 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> p
                 iia_response_t=float(facts.loc[facts["t_phase"] == "response", "correct"].mean()),
                 iia_upto20=float(facts.loc[within, "correct"].mean()),
                 iia_over20=float(facts.loc[~within, "correct"].mean()),
+                iia_t_after_T=float(facts.loc[facts["t_token"] == "T", "correct"].mean()),
+                iia_demo_t_response_u=float(facts.loc[(facts["t_phase"] == "demo") & (facts["u_phase"] == "response"), "correct"].mean()),
             ))
     return pd.DataFrame(rows)
 
@@ -227,13 +264,14 @@ def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
     target position ``t`` (``demo``, ``T``, ``R``, ``E``), the number of test pairs, the share
     failed, and the share whose first error is the prediction made at ``t`` itself."""
     store = store or Store.default()
-    rows = []
+    rows, seen = [], set()
     for experiment, configs in grid.items():
         for config in configs:
-            if not config.trained or ((config.variable or "full_swap"), config.method) not in measures:
+            if not config.trained or ((config.variable or "full_swap"), config.method) not in measures or config in seen:
                 continue
             if not store.exists(DAS_KIND, config):
                 continue
+            seen.add(config)
             outcomes = pair_outcomes(config, store)
             # what follows t: T or E, else a response (R; Same-Object's D after T) or a demo token
             response = outcomes["t_phase"] == "response"
@@ -244,6 +282,7 @@ def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
                     **config_columns(config.run),
                     variable=config.variable or "full_swap",
                     method=config.method,
+                    protocol=protocol_of(config),
                     t_phase=t_phase,
                     next_kind=next_kind,
                     pairs=len(group),
@@ -253,13 +292,26 @@ def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
     return pd.DataFrame(rows)
 
 
-def per_network(table: pd.DataFrame) -> pd.DataFrame:
+def default_protocol(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` measured under the default protocol (all rows of a first-protocol
+    table, which has no ``protocol`` column)."""
+    return table[table["protocol"] == "default"] if "protocol" in table else table
+
+
+def per_network(table: pd.DataFrame, standard: bool = True) -> pd.DataFrame:
     """Chapter 4 §4.2. One row per trained network and measure (:data:`numvars.paper.MEASURE_NAMES`) with its
     test IIA.
 
     Up-Up has two candidate variables; as the paper does, ``up_up`` reports the better one —
-    chosen per network by *validation* IIA, so that the test IIA stays an unbiased estimate."""
-    trained = table[table["trained"]]
+    chosen per network by *validation* IIA, so that the test IIA stays an unbiased estimate.
+
+    Only the default protocol's measurements count, and with ``standard`` only networks that
+    meet the paper's standard for an analysed network (False: every network that reached the
+    training criterion, the first protocol's rule)."""
+    trained = default_protocol(table)
+    trained = trained[trained["trained"]]
+    if standard and "standard" in trained:  # tables of the first protocol have no such column
+        trained = trained[trained["standard"]]
     keys = ["arch", "task", "seed"]
     rows = []
     for key, group in trained.groupby(keys, sort=False):
@@ -271,12 +323,14 @@ def per_network(table: pd.DataFrame) -> pd.DataFrame:
             "demo_count": get("demo_count"),
             "resp_count": get("resp_count"),
             "phase": get("phase"),
+            "count+phase": get("count+phase"),
             "full_swap": get("full_swap", "full_swap"),
             "random": get("count", "random"),
         }
         for measure, row in chosen.items():
             if len(row):
-                rows.append(dict(zip(keys, key), measure=measure, variable=row["variable"].iloc[0], test_iia=row["test_iia"].iloc[0]))
+                rows.append(dict(zip(keys, key), measure=measure, variable=row["variable"].iloc[0], test_iia=row["test_iia"].iloc[0],
+                                 chance=row["chance"].iloc[0] if "chance" in row else float("nan")))
     return pd.DataFrame(rows)
 
 
@@ -284,8 +338,9 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, SD, min and max over seeds of each arch × task × measure, beside the paper's cell
     (Fig. 2 for count, Up-Up and the full swap; Fig. 7 for the others; :mod:`numvars.paper`)."""
     summary = (
-        per_network(table).groupby(["arch", "task", "measure"], sort=False)["test_iia"]
-        .agg(mean="mean", sd="std", min="min", max="max", seeds="count")
+        per_network(table).groupby(["arch", "task", "measure"], sort=False)
+        .agg(mean=("test_iia", "mean"), sd=("test_iia", "std"), min=("test_iia", "min"), max=("test_iia", "max"),
+             seeds=("test_iia", "count"), chance=("chance", "mean"))
         .reset_index()
     )
     cells = paper.iia_cells()
@@ -301,7 +356,7 @@ def iia_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "arch": summary["arch"], "task": summary["task"], "measure": summary["measure"].map(paper.MEASURE_NAMES),
         "mean": summary["mean"], "sd": summary["sd"], "min": summary["min"], "max": summary["max"], "seeds": summary["seeds"],
-        "paper": summary["paper"], "figure": summary["figure"], "difference": summary["difference"],
+        "chance": summary["chance"], "paper": summary["paper"], "figure": summary["figure"], "difference": summary["difference"],
         "verdict": [paper.verdict(m, p) if pd.notna(p) else "" for m, p in zip(summary["mean"], summary["paper"])],
     }).round(3)
 
@@ -310,12 +365,71 @@ def compare_cells(table: pd.DataFrame) -> pd.DataFrame:
     """Every cell of Figs. 2 and 7 (:func:`numvars.paper.iia_cells`) with ours beside it: mean,
     SD and range over seeds, the difference, and a verdict (``not measured yet`` where ``table``
     has no such network)."""
-    ours = per_network(table).groupby(["arch", "task", "measure"])["test_iia"].agg(
-        mean="mean", sd="std", min="min", max="max", seeds="count").reset_index()
+    ours = per_network(table).groupby(["arch", "task", "measure"]).agg(
+        mean=("test_iia", "mean"), sd=("test_iia", "std"), min=("test_iia", "min"), max=("test_iia", "max"),
+        seeds=("test_iia", "count"), chance=("chance", "mean")).reset_index()
     cells = paper.iia_cells().merge(ours, on=["arch", "task", "measure"], how="left")
     cells["difference"] = cells["mean"] - cells["paper"]
     cells["verdict"] = [paper.verdict(m, p) for m, p in zip(cells["mean"], cells["paper"])]
     return cells
+
+
+def protocol_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4 §4.7. What each protocol variant changes, cell by cell: for every arch × task ×
+    measure a variant is run for, the mean test IIA over the networks measured under both the
+    default protocol and the variant (the same networks), and the change. Two more rows per
+    cell need no extra measurement: ``"standard: criterion only"`` (every network that reached
+    the training criterion, against only those meeting the paper's standard) and ``"DAS cap 100
+    epochs"`` (the best *validation* IIA within 100 epochs, against at convergence)."""
+    trained = table[table["trained"] & (table["method"] != "random")]
+    keys = ["arch", "task", "variable", "seed"]
+    default = trained[trained["protocol"] == "default"].set_index(keys)
+    rows = []
+    for name, variant in trained[trained["protocol"] != "default"].groupby("protocol", sort=False):
+        pairs = variant.set_index(keys)[["test_iia"]].join(default[["test_iia"]].rename(columns={"test_iia": "test_iia_default"}), how="inner")
+        rows.append(pairs.reset_index().assign(variant=name, value=pairs["test_iia"].to_numpy(), default=pairs["test_iia_default"].to_numpy()))
+    learned = default[default["method"] == "learned"].reset_index()
+    rows.append(learned.assign(variant="DAS cap 100 epochs (validation IIA)", value=learned["val_iia_100"], default=learned["val_iia"]))
+    long = pd.concat(rows, ignore_index=True)
+    cells = long.groupby(["variant", "arch", "task", "variable"], sort=False).agg(
+        default=("default", "mean"), value=("value", "mean"), networks=("value", "count")).reset_index()
+    every = per_network(table, standard=False).groupby(["arch", "task", "measure"], sort=False)["test_iia"].agg(["mean", "count"])
+    passing = per_network(table).groupby(["arch", "task", "measure"], sort=False)["test_iia"].mean()
+    standard = every.join(passing.rename("standard"), how="left").reset_index()
+    standard = standard[standard["measure"].isin(["count", "phase", "full_swap", "up_up"])]
+    cells = pd.concat([cells, pd.DataFrame(dict(
+        variant="standard: criterion only", arch=standard["arch"], task=standard["task"], variable=standard["measure"],
+        default=standard["standard"], value=standard["mean"], networks=standard["count"]))], ignore_index=True)
+    cells["change"] = cells["value"] - cells["default"]
+    return cells.round(3)
+
+
+def standard_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4 §4.7. The paper's standard for an analysed network, per arch × task of the main
+    grid (:func:`runs_table`): networks trained, those that reached the training criterion,
+    those that meet the standard at their analysed checkpoint and at their criterion epoch,
+    the seeds dropped, and how many seeds the paper dropped (:data:`numvars.paper.DROPPED_SEEDS`)."""
+    main = runs[runs["experiment"] == "main"]
+    rows = []
+    for (arch, task), group in main.groupby(["arch", "task"], sort=False):
+        rows.append(dict(arch=arch, task=task, networks=len(group), reached=int(group["reached"].sum()),
+                         standard=int(group["standard"].sum()), standard_at_criterion=int(group["standard_at_criterion"].sum()),
+                         dropped_seeds=", ".join(str(s) for s in group.loc[~group["standard"], "seed"]) or "none",
+                         paper_dropped=paper.DROPPED_SEEDS.get((arch, task), 0)))
+    return pd.DataFrame(rows)
+
+
+def protocol_moves(cells: pd.DataFrame, threshold: float = paper.TOLERANCE) -> pd.DataFrame:
+    """Chapter 4 §4.7. Per protocol variant (:func:`protocol_table`): the cells measured, how many
+    it moves by more than ``threshold``, the largest change and where."""
+    rows = []
+    for name, group in cells.groupby("variant", sort=False):
+        measured = group.dropna(subset=["change"])
+        largest = measured.loc[measured["change"].abs().idxmax()] if len(measured) else None
+        rows.append(dict(variant=name, cells=len(measured), moved=int((measured["change"].abs() > threshold).sum()),
+                         largest_change=None if largest is None else largest["change"],
+                         where=None if largest is None else f"{largest['arch']} {largest['task']} {largest['variable']}"))
+    return pd.DataFrame(rows)
 
 
 def controls_table(config: DasConfig, controls: dict[str, DasConfig], store: Store | None = None) -> pd.DataFrame:
@@ -346,14 +460,17 @@ def breakdown(table: pd.DataFrame, variable: str = "count") -> pd.DataFrame:
     """Chapter 4 §4.4. Learned alignments of one variable: mean test IIA over seeds, split by whether target and
     source positions share a phase, by the phase of the target position, and by whether the
     counterfactual asks for more than 20 responses."""
+    table = default_protocol(table)
     rows = table[table["trained"] & (table["variable"] == variable) & (table["method"] == "learned")]
-    columns = ["test_iia", "iia_same_phase", "iia_cross_phase", "iia_demo_t", "iia_response_t", "iia_upto20", "iia_over20"]
+    columns = [c for c in ("test_iia", "iia_same_phase", "iia_cross_phase", "iia_demo_t", "iia_response_t", "iia_upto20", "iia_over20",
+                           "iia_t_after_T", "iia_demo_t_response_u") if c in rows]  # the last two: not in the first protocol's tables
     return rows.groupby(["arch", "task"], sort=False)[columns].mean().reset_index()
 
 
 def failure_summary(failures: pd.DataFrame, arch: str, variable: str) -> pd.DataFrame:
     """Chapter 4 §4.5. A :func:`failure_table` for one architecture and variable, by task, phase of ``t`` and
     the token after ``t``: pairs, share failed, share failed at ``t`` itself (means over seeds)."""
+    failures = default_protocol(failures)
     rows = failures[(failures["arch"] == arch) & (failures["variable"] == variable)]
     return rows.groupby(["task", "t_phase", "next_kind"], sort=False)[["pairs", "failed", "first_error_at_t"]].mean().round(3)
 
@@ -362,6 +479,7 @@ def fit_budget(table: pd.DataFrame, max_epochs: int = 100) -> pd.DataFrame:
     """Chapter 4 §4.6. Was the DAS epoch budget enough? Per architecture: the learned fits on trained networks,
     their median epochs, how many used all ``max_epochs``, and the median and largest rise of
     the best validation IIA over the last 25 epochs of those."""
+    table = default_protocol(table)
     fits = table[table["trained"] & (table["method"] == "learned")]
     budget = fits.groupby("arch")["epochs"].agg(fits="count", median_epochs="median", used_all=lambda e: int((e == max_epochs).sum()))
     capped = fits[fits["epochs"] == max_epochs].groupby("arch")["late_gain"]
@@ -384,6 +502,7 @@ def scorecard_cells(das: pd.DataFrame) -> pd.DataFrame:
         "measure": cells["measure"].map(paper.MEASURE_NAMES),
         "ours (mean ± SD)": [f"{_fmt(m)} ± {_fmt(s)}" if pd.notna(m) else "—" for m, s in zip(cells["mean"], cells["sd"])],
         "seeds (min–max)": [f"{_fmt(lo)}–{_fmt(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(cells["min"], cells["max"])],
+        "chance": cells["chance"].map(_fmt),
         "paper": cells["paper"].map(_fmt),
         "difference": [f"{d:+.2f}" if pd.notna(d) else "—" for d in cells["difference"]],
         "verdict": cells["verdict"],

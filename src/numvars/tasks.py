@@ -33,6 +33,8 @@ DEFAULT_HOLD_OUTS = (4, 9, 14, 17)  # never drawn for training (paper §1: the i
 TRAINED_MAX_COUNT = 20  # training draws N from 1..20
 EVAL_MAX_COUNT = 30  # the behavioural test goes on to N = 30 (21..30: extrapolation)
 EVAL_PER_COUNT = 15  # sequences per N in the behavioural test
+#: which states an intervention may replace (:meth:`Task.intervention_positions`)
+POSITION_RULES = ("paper_index", "after_token", "nonterminal")
 
 # kind -> (demo tokens, response token)
 TASK_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -219,11 +221,27 @@ class Task:
             n += i in demo_ids
         raise ValueError(f"sequence has no trigger token T: {self.decode(ids)!r}")
 
-    def intervention_positions(self, ids: Sequence[int]) -> list[int]:
-        """Positions where an interchange intervention may happen: after a demo, void or
-        response token — never at ``B``, ``T``, ``E`` or ``PAD`` (a Decision of the paper's code)."""
-        forbidden = {self.bos_id, self.trigger_id, self.eos_id, self.pad_id}
-        return [pos for pos, i in enumerate(ids) if int(i) not in forbidden]
+    def intervention_positions(self, ids: Sequence[int], rule: str = "paper_index") -> list[int]:
+        """Positions ``pos`` whose state (after reading ``ids[pos]``) an intervention may replace,
+        by ``rule`` (one of :data:`POSITION_RULES`):
+
+        * ``"paper_index"`` (default): the paper's convention, ``h_t`` reads ``x_{t-1}`` and
+          predicts ``x_t``, with the indices of ``B`` and ``E`` excluded (A.3.1) — the states after
+          ``B``, demo, void, ``T`` and response tokens, except the state that predicts ``E``;
+        * ``"after_token"``: the index read as the token just read — after a demo, void or response
+          token, never at ``B``, ``T``, ``E`` or ``PAD`` (the state predicting ``E`` included);
+        * ``"nonterminal"``: ``"after_token"`` without the state that predicts ``E`` (§3.5's
+          "non-terminal step" read on top of it).
+        """
+        if rule not in POSITION_RULES:
+            raise ValueError(f"unknown position rule {rule!r}; allowed: {list(POSITION_RULES)}")
+        ids = [int(i) for i in ids]
+        structural = {self.bos_id, self.trigger_id, self.eos_id, self.pad_id}
+        predicts_eos = {pos for pos in range(len(ids) - 1) if ids[pos + 1] == self.eos_id}
+        if rule == "paper_index":
+            return [pos for pos, i in enumerate(ids) if i not in (self.eos_id, self.pad_id) and pos not in predicts_eos]
+        allowed = [pos for pos, i in enumerate(ids) if i not in structural]
+        return allowed if rule == "after_token" else [pos for pos in allowed if pos not in predicts_eos]
 
     # -------------------------------------------------------------------------------- batches
     def pad(self, seqs: Sequence[Sequence[int]]) -> torch.Tensor:

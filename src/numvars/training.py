@@ -10,9 +10,16 @@ criterion. The loop:
   shorter), next-token cross-entropy over every non-pad position;
 * Adam; warm-up over 100 steps to lr 1e-3, then inverse-square-root decay to a floor of 1e-7;
 * after every epoch, trial accuracy on a validation set drawn like the training set; a member
-  stops when it reaches ``criterion`` (99.99 %), and is *dropped* — reported, never hidden — if
-  it has not by ``max_epochs``;
-* a checkpoint of every member every ``checkpoint_every`` epochs (for learning dynamics).
+  that has not reached ``criterion`` (99.99 %) by ``max_epochs`` is *dropped* — reported, never
+  hidden;
+* ``stop="criterion"``: a member stops at the first epoch that meets the criterion, and that is
+  the network analysed. ``stop="budget"`` (the authors' code, which trains for a fixed number of
+  epochs): every member trains for all ``max_epochs``, and the network analysed is its last
+  checkpoint that meets the criterion (the authors keep the latest checkpoint with the best
+  validation accuracy); the first one that met it stays available
+  (:meth:`RunResult.network_at`, ``"criterion"``);
+* a checkpoint of every member every ``checkpoint_every`` epochs (for learning dynamics), and at
+  the criterion epoch.
 """
 
 from __future__ import annotations
@@ -28,6 +35,12 @@ import torch.nn.functional as F
 
 from numvars.models import CountingModel, ModelConfig, build_model
 from numvars.tasks import EVAL_PER_COUNT, Task
+
+
+STOPS = ("criterion", "budget")
+#: which checkpoint of a run is measured: the analysed one (``RunResult.state``), or the first
+#: that met the criterion
+CHECKPOINTS = ("analysed", "criterion")
 
 
 @dataclass(frozen=True)
@@ -49,9 +62,12 @@ class TrainConfig:
     criterion: float = 0.9999
     max_epochs: int = 2000
     checkpoint_every: int = 5
+    stop: str = "criterion"  # "criterion": stop when it is met; "budget": train all max_epochs
 
     def __post_init__(self):
         self.model_config  # validates the architecture fields
+        if self.stop not in STOPS:
+            raise ValueError(f"unknown stop rule {self.stop!r}; allowed: {list(STOPS)}")
         for name in ("n_train", "n_val", "batch_size", "max_epochs", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -161,37 +177,66 @@ class RunResult:
     config: TrainConfig
     reached: bool  # criterion reached (False: the run is dropped)
     epochs: int  # epochs trained
-    state: dict[str, torch.Tensor]  # final weights, as a one-member model's state_dict
+    state: dict[str, torch.Tensor]  # the analysed weights, as a one-member model's state_dict
     checkpoints: dict[int, dict[str, torch.Tensor]]  # epoch -> state_dict (epoch 0 = initial)
     history: list[dict]  # per epoch: epoch, loss, val_accuracy, lr
-    accuracy_per_count: torch.Tensor | None = None  # (len(task.eval_counts),) the behavioural test, once run
+    criterion_epoch: int | None = None  # the first epoch that met the criterion
+    analysed_epoch: int | None = None  # the epoch of ``state``
+    accuracy_per_count: dict[int, torch.Tensor] | None = None  # epoch -> (len(task.eval_counts),) behavioural test
 
     def model(self) -> CountingModel:
-        """The trained network (eval mode)."""
+        """The analysed network (eval mode)."""
         return load_model(self.config, self.state)
 
+    def epoch_of(self, checkpoint: str) -> int:
+        """The epoch of ``checkpoint`` (one of :data:`CHECKPOINTS`)."""
+        if checkpoint not in CHECKPOINTS:
+            raise ValueError(f"unknown checkpoint {checkpoint!r}; allowed: {list(CHECKPOINTS)}")
+        if not self.reached:
+            raise LookupError(f"the network {self.config} never reached the criterion (dropped)")
+        return self.analysed_epoch if checkpoint == "analysed" else self.criterion_epoch
+
+    def network_at(self, checkpoint: str) -> CountingModel:
+        """The network at ``checkpoint`` (``"analysed"`` or ``"criterion"``), eval mode."""
+        return load_model(self.config, self.checkpoints[self.epoch_of(checkpoint)])
+
+    def test(self, checkpoint: str = "analysed") -> torch.Tensor:
+        """The behavioural test (accuracy per N of :attr:`Task.eval_counts`) at ``checkpoint``."""
+        return self.accuracy_per_count[self.epoch_of(checkpoint)]
+
+    def meets_standard(self, checkpoint: str = "analysed") -> bool:
+        """The paper's standard for an analysed network (§3.2): more than 99.99 % of the
+        behavioural test's sequences right for every N of 1..20, the 16 trained counts and the
+        4 held-out ones (15 sequences each: all of them) — at ``checkpoint``. The paper drops
+        seeds that fail it."""
+        if not self.reached:
+            return False
+        accuracy = self.test(checkpoint)
+        within = [i for i, n in enumerate(self.config.task.eval_counts) if n <= self.config.task.max_count]
+        return bool(accuracy[within].min() > self.config.criterion)
+
     def to_payload(self) -> dict:
-        return {
-            "reached": self.reached,
-            "epochs": self.epochs,
-            "state": self.state,
-            "checkpoints": self.checkpoints,
-            "history": self.history,
-            "accuracy_per_count": self.accuracy_per_count,
-        }
+        return {name: getattr(self, name) for name in _PAYLOAD}
 
     @classmethod
     def from_payload(cls, config: TrainConfig, payload: dict) -> "RunResult":
-        fields = ("reached", "epochs", "state", "checkpoints", "history", "accuracy_per_count")
-        return cls(config, *(payload[name] for name in fields))
+        return cls(config, **{name: payload[name] for name in _PAYLOAD})
+
+
+_PAYLOAD = ("reached", "epochs", "state", "checkpoints", "history", "criterion_epoch", "analysed_epoch", "accuracy_per_count")
 
 
 def train_and_test(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]], None] | None = None) -> list[RunResult]:
     """:func:`train` one condition's seeds, then run the behavioural test (accuracy per N,
-    :func:`accuracy_per_count`) on each trained network."""
+    :func:`accuracy_per_count`) on each trained network at its analysed and criterion epochs (a
+    dropped network: at its last epoch)."""
     results = train(configs, progress=progress)
     for result in results:
-        result.accuracy_per_count = accuracy_per_count(result.model(), result.config.task, seed=0)[0]
+        epochs = {result.analysed_epoch, result.criterion_epoch} - {None} or {result.epochs}  # dropped: its last weights
+        result.accuracy_per_count = {
+            epoch: accuracy_per_count(load_model(result.config, result.checkpoints[epoch]), result.config.task, seed=0)[0]
+            for epoch in sorted(epochs)
+        }
     return results
 
 
@@ -243,6 +288,7 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
     results: dict[int, RunResult] = {}
     checkpoints = {i: {0: model.member_state(k)} for k, i in enumerate(active)}
     histories: dict[int, list[dict]] = {i: [] for i in active}
+    criterion_epochs: dict[int, int] = {}
     step = 0
     for epoch in range(1, config.max_epochs + 1):
         orders = [batch_rngs[i].permutation(config.n_train) for i in active]
@@ -266,11 +312,16 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
                 checkpoints[i][epoch] = model.member_state(k)
         if progress is not None:
             progress(epoch, [float(a) for a in val_accuracy])
-        done = [k for k, _ in enumerate(active) if val_accuracy[k] >= config.criterion or epoch == config.max_epochs]
+        for k, i in enumerate(active):
+            if criterion_epochs.get(i) is None and val_accuracy[k] >= config.criterion:
+                criterion_epochs[i] = epoch
+                checkpoints[i].setdefault(epoch, model.member_state(k))
+        done = [k for k, i in enumerate(active)
+                if epoch == config.max_epochs or (config.stop == "criterion" and criterion_epochs.get(i) is not None)]
         for k in done:
             i = active[k]
             checkpoints[i].setdefault(epoch, model.member_state(k))
-            results[i] = RunResult(configs[i], bool(val_accuracy[k] >= config.criterion), epoch, model.member_state(k), checkpoints[i], histories[i])
+            results[i] = _result(configs[i], epoch, checkpoints[i], histories[i], criterion_epochs.get(i))
         if done:
             keep = [k for k in range(len(active)) if k not in done]
             if not keep:
@@ -278,3 +329,13 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
             model, optimizer = _keep_members(model, optimizer, keep)
             active = [active[k] for k in keep]
     return [results[i] for i in range(len(configs))]
+
+
+def _result(config: TrainConfig, epochs: int, checkpoints: dict, history: list[dict], criterion_epoch: int | None) -> RunResult:
+    """A finished member's result. Its analysed network: with ``stop="criterion"`` the criterion
+    epoch's; with ``stop="budget"`` the last checkpoint whose validation accuracy meets the
+    criterion; a member that never met it keeps its last weights and is dropped."""
+    met = [epoch for epoch in checkpoints if epoch > 0 and history[epoch - 1]["val_accuracy"] >= config.criterion]
+    analysed = None if criterion_epoch is None else max(met) if config.stop == "budget" else criterion_epoch
+    state = checkpoints[epochs if analysed is None else analysed]
+    return RunResult(config, criterion_epoch is not None, epochs, state, checkpoints, history, criterion_epoch, analysed)
