@@ -366,7 +366,9 @@ def fit_alignments(
     batch order. The members share no parameter and the loss is the sum of their own losses,
     so each member's fit — its history, its stopping epoch, the rotation kept — is the one it
     would have alone; fitting them together only shares the per-operation overhead of the
-    small recurrent steps. Returns one :class:`DasResult` per member."""
+    small recurrent steps — measured with nothing else running (``benchmarks/das_speed.py``,
+    d = 20 GRU, Up-Down count): six stacked seeds take 0.25 s per member-epoch against 0.37 s one
+    at a time, 1.46x. Returns one :class:`DasResult` per member."""
     start = time.perf_counter()
     model = model.eval().requires_grad_(False)
     E = model.n_members
