@@ -29,7 +29,7 @@ import time
 import torch
 from torch import nn
 
-from numvars.das import LearnedRotation, fit_alignment, intervened_predictions, make_pairs, run_frozen
+from numvars.das import LearnedRotation, alignment_losses, fit_alignment, intervened_predictions, make_pairs, run_frozen
 from numvars.grids import profile
 from numvars.jobs import load_run
 from numvars.models import CountingModel, Patch, build_model
@@ -74,7 +74,7 @@ def member_epoch_seconds(model, runs, members: int) -> float:
     start = time.perf_counter()
     for rows in torch.randperm(len(runs), generator=torch.Generator().manual_seed(0)).split(512):
         logits, targets, scored = intervened_predictions(model, runs, rows, alignment)
-        loss = sum(nn.functional.cross_entropy(member[scored], targets[scored]) for member in logits.reshape(-1, *logits.shape[-3:]))
+        loss = alignment_losses(logits, targets, scored).sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -384,7 +384,7 @@ def fit_alignments(
             total = torch.zeros(E)
             for rows in torch.randperm(len(train), generator=generator).split(batch_size):
                 logits, targets, scored = intervened_predictions(model, train, rows, alignment)
-                losses = _member_losses(logits, targets, scored)
+                losses = alignment_losses(logits, targets, scored)
                 optimizer.zero_grad()
                 losses.sum().backward()  # members share no parameters: each gets its own gradient
                 optimizer.step()
@@ -408,7 +408,7 @@ def fit_alignments(
     return [DasResult(rotation if rotation.dim() == 2 else rotation[e], alignment.k, correct[e], histories[e], seconds) for e in range(E)]
 
 
-def _member_losses(logits: Tensor, targets: Tensor, scored: Tensor) -> Tensor:
+def alignment_losses(logits: Tensor, targets: Tensor, scored: Tensor) -> Tensor:
     """(E,) mean cross-entropy of each member's scored predictions: logits (E, r, W, V) — or
     (r, W, V) for one member — against targets (r, W) where scored (r, W)."""
     logits = logits.reshape(-1, *logits.shape[-3:])

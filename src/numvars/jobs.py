@@ -18,7 +18,7 @@ import functools
 import time
 from collections import defaultdict
 from dataclasses import dataclass, fields, replace
-from typing import Callable, ClassVar, Sequence, Union
+from typing import ClassVar, Sequence, Union
 
 from numvars.das import ALIGNMENTS, DasResult, PairSet, fit_alignments, make_alignment, make_pairs
 from numvars.models import CountingModel, build_model
