@@ -6,8 +6,8 @@ import pytest
 
 from numvars import paper
 from numvars.results import (
-    behaviour_cells, breakdown, compare_cells, departures, per_network, protocol_moves, protocol_table, read_table, scorecard_claims,
-    summarise, untrained_summary,
+    behaviour_cells, breakdown, compare_cells, departures, failure_summary, per_network, protocol_moves, protocol_table, read_table,
+    scorecard_claims, summarise, swap_kinds, token_kind, untrained_summary,
 )
 
 
@@ -116,3 +116,36 @@ def test_the_protocol_table_compares_each_variant_with_the_default_on_the_same_n
     assert cells.loc[("DAS cap 100 epochs (validation IIA)", "count"), "change"] == pytest.approx(-0.1)
     moves = protocol_moves(protocol_table(table)).set_index("variant")
     assert moves.loc["criterion checkpoint", "moved"] == 1 and moves.loc["positions non-terminal", "largest_change"] == pytest.approx(0.2)
+
+
+def test_failures_are_pooled_by_pairs_within_a_network_then_averaged_over_seeds():
+    def split(seed, t_kind, u_kind, pairs, failed, t_phase="response", next_kind="R"):
+        return dict(arch="transformer", task="same", seed=seed, variable="full_swap", protocol="default", t_phase=t_phase,
+                    next_kind=next_kind, t_kind=t_kind, u_kind=u_kind, pairs=pairs, failed=failed, first_error_at_t=0.0)
+
+    failures = pd.DataFrame([
+        split(0, "T", "response", 10, 0.8), split(0, "response", "response", 30, 0.0),
+        split(1, "T", "response", 20, 0.4), split(1, "response", "response", 20, 0.1),
+        split(1, "T", "response", 5, 1.0) | {"protocol": "positions after a token"},  # another protocol: ignored
+    ])
+    summary = failure_summary(failures, "transformer", "full_swap").loc[("same", "response", "R")]
+    # seed 0: 8 of 40 failed (0.2); seed 1: 10 of 40 (0.25); mean over seeds 0.225, pairs 40
+    assert summary["failed"] == pytest.approx(0.225) and summary["pairs"] == 40
+    kinds = swap_kinds(failures, "transformer", "full_swap")
+    assert kinds.loc["same", ("failed", "response")].to_dict() == pytest.approx({"T": 0.6, "response": 0.05})
+    assert kinds.loc[("same", "T"), ("pairs", "response")] == 15
+
+
+def test_token_kinds_tell_b_and_t_from_demo_and_response_tokens():
+    assert [token_kind("B", "demo"), token_kind("T", "response"), token_kind("D", "demo"), token_kind("D", "response"),
+            token_kind("R", "response")] == ["B", "T", "demo", "response", "response"]
+
+
+def test_the_splits_use_the_analysed_networks_only():
+    table = pd.DataFrame([
+        {**row(0, "count", test=0.9), "protocol": "default", "standard": True},
+        {**row(1, "count", test=0.1), "protocol": "default", "standard": False},  # fails the paper's standard: dropped
+        {**row(0, "count", test=0.5), "protocol": "criterion checkpoint", "standard": True},  # a variant: not in the default's means
+        {**row(2, "count", test=0.3, trained=False), "protocol": "default", "standard": False},  # untrained control
+    ])
+    assert breakdown(table, "count")["test_iia"].tolist() == [pytest.approx(0.9)]

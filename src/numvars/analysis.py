@@ -113,7 +113,7 @@ def counterfactual_agreement(task: Task, pairs: Sequence, demo_continuation: str
 
 def pair_facts(pairs) -> pd.DataFrame:
     """One row per intervention pair (a :class:`numvars.das.PairSet`): the target position ``t``,
-    the token there (``t_token``) and its phase (``t_phase``), the source's count, position ``u`` and its phase (``u_phase``), and how many responses the
+    the token there (``t_token``) and its phase (``t_phase``), the source's count, position ``u``, the token there (``u_token``) and its phase (``u_phase``), and how many responses the
     counterfactual asks for (``responses``; more than the trained maximum cannot be produced by
     a network that does not extrapolate), and whether a network that ignores the intervention
     gets the pair right (``rereader``, :func:`numvars.das.rereader_correct`)."""
@@ -131,6 +131,7 @@ def pair_facts(pairs) -> pd.DataFrame:
             t_phase=phase_at(task, ids, t),
             source_count=task.count(source),
             u=int(pairs.u[i]),
+            u_token=task.decode([source[int(pairs.u[i])]]),
             u_phase=phase_at(task, source, int(pairs.u[i])),
             responses=ids[last_trigger + 1 :].count(task.response_id),
             rereader=rereader[i],

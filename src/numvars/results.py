@@ -4,7 +4,7 @@
   :func:`departures`, :func:`history_table`;
 * DAS: :func:`das_table`, :func:`failure_table`, :func:`pair_outcomes`, :func:`per_network`,
   :func:`summarise`, :func:`iia_table`, :func:`compare_cells`, :func:`untrained_summary`,
-  :func:`breakdown`, :func:`failure_summary`, :func:`fit_budget`, :func:`standard_table`,
+  :func:`analysed`, :func:`breakdown`, :func:`failure_summary`, :func:`swap_kinds`, :func:`fit_budget`, :func:`standard_table`,
   :func:`protocol_table`, :func:`protocol_moves`;
 * the scorecard: :func:`scorecard_claims`, :func:`scorecard_cells`;
 * :func:`write_tables` writes the CSVs of a profile; :func:`read_table` reads them back.
@@ -257,12 +257,21 @@ def pair_outcomes(config: DasConfig, store: Store | None = None) -> pd.DataFrame
     return facts
 
 
+def token_kind(token: str, phase: str) -> str:
+    """What a state was read from, as a re-reading network sees it: ``"B"``, ``"T"``, or a
+    ``"demo"`` or ``"response"`` token (by phase: Same-Object's demos and responses are both ``D``)."""
+    return token if token in ("B", "T") else phase
+
+
 def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
                   measures=(("count", "learned"), ("full_swap", "full_swap"))) -> pd.DataFrame:
     """Where the intervened networks fail: for each stored measurement of ``measures``
-    ((variable, method) pairs) on a trained network, and each kind of token that follows the
-    target position ``t`` (``demo``, ``T``, ``R``, ``E``), the number of test pairs, the share
-    failed, and the share whose first error is the prediction made at ``t`` itself."""
+    ((variable, method) pairs) on a trained network, split by the phase of the target position
+    ``t``, the kind of token that follows it (``next_kind``: ``demo``, ``T``, ``R``, ``E``), and
+    what the target and source states were read from (``t_kind``, ``u_kind``:
+    :func:`token_kind`): whether the network meets the paper's standard (``standard``), the
+    number of test pairs, the share failed, and the share whose first error is the prediction
+    made at ``t`` itself."""
     store = store or Store.default()
     rows, seen = [], set()
     for experiment, configs in grid.items():
@@ -276,15 +285,20 @@ def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
             # what follows t: T or E, else a response (R; Same-Object's D after T) or a demo token
             response = outcomes["t_phase"] == "response"
             outcomes["next_kind"] = outcomes["next"].where(outcomes["next"].isin(["T", "E"]), response.map({True: "R", False: "demo"}))
-            for (t_phase, next_kind), group in outcomes.groupby(["t_phase", "next_kind"]):
+            outcomes["t_kind"] = [token_kind(*x) for x in zip(outcomes["t_token"], outcomes["t_phase"])]
+            outcomes["u_kind"] = [token_kind(*x) for x in zip(outcomes["u_token"], outcomes["u_phase"])]
+            for (t_phase, next_kind, t_kind, u_kind), group in outcomes.groupby(["t_phase", "next_kind", "t_kind", "u_kind"]):
                 rows.append(dict(
                     experiment=experiment,
                     **config_columns(config.run),
                     variable=config.variable or "full_swap",
                     method=config.method,
                     protocol=protocol_of(config),
+                    standard=_meets_standard(config.run, config.checkpoint, store),
                     t_phase=t_phase,
                     next_kind=next_kind,
+                    t_kind=t_kind,
+                    u_kind=u_kind,
                     pairs=len(group),
                     failed=float((group["first_error"] >= 0).mean()),
                     first_error_at_t=float((group["first_error"] == 0).mean()),
@@ -292,10 +306,31 @@ def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
     return pd.DataFrame(rows)
 
 
+def pooled_failures(failures: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Rows of a :func:`failure_table` pooled over everything but ``by`` within each network
+    (shares weighted by pairs), then averaged over seeds: ``by`` -> pairs, failed,
+    first_error_at_t."""
+    network = [c for c in ("experiment", "arch", "task", "void_p", "d", "n_layers", "positional", "seed") if c in failures]
+    weighted = failures.assign(failed=failures["failed"] * failures["pairs"], first_error_at_t=failures["first_error_at_t"] * failures["pairs"])
+    per_seed = weighted.groupby(list(dict.fromkeys([*network, *by])), sort=False, dropna=False)[["pairs", "failed", "first_error_at_t"]].sum()
+    per_seed[["failed", "first_error_at_t"]] = per_seed[["failed", "first_error_at_t"]].div(per_seed["pairs"], axis=0)
+    return per_seed.reset_index().groupby(list(by), sort=False)[["pairs", "failed", "first_error_at_t"]].mean()
+
+
 def default_protocol(table: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``table`` measured under the default protocol (all rows of a first-protocol
     table, which has no ``protocol`` column)."""
     return table[table["protocol"] == "default"] if "protocol" in table else table
+
+
+def analysed(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` that every mean of the book uses: the default protocol, trained
+    networks that meet the paper's standard (a first-protocol table has no ``standard``
+    column: every network that reached the criterion)."""
+    table = default_protocol(table)
+    if "trained" in table:
+        table = table[table["trained"]]
+    return table[table["standard"]] if "standard" in table else table
 
 
 def per_network(table: pd.DataFrame, standard: bool = True) -> pd.DataFrame:
@@ -460,8 +495,8 @@ def breakdown(table: pd.DataFrame, variable: str = "count") -> pd.DataFrame:
     """Chapter 4 §4.4. Learned alignments of one variable: mean test IIA over seeds, split by whether target and
     source positions share a phase, by the phase of the target position, and by whether the
     counterfactual asks for more than 20 responses."""
-    table = default_protocol(table)
-    rows = table[table["trained"] & (table["variable"] == variable) & (table["method"] == "learned")]
+    table = analysed(table)
+    rows = table[(table["variable"] == variable) & (table["method"] == "learned")]
     columns = [c for c in ("test_iia", "iia_same_phase", "iia_cross_phase", "iia_demo_t", "iia_response_t", "iia_upto20", "iia_over20",
                            "iia_t_after_T", "iia_demo_t_response_u") if c in rows]  # the last two: not in the first protocol's tables
     return rows.groupby(["arch", "task"], sort=False)[columns].mean().reset_index()
@@ -469,10 +504,21 @@ def breakdown(table: pd.DataFrame, variable: str = "count") -> pd.DataFrame:
 
 def failure_summary(failures: pd.DataFrame, arch: str, variable: str) -> pd.DataFrame:
     """Chapter 4 §4.5. A :func:`failure_table` for one architecture and variable, by task, phase of ``t`` and
-    the token after ``t``: pairs, share failed, share failed at ``t`` itself (means over seeds)."""
-    failures = default_protocol(failures)
+    the token after ``t``: pairs, share failed, share failed at ``t`` itself (means over the
+    seeds that meet the standard)."""
+    failures = analysed(failures)
     rows = failures[(failures["arch"] == arch) & (failures["variable"] == variable)]
-    return rows.groupby(["task", "t_phase", "next_kind"], sort=False)[["pairs", "failed", "first_error_at_t"]].mean().round(3)
+    return pooled_failures(rows, ["task", "t_phase", "next_kind"]).round(3)
+
+
+def swap_kinds(failures: pd.DataFrame, arch: str, variable: str) -> pd.DataFrame:
+    """Chapter 4 §4.5. The share of test pairs failed by what the target and the source state
+    were read from (:func:`token_kind`), per task (means over the seeds that meet the standard;
+    pairs per seed beside)."""
+    failures = analysed(failures)
+    rows = failures[(failures["arch"] == arch) & (failures["variable"] == variable)]
+    pooled = pooled_failures(rows, ["task", "t_kind", "u_kind"])
+    return pooled[["pairs", "failed"]].unstack("u_kind").round(3)
 
 
 def fit_budget(table: pd.DataFrame, max_epochs: int = 100) -> pd.DataFrame:
