@@ -1,5 +1,5 @@
 """The scorecard page (book/90_scorecard): every claim of the paper and every Fig. 2/7 cell is on
-it, as the committed paper-profile tables it scores (the first protocol's, results/paper_v1) give them today."""
+it, as the committed paper-profile tables it scores (results/paper: the chosen protocol) give them today."""
 
 import json
 from pathlib import Path
@@ -26,7 +26,7 @@ def page_outputs() -> str:
 
 
 def test_every_claim_of_the_paper_is_on_the_page_with_its_verdict(page_outputs):
-    claims = scorecard_claims(read_table("paper_v1", "das.csv"), read_table("paper_v1", "accuracy_per_count.csv"))  # the page scores these
+    claims = scorecard_claims(read_table("paper", "das.csv"), read_table("paper", "accuracy_per_count.csv"))  # the page scores these
     assert len(claims) == len(paper.CLAIMS) == 13  # the rows of PAPER.md §5
     for claim in claims.itertuples():
         assert claim.claim in page_outputs, f"missing claim: {claim.claim}"
