@@ -3,8 +3,8 @@
 * ``quick`` — minutes on two CPU cores: what CI, the golden notebooks and a first-time reader
   run. A GRU, an LSTM and a transformer on Single-Object counting, seeds 0 and 1; DAS with
   fewer pairs.
-* ``paper`` — the paper's grid: 114 networks (about 27 min on two cores) and 342 DAS
-  measurements (about 75 min); its tables are committed under ``results/paper/``.
+* ``paper`` — the paper's grid: 114 networks and 576 DAS measurements (hours on two cores:
+  book/cluster.md gives measured times); its tables are committed under ``results/paper/``.
 
 A :class:`Profile` holds named experiments of each kind: ``training`` (experiment ->
 :class:`~numvars.training.TrainConfig` list) and ``das`` (experiment ->
