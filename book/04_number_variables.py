@@ -110,7 +110,7 @@ nv.results.iia_table(paper_table)
 cells = nv.results.compare_cells(paper_table).set_index(["arch", "task", "figure", "measure"])
 split = nv.results.breakdown(paper_table, "count").set_index(["arch", "task"])
 failures = book.paper_table("das_failures.csv")
-joint = nv.results.breakdown(paper_table, "count+phase").set_index(["arch", "task"])
+count_and_phase = nv.results.breakdown(paper_table, "count+phase").set_index(["arch", "task"])
 kinds = nv.results.swap_kinds(failures, "transformer", "full_swap")
 
 
@@ -136,7 +136,7 @@ findings = {
         f"{a} {t}: same phase {split.loc[(a, t), 'iia_same_phase']:.2f}, cross phase {split.loc[(a, t), 'iia_cross_phase']:.2f}, "
         f"<= 20 responses {split.loc[(a, t), 'iia_upto20']:.2f}" for a, t in [*rnn, ("gru", "same"), ("lstm", "same")]],
     "2. count and phase swapped together (the authors' configs), beside the paper's Fig. 2 count cell": [
-        f"{a} {t}: count+phase {joint.loc[(a, t), 'test_iia']:.2f} (cross phase {joint.loc[(a, t), 'iia_cross_phase']:.2f}); "
+        f"{a} {t}: count+phase {count_and_phase.loc[(a, t), 'test_iia']:.2f} (cross phase {count_and_phase.loc[(a, t), 'iia_cross_phase']:.2f}); "
         f"paper's count {cells.loc[(a, t, '2', 'count'), 'paper']:.2f}" for a, t in [*rnn, ("gru", "same"), ("lstm", "same")]],
     "3. LSTMs, Up-Up": [cell("lstm", t, "up_up") for t in ("multi", "single")],
     "4. Same-Object RNNs, count, phase and Up-Up": [cell(a, "same", m, f) for a in ("gru", "lstm")
