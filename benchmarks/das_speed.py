@@ -16,8 +16,13 @@ Prints the median seconds per training epoch of each over ``--repeats`` epochs a
 Then one seed at a time against ``--members`` seeds fitted as one stack
 (:func:`numvars.das.fit_alignments`, as the grid fits a condition's seeds): seconds per
 member-epoch of each and their ratio (networks at their initial weights: the time does not
-depend on them). Last, one complete fit as the grid runs it. Wall-clock timings: run it on a
-quiet machine, one torch thread.
+depend on them). Then one complete fit as the grid runs it.
+
+``--fits``: complete fits of trained networks, one at a time against the stacks the grid fits
+(``numvars.jobs.jobs_for``: up to six networks; members leave a stack when their patience runs
+out), with the same results (checked): the six seeds of the d = 20 GRU on the grid's 10 000
+pairs, and learning curves — the six seeds at three saved epochs on the curves' 2 000 pairs
+(``numvars.grids.CURVE_PAIRS``). Prints seconds per fit of each and the speed-up. Wall-clock timings: run it on a quiet machine, one torch thread.
 """
 
 from __future__ import annotations
@@ -30,11 +35,12 @@ import torch
 from torch import nn
 
 from numvars.das import LearnedRotation, alignment_losses, fit_alignment, intervened_predictions, make_pairs, run_frozen
-from numvars.grids import profile
-from numvars.jobs import load_run
+from numvars.grids import CURVE_PAIRS, das_settings, profile
+from numvars.jobs import DasConfig, load_run
 from numvars.models import CountingModel, Patch, build_model
 from numvars.programs import get_program
 from numvars.runner import ensure
+from numvars.store import Store
 
 
 def full_run_loss(model, runs, rows, alignment):
@@ -81,17 +87,47 @@ def member_epoch_seconds(model, runs, members: int) -> float:
     return (time.perf_counter() - start) / members
 
 
+def complete_fits(configs, store) -> None:
+    """Seconds per fit, one at a time and in the stacks the grid's jobs use
+    (:func:`numvars.jobs.jobs_for`), for the measurements ``configs``, and a check that both give
+    the same results."""
+    from numvars.jobs import jobs_for, measure_stack
+    start = time.perf_counter()
+    alone = [measure_stack([c], store)[0] for c in configs]
+    alone_seconds = (time.perf_counter() - start) / len(configs)
+    start = time.perf_counter()
+    stacked = {c: r for job in jobs_for(configs) for c, r in zip(job.configs, measure_stack(job.configs, store))}
+    together = [stacked[c] for c in configs]
+    stack_seconds = (time.perf_counter() - start) / len(configs)
+    same = sum(torch.equal(a.test_correct, t.test_correct) and len(a.history) == len(t.history) for a, t in zip(alone, together))
+    largest = max(abs(a.test_iia - t.test_iia) for a, t in zip(alone, together))
+    epochs = [len(a.history) for a in alone]
+    print(f"{len(configs)} fits ({configs[0].n_pairs[0]} training pairs, {min(epochs)}-{max(epochs)} epochs): one at a time "
+          f"{alone_seconds:6.1f} s, stacked {stack_seconds:6.1f} s per fit: {alone_seconds / stack_seconds:.2f}x; "
+          f"identical results {same} of {len(configs)}, largest test IIA difference {largest:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="gru", choices=["gru", "lstm", "transformer"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--members", type=int, default=6, help="seeds fitted as one stack (default: a condition's 6)")
+    parser.add_argument("--fits", action="store_true", help="complete fits of trained networks, one at a time against one stack")
+    parser.add_argument("--store", type=Store, default=None, help="the store with the paper profile's networks (default: ./store)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.fits:
+        seeds = [c for c in profile("paper").training["main"] if c.arch == "gru" and c.task.kind == "multi"]
+        ensure(seeds, args.store)
+        settings = das_settings("paper")
+        complete_fits([DasConfig(c, **settings) for c in seeds], args.store)
+        curves = dict(settings, n_pairs=CURVE_PAIRS["paper"])
+        complete_fits([DasConfig(c, checkpoint=e, **curves) for c in seeds for e in (100, 300, 600)], args.store)
+        return
 
     config = next(c for c in profile("paper").training["main"] if c.arch == args.arch)  # Multi-Object, seed 0
-    ensure([config])
-    model = load_run(config).model().requires_grad_(False)
+    ensure([config], args.store)
+    model = load_run(config, args.store).model().requires_grad_(False)
     program = get_program("up_down", config.task)
     train, val, test = (make_pairs(program, "count", n, seed=s) for n, s in ((10_000, 1), (1_000, 2), (1_000, 3)))
     runs = run_frozen(model, train)

@@ -41,7 +41,7 @@ das = book.paper_table("das.csv")
 accuracy = book.paper_table("accuracy_per_count.csv")
 runs = book.paper_table("runs.csv")
 
-CHAPTERS = {"02_networks_and_training": "ch. 2", "04_number_variables": "ch. 4"}
+CHAPTERS = {"02_networks_and_training": "ch. 2", "04_number_variables": "ch. 4", "05_size_learning_gradience": "ch. 5"}
 
 
 def where(chapter, issue=None) -> str:
@@ -59,7 +59,8 @@ print(f"paper values read off plots: ±{nv.paper.READ_ERROR:.2f}; a cell is with
 # for the cells the claim covers (mean over seeds), and the verdict over those cells.
 
 # %%
-claims = nv.results.scorecard_claims(das, accuracy)
+claims = nv.results.scorecard_claims(das, accuracy, sizes=book.paper_table("sizes.csv"), curves=book.paper_table("checkpoints.csv"),
+                                     gradience=book.paper_table("gradience.csv"))
 claims["where"] = [where(claim.chapter, claim.issue) for claim in nv.paper.CLAIMS]
 Markdown(claims.drop(columns="chapter").to_markdown(index=False))
 

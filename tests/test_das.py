@@ -68,7 +68,8 @@ def test_full_swap_alignment_equals_patching_the_source_state():
     for i in range(32):
         n = int(scored[i].nonzero().max()) + 1
         t = int(pairs.t[i])
-        assert torch.allclose(by_alignment[i, :n], by_patch[i, t : t + n], atol=1e-4)
+        read = scored[i, :n]  # only the scored predictions are computed
+        assert torch.allclose(by_alignment[i, :n][read], by_patch[i, t : t + n][read], atol=1e-4)
         assert torch.equal(targets[i, :n], pairs.tokens[i, t + 1 : t + 1 + n])  # shifted targets
 
 
@@ -202,3 +203,12 @@ def test_the_rereader_chance_level_by_hand():
     no_trigger = TASK.encode("B D D R R E")  # a phase swap in the demo: R without T
     assert not rereader_correct(TASK, no_trigger, score_from(no_trigger, 3))
     assert rereader_correct(TASK, longer, [False] * len(longer))  # nothing scored: nothing to get wrong
+
+
+def test_members_that_stop_leave_the_stack_and_the_others_go_on_exactly_as_alone(quick_gru):
+    # the untrained members (first and last) stop early; the trained one, in the middle of the
+    # stack, goes on alone after them: each fit still equals its fit alone
+    trained = load_run(quick_gru).model()
+    untrained = [build_model(trained.config, seeds=(s,)).eval() for s in (5, 6)]
+    together = _fit_alone_and_together([untrained[0], trained, untrained[1]], (0, 1, 2), dict(max_epochs=12, patience=3, batch_size=64, seed=4))
+    assert len(together[1].history) > max(len(together[0].history), len(together[2].history))

@@ -5,6 +5,7 @@ import shutil
 from dataclasses import replace
 
 import pandas as pd
+import torch
 import pytest
 
 import numvars.jobs as jobs
@@ -142,3 +143,37 @@ def test_train_jobs_save_every_seed(tmp_path):
     configs = tuple(replace(SINGLE, d=4, max_epochs=1, n_train=32, n_val=16, seed=s) for s in (3, 4))
     TrainJob(configs).run(store)
     assert all(store.exists(RUN_KIND, c) for c in configs)
+
+
+def test_a_conditions_checkpoints_stack_into_one_job_and_each_equals_its_fit_alone(quick_gru):
+    """Learning curves: one network's saved epochs and its other seed's fit as one stack; each
+    member's measurement is the one it gets alone (same rotation start: its seed's)."""
+    configs = [DasConfig(replace(quick_gru, seed=s), checkpoint=e, **dict(TINY, max_epochs=3, patience=3))
+               for s in (0, 1) for e in (0, 60, 90)]
+    planned = jobs_for(configs)
+    assert len(planned) == 1 and set(planned[0].configs) == set(configs)
+    assert "at 3 saved epochs" in planned[0].label() and "seeds 0,1" in planned[0].label()
+    many = jobs_for([replace(c, checkpoint=e) for c in (configs[0], configs[3]) for e in (0, 5, 10, 15)])  # 8 networks: 6 per stack at most
+    assert [len(job.configs) for job in many] == [6, 2] and [c.checkpoint for c in many[0].configs] == [0, 0, 5, 5, 10, 10]
+    together = jobs.measure_stack(configs)
+    for config, stacked in zip(configs, together):
+        alone = measure(config)
+        assert [h["val_iia"] for h in stacked.history] == [h["val_iia"] for h in alone.history]
+        assert torch.equal(stacked.test_correct, alone.test_correct)
+    assert len(jobs_for([configs[0], DasConfig(quick_gru, **dict(TINY, max_epochs=3, patience=3))])) == 2  # the analysed checkpoint: its own stack
+
+
+def test_a_checkpoint_that_was_not_saved_is_a_clear_error(quick_gru):
+    with pytest.raises(ValueError, match=r"unknown checkpoint 'best'; allowed: \['analysed', 'criterion'\] or a saved epoch"):
+        DasConfig(SINGLE, checkpoint="best")
+    with pytest.raises(ValueError, match="unknown checkpoint -5"):
+        DasConfig(SINGLE, checkpoint=-5)
+    with pytest.raises(ValueError, match=r"no checkpoint at epoch 7 .* every 5 epochs"):
+        measure(DasConfig(quick_gru, checkpoint=7, **TINY))
+
+
+def test_every_learning_curve_epoch_of_the_quick_profile_is_saved(quick_gru):
+    from numvars.grids import profile
+    for config in profile("quick").das["checkpoints"]:
+        run = jobs.load_run(config.run)
+        assert run.epoch_of(config.checkpoint) in run.checkpoints  # a missing epoch would fail the book's chapter 5

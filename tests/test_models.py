@@ -65,6 +65,11 @@ def test_resume_equals_a_full_patched_run_from_the_patched_step_on(config):
             n_after = int(lengths[b] - steps[b])  # predictions after the patched token, up to the last real token
             assert torch.allclose(resumed[b, :n_after], full[b, steps[b] : lengths[b]], atol=1e-5)
             assert torch.all(resumed[b, n_after:] == 0)
+    needed = torch.rand(resumed.shape[:2], generator=torch.Generator().manual_seed(0)) < 0.5
+    some = model.resume(x, steps, new_states, needed=needed)
+    assert torch.equal(some[needed], resumed[needed])  # the same logits, bit for bit, where they are needed
+    if config.arch != "transformer":  # the recurrent nets skip the head elsewhere
+        assert torch.all(some[~needed] == 0)
 
 
 def test_resume_refuses_ensembles_and_bad_shapes():

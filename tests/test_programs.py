@@ -279,3 +279,20 @@ def test_sampled_pairs_are_seeded_allowed_and_cover_both_phases():
     assert phases == {(DEMO, DEMO), (DEMO, RESPONSE), (RESPONSE, DEMO), (RESPONSE, RESPONSE)}
     same = sample_pairs(task, 200, seed=1, same_phase=True)
     assert all(phase_at(task, p.target, p.t) == phase_at(task, p.source, p.u) for p in same)
+
+
+def test_pair_facts_read_each_states_count_from_the_tokens_before_it():
+    from numvars.analysis import pair_facts
+    from numvars.das import make_pairs
+    task = Task("multi")
+    pairs = make_pairs(get_program("up_down", task), "count", 40, seed=2)
+    facts = pair_facts(pairs)
+
+    def count_after(ids, pos):  # by hand: demo tokens so far, then that many minus the R tokens so far
+        ids = [task.decode([x]) for x in ids[: pos + 1]]
+        demos = sum(x.startswith("D") for x in ids)
+        return demos - ids.count("R")
+
+    for i, row in facts.iterrows():
+        assert row["t_count"] == count_after(pairs.tokens[i].tolist(), row["t"])
+        assert row["u_count"] == count_after(pairs.sources[i].tolist(), row["u"])

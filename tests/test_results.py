@@ -149,3 +149,54 @@ def test_the_splits_use_the_analysed_networks_only():
         {**row(2, "count", test=0.3, trained=False), "protocol": "default", "standard": False},  # untrained control
     ])
     assert breakdown(table, "count")["test_iia"].tolist() == [pytest.approx(0.9)]
+
+
+def test_gradience_cells_expand_back_to_their_pairs_and_pool_within_a_network():
+    from numvars.results import gradience_per_network, iia_by
+    cells = pd.DataFrame([  # one network: (t_count, u_count, pairs, correct)
+        dict(arch="gru", d=8, seed=0, standard=True, t_count=t, u_count=u, pairs=p, correct=c)
+        for t, u, p, c in ((2, 2, 3, 3), (3, 2, 1, 1), (2, 12, 2, 1), (18, 8, 2, 0))
+    ] + [dict(arch="gru", d=8, seed=1, standard=True, t_count=2, u_count=2, pairs=1, correct=0)])
+    per = gradience_per_network(cells).set_index("seed")
+    assert per.loc[0, "iia"] == pytest.approx(5 / 8)
+    # by hand (seed 0): differences 0 (3 pairs, 3 right), 1 (1, 1), 10 (4 pairs, 1 right): slope of the least-squares line
+    x = [0, 0, 0, 1] + [10] * 4
+    y = [1, 1, 1, 1, 1, 0, 0, 0]
+    assert per.loc[0, "slope"] == pytest.approx(pd.Series(y).cov(pd.Series(x)) / pd.Series(x).var())
+    assert per.loc[0, "iia_small"] == 1.0 and per.loc[0, "iia_large"] == 0.0  # larger count <= 5: 4 pairs right; 18 > 15: none
+    by_difference = iia_by(cells, ["difference"]).set_index("difference")["iia"]
+    assert by_difference[0] == pytest.approx((3 / 3 + 0 / 1) / 2)  # within each network first, then the mean over seeds
+    assert by_difference[10] == pytest.approx(1 / 4)
+
+
+def test_the_smaller_pair_set_is_checked_against_the_full_one_on_the_same_network():
+    from numvars.results import pair_check
+    checkpoints = pd.DataFrame([dict(arch="gru", d=8, seed=0, checkpoint="analysed", test_iia=0.70),
+                                dict(arch="gru", d=8, seed=0, checkpoint="600", test_iia=0.65)])
+    sizes = pd.DataFrame([dict(arch="gru", d=8, seed=0, variable="count", method="learned", trained=True, protocol="default",
+                               standard=True, test_iia=0.72),
+                          dict(arch="gru", d=8, seed=0, variable="count", method="random", trained=True, protocol="default",
+                               standard=True, test_iia=0.10)])
+    check = pair_check(checkpoints, sizes)
+    assert len(check) == 1 and check["difference"].iloc[0] == pytest.approx(-0.02)
+
+
+def test_chapter_5_claims_are_scored_by_their_stated_rules():
+    from numvars.results import chapter_5_claims
+
+    def size_row(d, seed, test, variable="count", method="learned", trained=True):
+        return dict(arch="gru", d=d, seed=seed, variable=variable, method=method, trained=trained, protocol="default", standard=trained,
+                    test_iia=test, chance=0.09)
+
+    sizes = pd.DataFrame([size_row(d, s, iia + 0.01 * s) for d, iia in ((8, 0.70), (48, 0.99), (96, 0.90)) for s in (0, 1)]
+                         + [size_row(d, 0, 0.1, "count", "random") for d in (8, 48, 96)])
+    curve = lambda d, seed, iia: [dict(arch="gru", d=d, seed=seed, checkpoint=str(e), epoch=e, accuracy=a, test_iia=i)
+                                  for e, a, i in zip((0, 10, 20, 30), (0, 0.5, 1, 1), iia)]
+    curves = pd.DataFrame(curve(8, 0, (0, 0.4, 0.9, 0.9)) + curve(8, 1, (0, 0.5, 0.8, 0.9)) + curve(48, 0, (0.9, 0.1, 0.9, 0.1)))
+    cell = lambda d, t, u, pairs, correct: dict(arch="gru", d=d, seed=0, standard=True, t_count=t, u_count=u, pairs=pairs, correct=correct)
+    gradience = pd.DataFrame([cell(8, 2, 2, 4, 4), cell(8, 2, 18, 4, 0), cell(96, 2, 2, 4, 4), cell(96, 2, 18, 4, 3)])
+    claims = chapter_5_claims(sizes, curves, gradience)
+    ours, verdict = claims["size_sweep"]
+    assert verdict == "differs in 1 of 3 cells: GRU d=96" and "d=8 0.70; d=48 0.99; d=96 0.91" in ours
+    assert claims["dynamics"][1] == "not supported at d=48 (mean r < 0.7)"  # d = 48's IIA zig-zags against a rising accuracy
+    assert claims["graded"][1] == "IIA falls with the difference and for large counts at 2 of 2 GRU sizes; the smallest GRU is more graded than the largest"

@@ -116,8 +116,11 @@ def pair_facts(pairs) -> pd.DataFrame:
     the token there (``t_token``) and its phase (``t_phase``), the source's count, position ``u``, the token there (``u_token``) and its phase (``u_phase``), and how many responses the
     counterfactual asks for (``responses``; more than the trained maximum cannot be produced by
     a network that does not extrapolate), and whether a network that ignores the intervention
-    gets the pair right (``rereader``, :func:`numvars.das.rereader_correct`)."""
+    gets the pair right (``rereader``, :func:`numvars.das.rereader_correct`), and the Up-Down
+    program's count after ``t`` in the target and after ``u`` in the source (``t_count``,
+    ``u_count``: what a count swap exchanges; it goes up in the demo phase, down in the response)."""
     task = pairs.task
+    up_down = get_program("up_down", task)
     rereader = pairs.rereader_correct.tolist()
     rows = []
     for i in range(len(pairs)):
@@ -133,6 +136,8 @@ def pair_facts(pairs) -> pd.DataFrame:
             u=int(pairs.u[i]),
             u_token=task.decode([source[int(pairs.u[i])]]),
             u_phase=phase_at(task, source, int(pairs.u[i])),
+            t_count=up_down.view(up_down.states(ids[: t + 1])[t])["count"],
+            u_count=up_down.view(up_down.states(source[: int(pairs.u[i]) + 1])[int(pairs.u[i])])["count"],
             responses=ids[last_trigger + 1 :].count(task.response_id),
             rereader=rereader[i],
         ))

@@ -16,6 +16,7 @@ Shapes: ``n`` pairs, ``L`` tokens, ``S`` state size. States are row vectors, so 
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -24,7 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import orthogonal
 
-from numvars.models import CountingModel, shift_left
+from numvars.models import CountingModel, keep_adam_state, shift_left
 from numvars.programs import RESPONSE, Program, get_program, sample_pairs
 from numvars.tasks import Task
 
@@ -78,6 +79,16 @@ class Alignment(nn.Module):
 
     def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
         return interchange(h_o, h_s, self.rotation, self.k)
+
+    def select(self, keep: Sequence[int]) -> "Alignment":
+        """A copy holding only the members ``keep`` of a stacked alignment (every tensor of its
+        state is (E, S, S): one matrix per member) — for members still being fitted."""
+        kept = copy.deepcopy(self)
+        index = torch.tensor(list(keep))
+        with torch.no_grad():
+            for tensor in [*kept.parameters(), *kept.buffers()]:
+                tensor.data = tensor.data[index].clone()
+        return kept
 
 
 class _Weight(nn.Module):
@@ -227,28 +238,41 @@ class FrozenRuns:
     leading member dimension E."""
 
     pairs: PairSet
-    states: Tensor  # (n, L, S) — (E, n, L, S) for an ensemble — the counterfactual sequences' states, before any intervention
+    h_o: Tensor  # (n, S) — (E, n, S) for an ensemble — each target's state after its token t, before any intervention
     h_s: Tensor  # (n, S) — (E, n, S) — each source's state after its token u
+    states: Tensor | None  # (n, L, S) — (E, n, L, S) — every state of the counterfactual sequences, kept only for a
+    # model that resumes from them (the transformer); None for the recurrent nets
 
     def __len__(self) -> int:
         return len(self.pairs)
 
+    def select(self, keep: Sequence[int]) -> "FrozenRuns":
+        """The runs of the ensemble members ``keep`` (E stays a dimension)."""
+        index = torch.tensor(list(keep))
+        return FrozenRuns(self.pairs, self.h_o[index], self.h_s[index], None if self.states is None else self.states[index])
+
 
 @torch.no_grad()
-def run_frozen(model: CountingModel, pairs: PairSet, batch_size: int = 2048) -> FrozenRuns:
+def run_frozen(model: CountingModel, pairs: PairSet, batch_size: int = 2048, members_per_batch: int = 12_288) -> FrozenRuns:
     """Run ``model`` (every member of an ensemble) once over the pairs' counterfactual and
-    source sequences."""
+    source sequences: ``batch_size`` sequences at a time, fewer for a large ensemble (at most
+    ``members_per_batch`` sequence-members)."""
     if len(pairs) == 0:
         raise ValueError("an empty pair set")
     check_model_task(model, pairs.task)
     E = model.n_members
-    states, h_s = [], []
-    for rows in torch.arange(len(pairs)).split(batch_size):
-        part = pairs.subset(rows)
-        states.append(model(part.tokens.expand(E, *part.tokens.shape)).states)
-        h_s.append(model(part.sources.expand(E, *part.sources.shape)).states[:, torch.arange(len(rows)), part.u])
-    states, h_s = torch.cat(states, dim=1), torch.cat(h_s, dim=1)
-    return FrozenRuns(pairs, states[0], h_s[0]) if E == 1 else FrozenRuns(pairs, states, h_s)
+    h_o, h_s, states = [], [], []
+    for rows in torch.arange(len(pairs)).split(max(1, min(batch_size, members_per_batch // E))):
+        part, index = pairs.subset(rows), torch.arange(len(rows))
+        target_states = model(part.tokens.expand(E, *part.tokens.shape)).states
+        h_o.append(target_states[:, index, part.t])
+        h_s.append(model(part.sources.expand(E, *part.sources.shape)).states[:, index, part.u])
+        if model.resume_reads_states:
+            states.append(target_states)
+    h_o, h_s, states = torch.cat(h_o, dim=1), torch.cat(h_s, dim=1), torch.cat(states, dim=1) if states else None
+    if E == 1:
+        return FrozenRuns(pairs, h_o[0], h_s[0], None if states is None else states[0])
+    return FrozenRuns(pairs, h_o, h_s, states)
 
 
 def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module):
@@ -256,15 +280,16 @@ def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor,
 
     Returns ``(logits (r, W, V), targets (r, W), scored (r, W))``: ``logits[i, j]`` is the
     prediction after token ``t + j`` of pair ``rows[i]``, ``targets`` the counterfactual token
-    it should predict, ``scored`` whether the intervened program determines that token. An
-    ensemble (each member with its own rotation) gives logits (E, r, W, V)."""
+    it should predict, ``scored`` whether the intervened program determines that token (only the
+    scored logits are computed: the others may be 0). An ensemble (each member with its own
+    rotation) gives logits (E, r, W, V)."""
     pairs = runs.pairs.subset(rows)
-    h_o, h_s = runs.states[..., rows, pairs.t, :], runs.h_s[..., rows, :]
+    h_o, h_s = runs.h_o[..., rows, :], runs.h_s[..., rows, :]
     states = runs.states[..., rows, :, :] if model.resume_reads_states else None
-    logits = model.resume(pairs.tokens, pairs.t, alignment(h_o, h_s), states)
-    width = logits.shape[-2]
+    width = int(((pairs.tokens != pairs.task.pad_id).sum(1) - pairs.t).max())  # predictions from t on, as resume() makes them
     targets = shift_left(pairs.tokens, pairs.t + 1, width, fill=pairs.task.pad_id)
     scored = shift_left(pairs.score, pairs.t + 1, width, fill=False)
+    logits = model.resume(pairs.tokens, pairs.t, alignment(h_o, h_s), states, needed=scored)  # unscored logits may be 0
     return logits, targets, scored
 
 
@@ -365,47 +390,72 @@ def fit_alignments(
     rotation (``alignment`` built with one seed per member), on the same pairs in the same
     batch order. The members share no parameter and the loss is the sum of their own losses,
     so each member's fit — its history, its stopping epoch, the rotation kept — is the one it
-    would have alone; fitting them together only shares the per-operation overhead of the
-    small recurrent steps — measured with nothing else running (``benchmarks/das_speed.py``,
-    d = 20 GRU, Up-Down count): six stacked seeds take 0.25 s per member-epoch against 0.37 s one
-    at a time, 1.46x. Returns one :class:`DasResult` per member."""
+    would have alone, to float rounding (a stacked matrix product may round differently; over a
+    complete fit of a hundred epochs that can tip a pair or an epoch); fitting them together only shares the per-operation overhead of the
+    small recurrent steps, and a member whose patience has run out leaves the stack —
+    measured with nothing else running (``benchmarks/das_speed.py --fits``, d = 20 GRUs, Up-Down
+    count, 10 000 pairs): 21.5 s per fit for six seeds stacked against 34.9 s one at a time, 1.63x. ``progress(epoch, val_iia)`` gets the validation IIA of the
+    members still fitting. Returns one :class:`DasResult` per member."""
     start = time.perf_counter()
     model = model.eval().requires_grad_(False)
     E = model.n_members
     histories: list[list[dict]] = [[] for _ in range(E)]
     if alignment.trainable:
-        optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
-        train, val = run_frozen(model, train_pairs), run_frozen(model, val_pairs)
-        generator = torch.Generator().manual_seed(seed)
-        best_iia, best_epoch = [-1.0] * E, [0] * E
-        best_state = {name: p.detach().clone() for name, p in alignment.state_dict().items()}
-        fitting = list(range(E))  # members whose validation IIA may still improve
-        for epoch in range(1, max_epochs + 1):
-            total = torch.zeros(E)
-            for rows in torch.randperm(len(train), generator=generator).split(batch_size):
-                logits, targets, scored = intervened_predictions(model, train, rows, alignment)
-                losses = alignment_losses(logits, targets, scored)
-                optimizer.zero_grad()
-                losses.sum().backward()  # members share no parameters: each gets its own gradient
-                optimizer.step()
-                total += losses.detach() * len(rows) / len(train)
-            val_iia = pair_correct(model, val, alignment).float().reshape(E, -1).mean(dim=1).tolist()
-            for e in fitting:
-                histories[e].append(dict(epoch=epoch, loss=float(total[e]), val_iia=val_iia[e]))
-                if val_iia[e] > best_iia[e]:
-                    best_iia[e], best_epoch[e] = val_iia[e], epoch
-                    for name, value in alignment.state_dict().items():
-                        _set_member(best_state[name], value, e, E)
-            if progress is not None:
-                progress(epoch, val_iia)
-            fitting = [e for e in fitting if epoch - best_epoch[e] < patience]
-            if not fitting:
-                break
-        alignment.load_state_dict(best_state)
+        best = _fit_stack(model, alignment, train_pairs, val_pairs, histories, max_epochs, patience, lr, batch_size, seed, progress)
+        with torch.no_grad():  # every member's best parameters, back into the whole stack
+            for name, tensor in alignment.state_dict().items():
+                for e in range(E):
+                    (tensor[e] if tensor.dim() == 3 else tensor).copy_(best[e][name])
     correct = pair_correct(model, run_frozen(model, test_pairs), alignment).reshape(E, -1)
     rotation = alignment.rotation.detach().clone()
     seconds = (time.perf_counter() - start) / E
     return [DasResult(rotation if rotation.dim() == 2 else rotation[e], alignment.k, correct[e], histories[e], seconds) for e in range(E)]
+
+
+def _fit_stack(model, alignment, train_pairs, val_pairs, histories, max_epochs, patience, lr, batch_size, seed, progress) -> list[dict]:
+    """The training loop of :func:`fit_alignments`: fills ``histories`` (one list per member) and
+    returns each member's best parameters ({state name: tensor without the member dimension}).
+    A member whose patience has run out leaves the stack (its network, runs, rotation and Adam
+    state), so the others go on at the cost of the members still fitting."""
+    E = model.n_members
+    fitting = list(range(E))  # members whose validation IIA may still improve, in stack order
+    best = [_member_state(alignment, e) for e in range(E)]
+    best_iia, best_epoch = [-1.0] * E, [0] * E
+    optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
+    train, val = run_frozen(model, train_pairs), run_frozen(model, val_pairs)
+    generator = torch.Generator().manual_seed(seed)
+    for epoch in range(1, max_epochs + 1):
+        total = torch.zeros(len(fitting))
+        for rows in torch.randperm(len(train), generator=generator).split(batch_size):
+            logits, targets, scored = intervened_predictions(model, train, rows, alignment)
+            losses = alignment_losses(logits, targets, scored)
+            optimizer.zero_grad()
+            losses.sum().backward()  # members share no parameters: each gets its own gradient
+            optimizer.step()
+            total += losses.detach() * len(rows) / len(train)
+        val_iia = pair_correct(model, val, alignment).float().reshape(len(fitting), -1).mean(dim=1).tolist()
+        for k, e in enumerate(fitting):
+            histories[e].append(dict(epoch=epoch, loss=float(total[k]), val_iia=val_iia[k]))
+            if val_iia[k] > best_iia[e]:
+                best_iia[e], best_epoch[e] = val_iia[k], epoch
+                best[e] = _member_state(alignment, k)
+        if progress is not None:
+            progress(epoch, val_iia)
+        keep = [k for k, e in enumerate(fitting) if epoch - best_epoch[e] < patience]
+        if not keep:
+            break
+        if len(keep) < len(fitting):
+            model, train, val = model.select(keep).requires_grad_(False), train.select(keep), val.select(keep)
+            old_parameters, alignment = list(alignment.parameters()), alignment.select(keep)
+            optimizer = keep_adam_state(optimizer, old_parameters, alignment.parameters(), keep)
+            fitting = [fitting[k] for k in keep]
+    return best
+
+
+def _member_state(alignment: Alignment, k: int) -> dict[str, Tensor]:
+    """A copy of member ``k``'s parameters of a stacked alignment (the whole state of one that is
+    not stacked: its tensors are (S, S), not (E, S, S))."""
+    return {name: (t[k] if t.dim() == 3 else t).detach().clone() for name, t in alignment.state_dict().items()}
 
 
 def alignment_losses(logits: Tensor, targets: Tensor, scored: Tensor) -> Tensor:
@@ -413,12 +463,3 @@ def alignment_losses(logits: Tensor, targets: Tensor, scored: Tensor) -> Tensor:
     (r, W, V) for one member — against targets (r, W) where scored (r, W)."""
     logits = logits.reshape(-1, *logits.shape[-3:])
     return torch.stack([nn.functional.cross_entropy(member[scored], targets[scored]) for member in logits])
-
-
-def _set_member(saved: Tensor, value: Tensor, member: int, n_members: int) -> None:
-    """Copy member ``member``'s slice of ``value`` into ``saved`` (the whole tensor when it is not
-    stacked per member)."""
-    if n_members > 1 and value.dim() == 3 and value.shape[0] == n_members:
-        saved[member].copy_(value[member])
-    else:
-        saved.copy_(value)

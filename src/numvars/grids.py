@@ -1,9 +1,9 @@
 """Every grid of every profile, on one screen: what ``quick`` and ``paper`` train and measure.
 
 * ``quick`` — minutes on two CPU cores: what CI, the golden notebooks and a first-time reader
-  run. A GRU, an LSTM and a transformer on Single-Object counting, seeds 0 and 1; DAS with
-  fewer pairs.
-* ``paper`` — the paper's grid: 114 networks and 576 DAS measurements (hours on two cores:
+  run. A GRU, an LSTM and a transformer on Single-Object counting, seeds 0 and 1, and a bigger
+  GRU for chapter 5; DAS with fewer pairs.
+* ``paper`` — the paper's grid: 126 networks and 1 106 DAS measurements (hours on two cores:
   book/cluster.md gives measured times); its tables are committed under ``results/paper/``.
 
 A :class:`Profile` holds named experiments of each kind: ``training`` (experiment ->
@@ -33,7 +33,10 @@ SEEDS = {"quick": (0, 1), "paper": tuple(range(6))}
 # the criterion. A run that never meets the criterion is dropped.
 TRAIN_EPOCHS = {"quick": 400, "paper": 600}
 TRAIN_STOP = {"quick": "criterion", "paper": "budget"}
-GRU_SIZES = (8, 16, 20, 32, 48, 96)  # paper Fig. 3 (left)
+#: chapter 5's size sweeps (Multi-Object; quick: Single-Object, two sizes): paper Fig. 3 (left), and
+#: beyond the paper, LSTMs at three of the GRU sizes
+GRU_SIZES = {"quick": (20, 48), "paper": (8, 16, 20, 32, 48, 96)}
+LSTM_SIZES = {"quick": (), "paper": (8, 20, 48)}
 VOID_P = 0.2  # void-token transformers (paper Fig. 11)
 
 # ---- DAS --------------------------------------------------------------------------------
@@ -44,6 +47,15 @@ DAS_PAIRS = {"quick": (2_000, 500, 500), "paper": PAPER_PAIRS}  # train, validat
 DAS_EPOCHS = {"quick": 100, "paper": 500}
 DAS_PATIENCE = 20
 CONTROL_SEEDS = (0, 1)  # networks measured untrained (the control for DAS's freedom)
+# Learning curves (chapter 5, paper Fig. 3 right): count DAS on saved checkpoints of the GRUs of
+# these sizes, on fewer training pairs (chapter 5 checks them against the full set on the analysed
+# checkpoints). Epochs: dense while accuracy and IIA change (every 10 epochs to 40, every 20 to
+# 100), sparse on the plateau (150, 200, 300, 600); quick: the main GRUs stop at the criterion (95 and
+# 111 epochs) after learning from about epoch 60, so their curves are dense from 60 to 90.
+CURVE_SIZES = {"quick": (20,), "paper": (8, 16, 20, 32, 48)}
+CHECKPOINT_EPOCHS = {"quick": (0, 30, 60, 70, 80, 85, 90),
+                     "paper": (0, 10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 600)}
+CURVE_PAIRS = {"quick": (500, 250, 500), "paper": (2_000, 1_000, 1_000)}  # train, validation, test
 PROTOCOL_SEEDS = (0, 1)  # networks every protocol variant is measured on (chapter 4's protocol table)
 #: the protocol variants (chapter 4 §4.7): name -> the DasConfig settings that differ from the
 #: default, and the measures they are run for
@@ -88,14 +100,15 @@ def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
     check_profile(profile)
     seeds, loop = SEEDS[profile], dict(max_epochs=TRAIN_EPOCHS[profile], stop=TRAIN_STOP[profile])
     if profile == "quick":
-        return {"main": [c for arch in ARCHITECTURES for c in _seeds(TrainConfig(task=Task("single"), arch=arch, **loop), seeds)]}
+        return {"main": [c for arch in ARCHITECTURES for c in _seeds(TrainConfig(task=Task("single"), arch=arch, **loop), seeds)],
+                "gru_sizes": [c for d in GRU_SIZES[profile] for c in _seeds(TrainConfig(task=Task("single"), d=d, **loop), seeds)]}
     return {
         # Figs. 2, 6, 7: every architecture on every task
         "main": [c for arch in ARCHITECTURES for kind in TASK_KINDS
                  for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop), seeds)],
-        # Fig. 3 (left): GRU sizes on Multi-Object (d = 20 is in "main")
-        "gru_sizes": [c for d in GRU_SIZES if d != 20
-                      for c in _seeds(TrainConfig(task=Task("multi"), d=d, **loop), seeds)],
+        # Figs. 3 and 4: GRU sizes on Multi-Object (d = 20 is also in "main"); beyond the paper, LSTMs
+        "gru_sizes": [c for d in GRU_SIZES[profile] for c in _seeds(TrainConfig(task=Task("multi"), d=d, **loop), seeds)],
+        "lstm_sizes": [c for d in LSTM_SIZES[profile] for c in _seeds(TrainConfig(task=Task("multi"), arch="lstm", d=d, **loop), seeds)],
         # Fig. 11: void tokens break position = count
         "void_transformer": [c for kind in TASK_KINDS
                              for c in _seeds(TrainConfig(task=Task(kind, void_p=VOID_P), arch="transformer", **loop), seeds)],
@@ -120,6 +133,21 @@ def figs_2_and_7(run: TrainConfig, **settings) -> list[DasConfig]:
     ]
 
 
+def size_measures(run: TrainConfig, **settings) -> list[DasConfig]:
+    """Fig. 3 (left) for one network: Up-Down count, with its controls — the full swap (the
+    floor: Ctx-Distr's swap of the whole state) and a random rotation."""
+    return [DasConfig(run, "up_down", "count", **settings), DasConfig(run, "ctx_distr", None, "full_swap", **settings),
+            DasConfig(run, "up_down", "count", "random", **settings)]
+
+
+def curve_measures(run: TrainConfig, profile: str, **settings) -> list[DasConfig]:
+    """Fig. 3 (right) for one network: Up-Down count on each of :data:`CHECKPOINT_EPOCHS` and,
+    to check the smaller pair set against the full one, on the analysed checkpoint — all on
+    :data:`CURVE_PAIRS`."""
+    settings = dict(settings, n_pairs=CURVE_PAIRS[profile])
+    return [DasConfig(run, "up_down", "count", checkpoint=c, **settings) for c in (*CHECKPOINT_EPOCHS[profile], "analysed")]
+
+
 def protocol_variants(run: TrainConfig, **settings) -> list[DasConfig]:
     """Each of :data:`PROTOCOL_VARIANTS` on one network, for the measures it is run for."""
     measures = {"count": ("up_down", "count", "learned"), "phase": ("up_down", "phase", "learned"),
@@ -136,13 +164,21 @@ def das_settings(profile: str) -> dict:
 def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     """``"main"``: Figs. 2 and 7 on every network of the main experiment; ``"untrained"``: Up-Down
     count on the same networks untrained (seeds :data:`CONTROL_SEEDS` of each condition);
-    paper profile, ``"protocol"``: the measures of ``"main"`` and every protocol variant on the
-    networks of seeds :data:`PROTOCOL_SEEDS` (chapter 4 §4.7)."""
+    ``"sizes"``: Fig. 3 (left) on the size sweeps (:func:`size_measures`, and count untrained on
+    seeds :data:`CONTROL_SEEDS`); ``"checkpoints"``: Fig. 3 (right), the learning curves of the
+    GRUs of :data:`CURVE_SIZES` (:func:`curve_measures`); paper profile, ``"protocol"``: the
+    measures of ``"main"`` and every protocol variant on the networks of seeds
+    :data:`PROTOCOL_SEEDS` (chapter 4 §4.7)."""
     settings = das_settings(profile)
-    runs = training_grid(profile)["main"]
+    networks = training_grid(profile)
+    runs = networks["main"]
+    sizes = networks["gru_sizes"] + networks.get("lstm_sizes", [])
     grid = {
         "main": [c for run in runs for c in figs_2_and_7(run, **settings)],
         "untrained": [DasConfig(run, trained=False, **settings) for run in runs if run.seed in CONTROL_SEEDS],
+        "sizes": [c for run in sizes for c in size_measures(run, **settings)]
+                 + [DasConfig(run, trained=False, **settings) for run in sizes if run.seed in CONTROL_SEEDS],
+        "checkpoints": [c for run in networks["gru_sizes"] if run.d in CURVE_SIZES[profile] for c in curve_measures(run, profile, **settings)],
     }
     if profile == "paper":
         grid["protocol"] = [c for run in runs if run.seed in PROTOCOL_SEEDS

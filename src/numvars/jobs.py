@@ -65,7 +65,8 @@ class DasConfig:
     the joint swap of the authors' configs).
 
     The protocol settings (chapter 4's protocol table): ``checkpoint`` — the network's analysed
-    checkpoint or the first that met the criterion; ``positions`` — which states are swapped
+    checkpoint, the first that met the criterion, or a saved epoch (an int: learning dynamics,
+    chapter 5); ``positions`` — which states are swapped
     (:data:`numvars.tasks.POSITION_RULES`); ``score_at_t`` — whether the prediction made from the
     swapped state itself is scored."""
 
@@ -82,7 +83,7 @@ class DasConfig:
     patience: int = 20
     lr: float = 3e-3
     batch_size: int = 512
-    checkpoint: str = "analysed"  # numvars.training.CHECKPOINTS
+    checkpoint: str | int = "analysed"  # numvars.training.CHECKPOINTS, or a saved epoch
     positions: str = "paper_index"  # numvars.tasks.POSITION_RULES
     score_at_t: bool = True
 
@@ -96,10 +97,15 @@ class DasConfig:
         if (self.method == "full_swap") != (self.variable is None):
             raise ValueError("a full swap aligns the whole state (variable=None), and only a full swap does")
         get_program(self.program, self.run.task).check_variables(self.variables)  # unknown variable: clear error
-        if self.checkpoint not in CHECKPOINTS:
-            raise ValueError(f"unknown checkpoint {self.checkpoint!r}; allowed: {list(CHECKPOINTS)}")
+        if not (self.at_epoch and self.checkpoint >= 0) and self.checkpoint not in CHECKPOINTS:
+            raise ValueError(f"unknown checkpoint {self.checkpoint!r}; allowed: {list(CHECKPOINTS)} or a saved epoch (an int >= 0)")
         if self.positions not in POSITION_RULES:
             raise ValueError(f"unknown position rule {self.positions!r}; allowed: {list(POSITION_RULES)}")
+
+    @property
+    def at_epoch(self) -> bool:
+        """Is the network measured at a saved epoch (``checkpoint`` an int)?"""
+        return isinstance(self.checkpoint, int) and not isinstance(self.checkpoint, bool)
 
     @property
     def variables(self) -> tuple[str, ...] | None:
@@ -118,9 +124,16 @@ class DasConfig:
         defaults = {f.name: f.default for f in fields(DasConfig)}
         return {name: getattr(self, name) for name in PROTOCOL_FIELDS if getattr(self, name) != defaults[name]}
 
-    def seeds_together(self) -> "DasConfig":
-        """This measurement on seed 0 of its condition: what the seeds measured together share."""
-        return replace(self, run=self.run.condition())
+    def stack_key(self) -> "DasConfig":
+        """What the measurements fitted together as one stack share: this measurement on seed 0 of
+        its condition — at epoch 0 when it is measured at a saved epoch, so that a condition's
+        checkpoints stack too."""
+        return replace(self, run=self.run.condition(), **({"checkpoint": 0} if self.at_epoch else {}))
+
+    @property
+    def member(self) -> tuple[int, str | int]:
+        """Which network of a stack this measurement is on: (seed, checkpoint)."""
+        return self.run.seed, self.checkpoint
 
     def label(self) -> str:
         """E.g. ``"up_down.count"``, ``"ctx_distr.full_swap"``."""
@@ -149,12 +162,12 @@ def pair_set(spec: PairSpec, split: str) -> PairSet:
                       positions=spec.positions, score_at_t=spec.score_at_t)
 
 
-def network(config: DasConfig, store: Store | None = None) -> CountingModel:
-    """The measured network: trained (from the store, at ``config.checkpoint``) or at its
-    initial weights."""
+def network(config: DasConfig, store: Store | None = None, run: RunResult | None = None) -> CountingModel:
+    """The measured network: trained (from the store — or ``run``, if already loaded — at
+    ``config.checkpoint``) or at its initial weights."""
     if not config.trained:
         return build_model(config.run.model_config, seeds=(config.run.seed,)).eval()
-    run = load_run(config.run, store)
+    run = run or load_run(config.run, store)
     if run is None:
         raise LookupError(f"the network {config.run} is not trained yet: run `python -m numvars train` first")
     if not run.reached:
@@ -165,18 +178,20 @@ def network(config: DasConfig, store: Store | None = None) -> CountingModel:
 def measure(config: DasConfig, store: Store | None = None) -> DasResult:
     """Compute one measurement (chapter 3): the alignment ``config.method`` fitted (or, with
     nothing to learn, only scored) on the network's pairs."""
-    return measure_seeds([config], store)[0]
+    return measure_stack([config], store)[0]
 
 
-def measure_seeds(configs: Sequence[DasConfig], store: Store | None = None) -> list[DasResult]:
-    """Compute the measurements ``configs`` of one condition's seeds (they differ only in
-    ``run.seed``) together: their networks stacked into one ensemble, each with its own
-    alignment (:func:`numvars.das.fit_alignments`), each result the one it would be alone."""
+def measure_stack(configs: Sequence[DasConfig], store: Store | None = None) -> list[DasResult]:
+    """Compute the measurements ``configs`` of one condition's networks (they differ only in
+    ``run.seed`` and, for saved epochs, ``checkpoint``: :meth:`DasConfig.stack_key`) together:
+    their networks stacked into one ensemble, each with its own alignment, started from its
+    seed's rotation (:func:`numvars.das.fit_alignments`), each result the one it would be alone."""
     start = time.perf_counter()
     first = configs[0]
-    if len({c.seeds_together() for c in configs}) != 1 or len({c.run.seed for c in configs}) != len(configs):
-        raise ValueError("measurements computed together must differ only in the network's seed")
-    model = CountingModel.stack([network(c, store) for c in configs]).requires_grad_(False)
+    if len({c.stack_key() for c in configs}) != 1 or len({c.member for c in configs}) != len(configs):
+        raise ValueError("measurements computed together must differ only in the network's seed (or saved epoch)")
+    runs = {c.run: load_run(c.run, store) for c in configs if c.trained}  # each run once: a stack may hold its checkpoints
+    model = CountingModel.stack([network(c, store, runs.get(c.run)) for c in configs]).requires_grad_(False)
     seeds = tuple(c.run.seed for c in configs)
     alignment = make_alignment(first.method, model.config.state_size, first.k, seed=seeds if len(seeds) > 1 else seeds[0])
     train, val, test = (pair_set(first.pairs, split) for split in SPLITS)
@@ -217,20 +232,24 @@ class TrainJob:
 
 @dataclass(frozen=True)
 class DasJob:
-    """Compute one measurement on a condition's seeds together (:func:`measure_seeds`) and store
-    each."""
+    """Compute one measurement on a condition's networks together (:func:`measure_stack`) and
+    store each."""
 
     configs: tuple[DasConfig, ...]
     kind: ClassVar[str] = DAS_KIND
 
     def run(self, store: Store) -> None:
-        for config, result in zip(self.configs, measure_seeds(self.configs, store)):
+        for config, result in zip(self.configs, measure_stack(self.configs, store)):
             store.save(DAS_KIND, config, result.to_payload())
 
     def label(self) -> str:
         first = self.configs[0]
         changes = "".join(f" {name}={value}" for name, value in first.protocol_changes().items()) + ("" if first.trained else " untrained")
-        return f"{first.label()} {first.method}{changes} on {describe(first.run)} seeds {','.join(str(c.run.seed) for c in self.configs)}"
+        if first.at_epoch:
+            epochs = sorted({c.checkpoint for c in self.configs})
+            changes = f" at epoch {epochs[0]}" if len(epochs) == 1 else f" at {len(epochs)} saved epochs"
+        seeds = ",".join(str(s) for s in dict.fromkeys(c.run.seed for c in self.configs))
+        return f"{first.label()} {first.method}{changes} on {describe(first.run)} seeds {seeds}"
 
     def priority(self) -> tuple:
         """Sort key: the measurements with nothing to learn first (they are quick), then by
@@ -254,12 +273,25 @@ def kind_of(config: Config) -> str:
     raise TypeError(f"no job computes a {type(config).__name__}; allowed: TrainConfig, DasConfig")
 
 
+#: the most networks one DAS job fits as a stack: on this book's 2-core machines a stack of six
+#: d = 20 GRUs costs the least per member (``benchmarks/das_speed.py``); bigger stacks cost more
+MAX_STACK = 6
+
+
 def jobs_for(configs: Sequence[Config]) -> list[Job]:
-    """The jobs that compute ``configs``: one :class:`TrainJob` per training condition and one
-    :class:`DasJob` per measurement of a condition (its seeds together); costliest first."""
+    """The jobs that compute ``configs``: one :class:`TrainJob` per training condition and
+    :class:`DasJob` s of at most :data:`MAX_STACK` networks per measurement of a condition (its
+    seeds together; learning curves: the seeds at one saved epoch together); costliest first."""
     conditions: dict[Config, list[Config]] = defaultdict(list)
     for config in configs:
         kind = kind_of(config)  # anything else: a clear error
-        conditions[(kind, config.condition() if kind == RUN_KIND else config.seeds_together())].append(config)
-    jobs = [TrainJob(tuple(group)) if kind == RUN_KIND else DasJob(tuple(group)) for (kind, _), group in conditions.items()]
+        conditions[(kind, config.condition() if kind == RUN_KIND else config.stack_key())].append(config)
+    jobs: list[Job] = []
+    for (kind, _), group in conditions.items():
+        if kind == RUN_KIND:
+            jobs.append(TrainJob(tuple(group)))
+            continue
+        # checkpoints of one epoch fit (and stop) alike: they share a stack
+        group = sorted(group, key=lambda c: (c.checkpoint if c.at_epoch else -1, c.run.seed))
+        jobs.extend(DasJob(tuple(group[i : i + MAX_STACK])) for i in range(0, len(group), MAX_STACK))
     return sorted(jobs, key=lambda job: (job.kind != RUN_KIND, job.priority()))  # training before measuring

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -233,17 +233,22 @@ class CountingModel(nn.Module):
         (not PAD); logits at PAD positions are 0. One member at a time: each member's
         activations then fit in cache, and padding (about half of a batch) costs nothing."""
         E, B, L, _ = hidden.shape
-        p = self.config.dropout
         logits = []
         for e in range(E):
             mask = real[e]
-            x = F.gelu(torch.addmm(self.head_b1[e], hidden[e][mask], self.head_w1[e]))  # (n_e, 4d)
-            if self.training and p > 0:
-                keep = torch.rand(x.shape, generator=self.dropout_generators[e]) >= p
-                x = x * keep * (1 / (1 - p))
-            out = torch.addmm(self.head_b2[e], x, self.head_w2[e])  # (n_e, V)
+            out = self.head_member(e, hidden[e][mask])  # (n_e, V)
             logits.append(out.new_zeros(B, L, out.shape[-1]).masked_scatter(mask.unsqueeze(-1), out))
         return torch.stack(logits)
+
+    def head_member(self, e: int, hidden: Tensor) -> Tensor:
+        """Member ``e``'s output head on rows ``hidden`` (n, d) -> logits (n, V); each row's
+        logits do not depend on the other rows."""
+        x = F.gelu(torch.addmm(self.head_b1[e], hidden, self.head_w1[e]))  # (n, 4d)
+        p = self.config.dropout
+        if self.training and p > 0:
+            keep = torch.rand(x.shape, generator=self.dropout_generators[e]) >= p
+            x = x * keep * (1 / (1 - p))
+        return torch.addmm(self.head_b2[e], x, self.head_w2[e])
 
     def forward(self, tokens: Tensor, patch: Patch | None = None, return_attention: bool = False) -> Output:
         """Logits and intervenable states for every token.
@@ -277,7 +282,8 @@ class CountingModel(nn.Module):
     def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool):
         raise NotImplementedError
 
-    def resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None = None) -> Tensor:
+    def resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None = None,
+               needed: Tensor | None = None) -> Tensor:
         """Replace one state per sequence and recompute only what it affects.
 
         Interchange interventions replace the state after token ``steps[b]`` of every sequence
@@ -295,6 +301,9 @@ class CountingModel(nn.Module):
             states: (E, B, L, S) — or (B, L, S) — the sequences' unpatched states from
                 :meth:`forward`, if known (the transformer reuses them; the recurrent nets need
                 only ``new_states``).
+            needed: (B, W) bool, the predictions that will be read (e.g. the scored ones of an
+                intervention); the recurrent nets compute the output head only there and leave
+                0 elsewhere. ``None``: every prediction.
         Returns:
             (E, B, W, V) logits — (B, W, V) for a one-member model given (B, S) states:
             ``[e, b, j]`` is member ``e``'s prediction after token ``steps[b] + j``; 0 past a
@@ -317,10 +326,10 @@ class CountingModel(nn.Module):
             )
         if B and (steps.min() < 0 or steps.max() >= L):
             raise ValueError(f"steps must lie in 0..{L - 1}")
-        logits = self._resume(tokens, steps, new_states, states)
+        logits = self._resume(tokens, steps, new_states, states, needed)
         return logits[0] if squeeze else logits
 
-    def _resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None) -> Tensor:
+    def _resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None, needed: Tensor | None) -> Tensor:
         raise NotImplementedError
 
 
@@ -352,10 +361,10 @@ class _Recurrent(CountingModel):
         states = torch.stack(states, dim=2)  # (E, B, L, S)
         return self.head(states[..., : self.config.d], tokens != PAD_ID), states, None
 
-    def _resume(self, tokens, steps, new_states, states):
+    def _resume(self, tokens, steps, new_states, states, needed):
         # Packed like pack_padded_sequence: rows sorted by how many predictions they need, and
         # at offset j only the rows still running are stepped (the work is the sum of the rows'
-        # lengths, not B times the longest).
+        # lengths, not B times the longest); the head runs on the packed states that are needed.
         E, B = new_states.shape[:2]
         n_after = (tokens != PAD_ID).sum(1) - steps  # (B,) predictions from the replaced step on
         width = int(n_after.max())
@@ -369,11 +378,15 @@ class _Recurrent(CountingModel):
             n = running[j]
             state = self.cell(gates_x[:, :n, j - 1], state[:, :n])
             packed.append(state)
-        rows = torch.cat([order[:n] for n in running])
+        rows = torch.cat([order[:n] for n in running])  # (R,) the packed states' sequence and offset
         offsets = torch.cat([torch.full((n,), j) for j, n in enumerate(running)])
-        resumed = torch.zeros(B, width, E, self.config.state_size).index_put((rows, offsets), torch.cat(packed, dim=1).transpose(0, 1))
-        real = torch.arange(width).unsqueeze(0) < n_after.unsqueeze(1)  # (B, W)
-        return self.head(resumed.permute(2, 0, 1, 3)[..., : self.config.d], real.expand(E, B, width))
+        hidden = torch.cat(packed, dim=1)[..., : self.config.d]  # (E, R, d)
+        if needed is not None:
+            keep = needed[rows, offsets]
+            rows, offsets, hidden = rows[keep], offsets[keep], hidden[:, keep]
+        logits = torch.stack([self.head_member(e, hidden[e]) for e in range(E)])  # (E, R, V)
+        members = torch.arange(E).unsqueeze(1)
+        return logits.new_zeros(E, B, width, logits.shape[-1]).index_put((members, rows.unsqueeze(0), offsets.unsqueeze(0)), logits)
 
     def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
         raise NotImplementedError
@@ -467,7 +480,7 @@ class Transformer(CountingModel):
             attention.append(weights)
         return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), real), attention
 
-    def _resume(self, tokens, steps, new_states, states):
+    def _resume(self, tokens, steps, new_states, states, needed):  # computes every prediction: `needed` is a hint
         E, B = new_states.shape[:2]
         L = tokens.shape[1]
         if states is None:
@@ -540,3 +553,17 @@ MODELS = {"gru": GRU, "lstm": LSTM, "transformer": Transformer}
 def build_model(config: ModelConfig, seeds: Sequence[int] = (0,)) -> CountingModel:
     """A model of ``config`` with one member per seed."""
     return MODELS[config.arch](config, seeds)
+
+
+def keep_adam_state(optimizer: torch.optim.Adam, old: Iterable[Tensor], new: Iterable[Tensor], keep: Sequence[int]) -> torch.optim.Adam:
+    """A new Adam over the parameters ``new`` — the members ``keep`` of the stacked parameters
+    ``old``, in the same order (leading dimension E) — carrying those members' optimiser
+    state. Adam's update is elementwise, so each kept member goes on exactly as it would alone."""
+    new = list(new)
+    kept = torch.optim.Adam(new, lr=optimizer.param_groups[0]["lr"])
+    index = torch.tensor(list(keep))
+    for old_param, new_param in zip(old, new):
+        state = optimizer.state.get(old_param)
+        if state:
+            kept.state[new_param] = {key: value if key == "step" else value[index].clone() for key, value in state.items()}
+    return kept

@@ -184,3 +184,73 @@ def plot_fit_history(history: Sequence[dict]) -> plt.Figure:
     ax.set(xlabel="epoch", ylabel="validation IIA", ylim=(0, 1))
     fig.tight_layout()
     return fig
+
+
+def plot_size_sweep(sizes: pd.DataFrame, paper_points: dict[int, float] | None = None) -> plt.Figure:
+    """Chapter 5 §5.1 (Fig. 3 left). Up-Down count IIA against the state size d (log scale), one
+    panel per architecture: each analysed network a dot, the mean a line, the controls (full swap,
+    random rotation, untrained) as dashed lines, and the paper's values read off its plot.
+    ``sizes``: a ``sizes.csv`` table (:func:`numvars.results.das_table`)."""
+    from numvars.results import analysed, size_table
+    summary = size_table(sizes)
+    trained = analysed(sizes)
+    count = trained[(trained["variable"] == "count") & (trained["method"] == "learned")]
+    archs = list(summary["arch"].unique())
+    fig, axes = plt.subplots(1, len(archs), figsize=(5.2 * len(archs), 3.8), sharey=True, squeeze=False)
+    for ax, arch in zip(axes[0], archs):
+        part, dots = summary[summary["arch"] == arch], count[count["arch"] == arch]
+        ax.scatter(dots["d"], dots["test_iia"], color="C0", alpha=0.5, s=18, label="one network (count)")
+        ax.plot(part["d"], part["count"], "o-", color="C0", label="count, mean")
+        for column, colour, label in (("random", "C1", "random rotation"), ("untrained", "C2", "untrained"), ("full_swap", "C3", "full swap")):
+            ax.plot(part["d"], part[column], "--", color=colour, label=label)
+        if arch == "gru" and paper_points:
+            ax.plot(list(paper_points), list(paper_points.values()), "k*", markersize=11, label="paper (read off Fig. 3)")
+        ax.set_xscale("log", base=2)
+        ticks = sorted(set(part["d"]) | (set(paper_points or {}) if arch == "gru" else set()))
+        ax.set_xticks(ticks, [str(d) for d in ticks])
+        ax.minorticks_off()
+        ax.set(title=f"{arch.upper()}, Multi-Object" if len(archs) > 1 else arch.upper(), xlabel="state size d", ylabel="test IIA", ylim=(-0.02, 1.02))
+    axes[0][-1].legend(fontsize="small", loc="center right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(checkpoints: pd.DataFrame) -> plt.Figure:
+    """Chapter 5 §5.2 (Fig. 3 right). Task accuracy (N = 1..20) and Up-Down count IIA on saved
+    checkpoints, one panel per size: each seed a thin line, the mean over seeds a thick one."""
+    curves = checkpoints[checkpoints["checkpoint"] != "analysed"]
+    sizes = sorted(curves["d"].unique())
+    fig, axes = plt.subplots(1, len(sizes), figsize=(3.4 * len(sizes), 3.3), sharey=True, squeeze=False)
+    for ax, d in zip(axes[0], sizes):
+        part = curves[curves["d"] == d]
+        for column, colour, label in (("accuracy", "C0", "task accuracy"), ("test_iia", "C3", "count IIA")):
+            for _, seed in part.groupby("seed"):
+                ax.plot(seed["epoch"], seed[column], color=colour, alpha=0.25, linewidth=0.8)
+            mean = part.groupby("epoch")[column].mean()
+            ax.plot(mean.index, mean.values, color=colour, linewidth=2, label=label)
+        ax.set(title=f"GRU d = {d}", xlabel="training epoch", ylim=(-0.02, 1.02))
+    axes[0][0].set_ylabel("accuracy / IIA")
+    axes[0][0].legend(fontsize="small", loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradience(by_counts: pd.DataFrame, by_difference: pd.DataFrame, conditions: Sequence[tuple[str, int]]) -> plt.Figure:
+    """Chapter 5 §5.3 (Fig. 4). For each (arch, d) of ``conditions``: IIA by the target's and the
+    source's count (heat map, :func:`numvars.results.iia_by` with ``["t_count", "u_count"]``),
+    and one last panel of IIA against |source − target| for every condition."""
+    fig, axes = plt.subplots(1, len(conditions) + 1, figsize=(3.6 * (len(conditions) + 1), 3.4), squeeze=False)
+    for ax, (arch, d) in zip(axes[0], conditions):
+        part = by_counts[(by_counts["arch"] == arch) & (by_counts["d"] == d)]
+        grid = part.pivot_table(index="u_count", columns="t_count", values="iia").sort_index(ascending=False)
+        sns.heatmap(grid, vmin=0, vmax=1, cmap="viridis", ax=ax, cbar=ax is axes[0][len(conditions) - 1], xticklabels=5, yticklabels=5)
+        ax.set(title=f"{arch.upper()} d = {d}", xlabel="target's count", ylabel="source's count")
+    ax = axes[0][-1]
+    for arch, d in conditions:
+        part = by_difference[(by_difference["arch"] == arch) & (by_difference["d"] == d)]
+        ax.plot(part["difference"], part["iia"], marker=".", label=f"{arch.upper()} d = {d}")
+    ax.set(xlabel="|source − target| count", ylabel="test IIA", ylim=(-0.02, 1.02), title="by difference")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+

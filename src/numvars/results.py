@@ -6,6 +6,8 @@
   :func:`summarise`, :func:`iia_table`, :func:`compare_cells`, :func:`untrained_summary`,
   :func:`analysed`, :func:`breakdown`, :func:`failure_summary`, :func:`swap_kinds`, :func:`fit_budget`, :func:`standard_table`,
   :func:`protocol_table`, :func:`protocol_moves`;
+* chapter 5: :func:`size_table`, :func:`checkpoint_table`, :func:`curve_statistics_table`, :func:`pair_check`,
+  :func:`gradience_table`, :func:`gradience_per_network`, :func:`iia_by`;
 * the scorecard: :func:`scorecard_claims`, :func:`scorecard_cells`;
 * :func:`write_tables` writes the CSVs of a profile; :func:`read_table` reads them back.
 
@@ -19,20 +21,23 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
 from numvars import paper
 from numvars.analysis import pair_facts
 from numvars.das import first_errors, run_frozen
+from numvars.dynamics import LARGE_COUNT, SMALL_COUNT, curve_statistics, gradience_measures
 from numvars.grids import PROTOCOL_VARIANTS, Profile
 from numvars.jobs import DAS_KIND, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
 from numvars.store import Store
 from numvars.tasks import EVAL_MAX_COUNT, TRAINED_MAX_COUNT, Task
-from numvars.training import TrainConfig
+from numvars.training import TrainConfig, accuracy_per_count
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
-TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv", "summary.json")
+TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv", "sizes.csv", "checkpoints.csv", "gradience.csv",
+          "summary.json")
 
 
 def read_table(profile: str, name: str) -> pd.DataFrame:
@@ -121,7 +126,7 @@ def behaviour_summary(accuracy: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame
 def condition_name(row) -> str:
     """A short label of a table row's condition: architecture, task, and what sets the
     experiment apart (``d=…`` in the size sweep, ``+void``, ``NoPE …L``)."""
-    extra = {"gru_sizes": lambda: f" d={row.d}", "void_transformer": lambda: " +void", "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L"}
+    extra = {"gru_sizes": lambda: f" d={row.d}", "lstm_sizes": lambda: f" d={row.d}", "void_transformer": lambda: " +void", "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L"}
     return f"{row.arch} {row.task}{extra.get(row.experiment, str)()}"
 
 
@@ -555,14 +560,21 @@ def scorecard_cells(das: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def scorecard_claims(das: pd.DataFrame, accuracy: pd.DataFrame) -> pd.DataFrame:
+def scorecard_claims(das: pd.DataFrame, accuracy: pd.DataFrame, sizes: pd.DataFrame | None = None, curves: pd.DataFrame | None = None,
+                     gradience: pd.DataFrame | None = None) -> pd.DataFrame:
     """The scorecard page. One row per claim of the paper (:data:`numvars.paper.CLAIMS`): what the paper reports,
-    ours, and a verdict — from the Fig. 2/7 cells it covers, from Fig. 6 behaviour, or ``not
-    measured yet`` (with the issue that will measure it)."""
+    ours, and a verdict — from the Fig. 2/7 cells it covers, from Fig. 6 behaviour, from chapter
+    5's tables (``sizes.csv``, ``checkpoints.csv``, ``gradience.csv``, when given:
+    :func:`chapter_5_claims`), or ``not measured yet`` (with the issue that will measure it)."""
     cells = compare_cells(das)
     behaviour = behaviour_cells(accuracy)
+    chapter_5 = chapter_5_claims(sizes, curves, gradience) if sizes is not None else {}
     rows = []
     for claim in paper.CLAIMS:
+        if claim.key in chapter_5:
+            ours, verdict = chapter_5[claim.key]
+            rows.append(dict(claim=claim.claim, experiment=claim.experiment, paper=claim.paper, ours=ours, verdict=verdict, chapter=claim.chapter))
+            continue
         if claim.cells is not None:
             archs, tasks, figure, measures = claim.cells
             part = cells[cells["arch"].isin(archs) & cells["task"].isin(tasks) & (cells["figure"] == figure) & cells["measure"].isin(measures)]
@@ -580,14 +592,175 @@ def scorecard_claims(das: pd.DataFrame, accuracy: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def chapter_5_claims(sizes: pd.DataFrame, curves: pd.DataFrame, gradience: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Chapter 5's claims scored: claim key -> (ours, verdict).
+
+    * ``size_sweep``: GRU count IIA at each size of :data:`numvars.paper.FIG_3_LEFT` against the
+      paper's value (±0.05), and the standard deviation over seeds at the smallest and largest size;
+    * ``dynamics``: per size, the mean Pearson r between accuracy and IIA across checkpoints;
+      supported where it is at least :data:`numvars.paper.STRONG_R`;
+    * ``graded``: per size, the mean slope of IIA against the count difference and large − small
+      counts (both negative: graded), and whether the slope is steeper in the smallest than in the
+      largest GRU — over the networks that meet the paper's standard."""
+    summary = size_table(sizes)
+    gru = summary[summary["arch"] == "gru"].set_index("d")
+    labels = pd.Series([f"GRU d={d}" for d in paper.FIG_3_LEFT])
+    verdicts = pd.Series([paper.verdict(gru["count"].get(d), value) for d, value in paper.FIG_3_LEFT.items()])
+    ends = gru.index.min(), gru.index.max()
+    size_ours = ("; ".join(f"d={d} {_fmt(gru['count'].get(d))}" for d in gru.index)
+                 + f"; sd over seeds d={ends[0]} {gru.loc[ends[0], 'sd']:.3f}, d={ends[1]} {gru.loc[ends[1], 'sd']:.3f}")
+    out = {"size_sweep": (size_ours, _claim_verdict(labels, verdicts, None))}
+    pearson = curve_statistics_table(curves).groupby("d")["pearson"].mean()
+    weak = [f"d={d}" for d, r in pearson.items() if r < paper.STRONG_R]
+    out["dynamics"] = ("mean Pearson r " + "; ".join(f"d={d} {r:.2f}" for d, r in pearson.items()),
+                       f"supported at all {len(pearson)} sizes (mean r ≥ {paper.STRONG_R})" if not weak
+                       else f"not supported at {', '.join(weak)} (mean r < {paper.STRONG_R})")
+    per = gradience_per_network(gradience[gradience["standard"]]).groupby(["arch", "d"])[["slope", "large_minus_small"]].mean()
+    grus = per.loc["gru"]
+    graded = [f"d={d}" for d, row in grus.iterrows() if row["slope"] < 0 and row["large_minus_small"] < 0]
+    steeper = grus["slope"].iloc[0] < grus["slope"].iloc[-1]
+    out["graded"] = ("GRU slope per count of difference " + "; ".join(f"d={d} {s:+.3f}" for d, s in grus["slope"].items()),
+                     f"IIA falls with the difference and for large counts at {len(graded)} of {len(grus)} GRU sizes; the smallest "
+                     f"GRU is {'more' if steeper else 'not more'} graded than the largest")
+    return out
+
+
 def _claim_verdict(labels: pd.Series, verdicts: pd.Series, claim) -> str:
     measured = verdicts[verdicts != "not measured yet"]
     if len(measured) == 0:
-        return f"not measured yet (issue {claim.issue})" if claim.issue else "not measured yet"
+        return f"not measured yet (issue {claim.issue})" if claim and claim.issue else "not measured yet"
     differ = labels[verdicts == "differs"]
     if len(differ) == 0:
         return f"within ±{paper.TOLERANCE:.2f} in all {len(measured)} cells"
     return f"differs in {len(differ)} of {len(measured)} cells: " + ", ".join(differ)
+
+
+# ------------------------------------------------- chapter 5: sizes, learning curves, gradience
+#: the DAS experiments whose rows make up das.csv (Figs. 2 and 7 and their controls); the size
+#: sweep and the learning curves have tables of their own
+FIGURE_EXPERIMENTS = ("main", "untrained", "protocol")
+
+
+@functools.lru_cache(maxsize=4096)
+def _checkpoint_accuracy(run: TrainConfig, epoch: int, store: Store | None) -> float:
+    """Trial accuracy on the behavioural test's N = 1..20 (15 sequences each, held-out counts
+    included) of a run's network at a saved epoch."""
+    result = load_run(run, store)
+    model = result.network_at(epoch)
+    counts = [n for n in run.task.eval_counts if n <= TRAINED_MAX_COUNT]
+    return float(accuracy_per_count(model, run.task, counts=counts, seed=0).mean())
+
+
+def size_table(sizes: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 5 §5.1 (Fig. 3 left). Per architecture and size: Up-Down count IIA over the
+    analysed networks (mean, standard deviation over seeds, min, max, networks), the controls
+    (full swap, random rotation, untrained; means) and the count's chance level."""
+    trained = analysed(sizes)
+    count = trained[(trained["variable"] == "count") & (trained["method"] == "learned")]
+    rows = []
+    for (arch, d), group in count.groupby(["arch", "d"]):
+        mine = lambda table: table[(table["arch"] == arch) & (table["d"] == d)]
+        control = lambda variable, method: mine(trained)[(mine(trained)["variable"] == variable) & (mine(trained)["method"] == method)]["test_iia"].mean()
+        untrained = mine(sizes)[~mine(sizes)["trained"].astype(bool) & (mine(sizes)["variable"] == "count")]["test_iia"].mean()
+        rows.append(dict(arch=arch, d=d, networks=len(group), count=group["test_iia"].mean(), sd=group["test_iia"].std(),
+                         min=group["test_iia"].min(), max=group["test_iia"].max(), full_swap=control("full_swap", "full_swap"),
+                         random=control("count", "random"), untrained=untrained, chance=group["chance"].mean()))
+    return pd.DataFrame(rows)
+
+
+def checkpoint_table(configs: Sequence[DasConfig], store: Store | None = None) -> pd.DataFrame:
+    """Chapter 5 §5.2 (Fig. 3 right). One row per stored learning-curve measurement: the
+    network, ``checkpoint`` (a saved epoch, or ``"analysed"``), ``epoch``, ``accuracy`` (the
+    behavioural test on N = 1..20 at that epoch), ``val_accuracy`` (the training run's
+    validation accuracy, on the training distribution; none at epoch 0), the test and best
+    validation IIA of Up-Down count, DAS epochs, and ``chance``."""
+    rows = []
+    for config in configs:
+        result = load_measurement(config, store)
+        if result is None:
+            continue
+        run = load_run(config.run, store)
+        epoch = run.epoch_of(config.checkpoint)
+        rows.append(dict(
+            **config_columns(config.run),
+            checkpoint=str(config.checkpoint),
+            epoch=epoch,
+            accuracy=_checkpoint_accuracy(config.run, epoch, store),
+            val_accuracy=run.history[epoch - 1]["val_accuracy"] if epoch > 0 else None,
+            test_iia=result.test_iia,
+            val_iia=result.best_val_iia,
+            das_epochs=len(result.history),
+            chance=float(test_facts(config.pairs)["rereader"].mean()),
+        ))
+    return pd.DataFrame(rows)
+
+
+def curve_statistics_table(checkpoints: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 5 §5.2. :func:`numvars.dynamics.curve_statistics` per network, from the saved
+    epochs of a :func:`checkpoint_table` (the ``"analysed"`` rows left out; a network measured at
+    fewer than three epochs so far has no statistics)."""
+    rows = []
+    curves = checkpoints[checkpoints["checkpoint"] != "analysed"].sort_values("epoch")
+    for (arch, d, seed), curve in curves.groupby(["arch", "d", "seed"]):
+        if len(curve) < 3:
+            continue
+        rows.append(dict(arch=arch, d=d, seed=seed, **curve_statistics(curve["epoch"], curve["accuracy"], curve["test_iia"])))
+    return pd.DataFrame(rows)
+
+
+def pair_check(checkpoints: pd.DataFrame, sizes: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 5 §5.2. The learning curves' smaller pair set against the full one, on the same
+    networks at their analysed checkpoint (the same test pairs): per network, both test IIAs
+    and their difference."""
+    fewer = checkpoints[checkpoints["checkpoint"] == "analysed"][["arch", "d", "seed", "test_iia"]]
+    full = analysed(sizes)
+    full = full[(full["variable"] == "count") & (full["method"] == "learned")][["arch", "d", "seed", "test_iia"]]
+    both = fewer.merge(full, on=["arch", "d", "seed"], suffixes=("_fewer_pairs", "_all_pairs"))
+    return both.assign(difference=both["test_iia_fewer_pairs"] - both["test_iia_all_pairs"])
+
+
+def gradience_table(configs: Sequence[DasConfig], store: Store | None = None) -> pd.DataFrame:
+    """Chapter 5 §5.3 (Fig. 4). For each stored Up-Down count measurement of ``configs`` on a
+    trained network: its test pairs counted by the target's and the source's count
+    (``t_count``, ``u_count``: :func:`~numvars.analysis.pair_facts`) — ``pairs`` and ``correct``
+    per cell, and ``standard`` (the network meets the paper's standard)."""
+    rows = []
+    for config in configs:
+        if not (config.trained and config.variable == "count" and config.method == "learned" and not config.protocol_changes()):
+            continue
+        result = load_measurement(config, store)
+        if result is None:
+            continue
+        facts = test_facts(config.pairs)[["t_count", "u_count"]].assign(correct=result.test_correct.numpy())
+        cells = facts.groupby(["t_count", "u_count"])["correct"].agg(pairs="size", correct="sum").reset_index()
+        standard = _meets_standard(config.run, config.checkpoint, store)
+        rows.extend(dict(**config_columns(config.run), standard=standard, **cell) for cell in cells.to_dict("records"))
+    return pd.DataFrame(rows)
+
+
+def gradience_per_network(cells: pd.DataFrame, small: int = SMALL_COUNT, large: int = LARGE_COUNT) -> pd.DataFrame:
+    """Chapter 5 §5.3. :func:`numvars.dynamics.gradience_measures` per network of a
+    :func:`gradience_table` (its cells expanded back to pairs), with its test IIA; ``small`` and
+    ``large``: the count thresholds."""
+    rows = []
+    for (arch, d, seed), group in cells.groupby(["arch", "d", "seed"]):
+        pairs = group.loc[group.index.repeat(group["pairs"])]
+        correct = np.concatenate([[1] * c + [0] * (p - c) for p, c in zip(group["pairs"], group["correct"])])
+        difference = (pairs["u_count"] - pairs["t_count"]).abs().to_numpy()
+        larger = np.maximum(pairs["u_count"], pairs["t_count"]).to_numpy()
+        rows.append(dict(arch=arch, d=d, seed=seed, standard=bool(group["standard"].all()), iia=correct.mean(),
+                         **gradience_measures(difference, larger, correct, small, large)))
+    return pd.DataFrame(rows)
+
+
+def iia_by(cells: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """IIA of a :func:`gradience_table` pooled within each network by ``by`` (e.g.
+    ``["difference"]``, ``["t_count", "u_count"]``), then averaged over seeds, per arch × d:
+    columns arch, d, *by, iia, pairs (per network)."""
+    cells = cells.assign(difference=(cells["u_count"] - cells["t_count"]).abs())
+    per_seed = cells.groupby(["arch", "d", "seed", *by])[["pairs", "correct"]].sum().reset_index()
+    per_seed["iia"] = per_seed["correct"] / per_seed["pairs"]
+    return per_seed.groupby(["arch", "d", *by])[["iia", "pairs"]].mean().reset_index()
 
 
 # ---------------------------------------------------------------------------- writing
@@ -595,11 +768,15 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
     """Write a profile's tables (:data:`TABLES`) from the store into ``out``; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
     runs = runs_table(profile, store)
+    figures = {name: configs for name, configs in profile.das.items() if name in FIGURE_EXPERIMENTS}
     tables = {
         "runs.csv": runs,
         "accuracy_per_count.csv": accuracy_table(profile, store).round(4),
-        "das.csv": das_table(profile.das, store).round(4),
-        "das_failures.csv": failure_table(profile.das, store).round(4),
+        "das.csv": das_table(figures, store).round(4),
+        "das_failures.csv": failure_table(figures, store).round(4),
+        "sizes.csv": das_table({"sizes": profile.das.get("sizes", [])}, store).round(4),
+        "checkpoints.csv": checkpoint_table(profile.das.get("checkpoints", []), store).round(4),
+        "gradience.csv": gradience_table(profile.das.get("sizes", []), store),
     }
     paths = []
     for name, table in tables.items():

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from numvars.models import CountingModel, ModelConfig, build_model
+from numvars.models import CountingModel, ModelConfig, build_model, keep_adam_state
 from numvars.tasks import EVAL_PER_COUNT, Task
 
 
@@ -188,16 +188,23 @@ class RunResult:
         """The analysed network (eval mode)."""
         return load_model(self.config, self.state)
 
-    def epoch_of(self, checkpoint: str) -> int:
-        """The epoch of ``checkpoint`` (one of :data:`CHECKPOINTS`)."""
+    def epoch_of(self, checkpoint: str | int) -> int:
+        """The epoch of ``checkpoint``: one of :data:`CHECKPOINTS`, or a saved epoch (an int, for
+        learning dynamics: every ``checkpoint_every`` epochs and 0, the initial weights)."""
+        if isinstance(checkpoint, int) and not isinstance(checkpoint, bool):
+            if checkpoint not in self.checkpoints:
+                saved = sorted(self.checkpoints)
+                raise ValueError(f"no checkpoint at epoch {checkpoint} of {self.config}; saved: {saved[0]}..{saved[-1]} "
+                                 f"every {self.config.checkpoint_every} epochs")
+            return checkpoint
         if checkpoint not in CHECKPOINTS:
-            raise ValueError(f"unknown checkpoint {checkpoint!r}; allowed: {list(CHECKPOINTS)}")
+            raise ValueError(f"unknown checkpoint {checkpoint!r}; allowed: {list(CHECKPOINTS)} or a saved epoch (an int)")
         if not self.reached:
             raise LookupError(f"the network {self.config} never reached the criterion (dropped)")
         return self.analysed_epoch if checkpoint == "analysed" else self.criterion_epoch
 
-    def network_at(self, checkpoint: str) -> CountingModel:
-        """The network at ``checkpoint`` (``"analysed"`` or ``"criterion"``), eval mode."""
+    def network_at(self, checkpoint: str | int) -> CountingModel:
+        """The network at ``checkpoint`` (``"analysed"``, ``"criterion"`` or a saved epoch), eval mode."""
         return load_model(self.config, self.checkpoints[self.epoch_of(checkpoint)])
 
     def test(self, checkpoint: str = "analysed") -> torch.Tensor:
@@ -250,18 +257,9 @@ def load_model(config: TrainConfig, state: dict[str, torch.Tensor]) -> CountingM
 
 
 def _keep_members(model: CountingModel, optimizer: torch.optim.Adam, keep: list[int]):
-    """The ensemble of members ``keep`` with their Adam state, the others removed (Adam's
-    update is elementwise, so each member keeps exactly its own optimiser state)."""
+    """The ensemble of members ``keep`` with their Adam state, the others removed."""
     kept = model.select(keep)
-    new_optimizer = torch.optim.Adam(kept.parameters(), lr=optimizer.param_groups[0]["lr"])
-    index = torch.tensor(keep)
-    for old, new in zip(model.parameters(), kept.parameters()):
-        state = optimizer.state.get(old)
-        if state:
-            new_optimizer.state[new] = {
-                key: (value if key == "step" else value[index].clone()) for key, value in state.items()
-            }
-    return kept.train(), new_optimizer
+    return kept.train(), keep_adam_state(optimizer, model.parameters(), kept.parameters(), keep)
 
 
 def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]], None] | None = None) -> list[RunResult]:
