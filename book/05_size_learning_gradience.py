@@ -122,9 +122,9 @@ print(f"controls, largest over sizes: random rotation {size_summary['random'].ma
 # - **Bigger GRUs align better**, as the paper says: the mean count IIA rises with every step
 #   in size from $d = 8$ to $d = 96$, and the controls stay low at every size — a bigger state
 #   does not make a random subspace or an untrained network look aligned. Against the values
-#   read off the paper's plot (the three `GRU d=…` lines) all three sizes are within ±0.05 —
-#   $d = 48$ only just, below the paper's ≈0.99: our curve rises more slowly, like our $d = 20$
-#   cell in chapter 4.
+#   read off the paper's plot (the three `GRU d=…` lines) all three sizes are within the
+#   scorecard's tolerance — $d = 48$ only just, below the paper's value: our curve rises more
+#   slowly, like our $d = 20$ cell in chapter 4.
 # - **And vary less**: the standard deviation over seeds falls about tenfold from the smallest
 #   to the largest GRU. The smallest networks are also the ones that miss the 600-epoch budget
 #   or the standard most often (the run table), so their spread is over fewer seeds.
@@ -215,7 +215,7 @@ print(f"{len(check)} networks: mean difference {check['difference'].mean():+.3f}
 #   budget adds do not make the count cleaner.
 # - **The smaller pair set reads lower.** On the analysed checkpoints, 2 000 training pairs give
 #   a lower IIA than 10 000, by a few hundredths on average and more for some networks (the
-#   line above) — more than the 0.02 this chapter aimed for. The curves' shapes (correlations,
+#   line above) — more than the agreement this chapter aimed for (two hundredths). The curves' shapes (correlations,
 #   epochs to a share of the final value, the gain after saturation) are each measured within
 #   one curve and barely move with an offset; their absolute level is a few hundredths low.
 #   Re-running them on 10 000 pairs is open (about 80 minutes on two cores).
@@ -371,7 +371,8 @@ pd.DataFrame({f"large > {large}": values for large, values in thresholds.items()
 #   `results/paper/` (`sizes.csv`, `checkpoints.csv`, `gradience.csv`), made by
 #   `python -m numvars reproduce --profile paper`.
 # - Bigger GRUs align better and vary less (§5.1); the paper's values at $d = 8$, $48$ and $96$
-#   are matched within ±0.05 ($d = 48$ only just). The controls stay low at every size.
+#   are matched within the scorecard's tolerance ($d = 48$ only just). The controls stay low at
+#   every size.
 # - "Rise together" is measured by Pearson and Spearman r across checkpoints, the epochs at
 #   50 % and 95 % of the final value and their lag (§5.2's tables, with bootstrap intervals):
 #   accuracy and IIA rise together, and IIA stops rising when accuracy does.
