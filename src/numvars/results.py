@@ -655,17 +655,18 @@ def size_table(sizes: pd.DataFrame) -> pd.DataFrame:
     """Chapter 5 §5.1 (Fig. 3 left). Per architecture and size: Up-Down count IIA over the
     analysed networks (mean, standard deviation over seeds, min, max, networks), the controls
     (full swap, random rotation, untrained; means) and the count's chance level."""
-    trained = analysed(sizes)
-    count = trained[(trained["variable"] == "count") & (trained["method"] == "learned")]
-    rows = []
-    for (arch, d), group in count.groupby(["arch", "d"]):
-        mine = lambda table: table[(table["arch"] == arch) & (table["d"] == d)]
-        control = lambda variable, method: mine(trained)[(mine(trained)["variable"] == variable) & (mine(trained)["method"] == method)]["test_iia"].mean()
-        untrained = mine(sizes)[~mine(sizes)["trained"].astype(bool) & (mine(sizes)["variable"] == "count")]["test_iia"].mean()
-        rows.append(dict(arch=arch, d=d, networks=len(group), count=group["test_iia"].mean(), sd=group["test_iia"].std(),
-                         min=group["test_iia"].min(), max=group["test_iia"].max(), full_swap=control("full_swap", "full_swap"),
-                         random=control("count", "random"), untrained=untrained, chance=group["chance"].mean()))
-    return pd.DataFrame(rows)
+    trained, untrained = analysed(sizes), sizes[~sizes["trained"].astype(bool)]
+
+    def measured(table: pd.DataFrame, variable: str, method: str):
+        return table[(table["variable"] == variable) & (table["method"] == method)].groupby(["arch", "d"])
+
+    count = measured(trained, "count", "learned")
+    table = count["test_iia"].agg(networks="size", count="mean", sd="std", min="min", max="max")
+    table["full_swap"] = measured(trained, "full_swap", "full_swap")["test_iia"].mean()
+    table["random"] = measured(trained, "count", "random")["test_iia"].mean()
+    table["untrained"] = measured(untrained, "count", "learned")["test_iia"].mean()
+    table["chance"] = count["chance"].mean()
+    return table.reset_index()
 
 
 def checkpoint_table(configs: Sequence[DasConfig], store: Store | None = None) -> pd.DataFrame:
