@@ -218,7 +218,7 @@ print(f"{len(check)} networks: mean difference {check['difference'].mean():+.3f}
 #   line above) — more than the agreement this chapter aimed for (two hundredths). The curves' shapes (correlations,
 #   epochs to a share of the final value, the gain after saturation) are each measured within
 #   one curve and barely move with an offset; their absolute level is a few hundredths low.
-#   Re-running them on 10 000 pairs is open (about 80 minutes on two cores).
+#   Re-running them on 10 000 pairs is open.
 
 # %% [markdown]
 # ## 5.3 Graded symbols (Fig. 4)

@@ -33,7 +33,7 @@ from numvars.grids import PROTOCOL_VARIANTS, Profile
 from numvars.jobs import DAS_KIND, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
 from numvars.store import Store
 from numvars.tasks import EVAL_MAX_COUNT, TRAINED_MAX_COUNT, Task
-from numvars.training import TrainConfig, accuracy_per_count
+from numvars.training import RunResult, TrainConfig, accuracy_per_count
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv", "sizes.csv", "checkpoints.csv", "gradience.csv",
@@ -641,14 +641,11 @@ def _claim_verdict(labels: pd.Series, verdicts: pd.Series, claim) -> str:
 FIGURE_EXPERIMENTS = ("main", "untrained", "protocol")
 
 
-@functools.lru_cache(maxsize=4096)
-def _checkpoint_accuracy(run: TrainConfig, epoch: int, store: Store | None) -> float:
+def _checkpoint_accuracy(run: RunResult, epoch: int) -> float:
     """Trial accuracy on the behavioural test's N = 1..20 (15 sequences each, held-out counts
     included) of a run's network at a saved epoch."""
-    result = load_run(run, store)
-    model = result.network_at(epoch)
-    counts = [n for n in run.task.eval_counts if n <= TRAINED_MAX_COUNT]
-    return float(accuracy_per_count(model, run.task, counts=counts, seed=0).mean())
+    counts = [n for n in run.config.task.eval_counts if n <= TRAINED_MAX_COUNT]
+    return float(accuracy_per_count(run.network_at(epoch), run.config.task, counts=counts, seed=0).mean())
 
 
 def size_table(sizes: pd.DataFrame) -> pd.DataFrame:
@@ -675,18 +672,20 @@ def checkpoint_table(configs: Sequence[DasConfig], store: Store | None = None) -
     behavioural test on N = 1..20 at that epoch), ``val_accuracy`` (the training run's
     validation accuracy, on the training distribution; none at epoch 0), the test and best
     validation IIA of Up-Down count, DAS epochs, and ``chance``."""
-    rows = []
+    rows, runs = [], {}
     for config in configs:
         result = load_measurement(config, store)
         if result is None:
             continue
-        run = load_run(config.run, store)
+        if config.run not in runs:
+            runs[config.run] = load_run(config.run, store)  # each run once: a curve reads a dozen of its checkpoints
+        run = runs[config.run]
         epoch = run.epoch_of(config.checkpoint)
         rows.append(dict(
             **config_columns(config.run),
             checkpoint=str(config.checkpoint),
             epoch=epoch,
-            accuracy=_checkpoint_accuracy(config.run, epoch, store),
+            accuracy=_checkpoint_accuracy(run, epoch),
             val_accuracy=run.history[epoch - 1]["val_accuracy"] if epoch > 0 else None,
             test_iia=result.test_iia,
             val_iia=result.best_val_iia,
