@@ -21,8 +21,8 @@ depend on them). Then one complete fit as the grid runs it.
 ``--fits``: complete fits of trained networks, one at a time against the stacks the grid fits
 (``numvars.jobs.jobs_for``: up to six networks; members leave a stack when their patience runs
 out), with the same results (checked): the six seeds of the d = 20 GRU on the grid's 10 000
-pairs, and learning curves — the six seeds at three saved epochs on the curves' 2 000 pairs
-(``numvars.grids.CURVE_PAIRS``). Prints seconds per fit of each and the speed-up. Wall-clock timings: run it on a quiet machine, one torch thread.
+pairs. ``--curves``: the same for learning curves — the six seeds at three saved epochs on the
+curves' pairs (``numvars.grids.CURVE_PAIRS``). Prints seconds per fit of each and the speed-up. Wall-clock timings: run it on a quiet machine, one torch thread.
 """
 
 from __future__ import annotations
@@ -113,16 +113,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--members", type=int, default=6, help="seeds fitted as one stack (default: a condition's 6)")
     parser.add_argument("--fits", action="store_true", help="complete fits of trained networks, one at a time against one stack")
+    parser.add_argument("--curves", action="store_true", help="the same for learning-curve checkpoints")
     parser.add_argument("--store", type=Store, default=None, help="the store with the paper profile's networks (default: ./store)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if args.fits:
+    if args.fits or args.curves:
         seeds = [c for c in profile("paper").training["main"] if c.arch == "gru" and c.task.kind == "multi"]
         ensure(seeds, args.store)
         settings = das_settings("paper")
-        complete_fits([DasConfig(c, **settings) for c in seeds], args.store)
-        curves = dict(settings, n_pairs=CURVE_PAIRS["paper"])
-        complete_fits([DasConfig(c, checkpoint=e, **curves) for c in seeds for e in (100, 300, 600)], args.store)
+        if args.fits:
+            complete_fits([DasConfig(c, **settings) for c in seeds], args.store)
+        if args.curves:
+            curves = dict(settings, n_pairs=CURVE_PAIRS["paper"])
+            complete_fits([DasConfig(c, checkpoint=e, **curves) for c in seeds for e in (100, 300, 600)], args.store)
         return
 
     config = next(c for c in profile("paper").training["main"] if c.arch == args.arch)  # Multi-Object, seed 0

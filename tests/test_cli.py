@@ -43,7 +43,7 @@ def test_unknown_profile_and_experiment_are_refused(tmp_path, capsys):
     assert "invalid choice: 'huge'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--profile", "quick", "--experiment", "sizes", "--store", str(tmp_path)])
-    assert "unknown training experiment(s) ['sizes']; allowed: ['gru_sizes', 'main']" in capsys.readouterr().err
+    assert "unknown training experiment(s) ['sizes']; allowed: ['gru_sizes', 'main', 'nope_transformer']" in capsys.readouterr().err
 
 
 def _reproduce(store: Path, out: Path, marker: str) -> subprocess.Popen:

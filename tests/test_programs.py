@@ -2,7 +2,7 @@
 
 import pytest
 
-from numvars.programs import DEMO, RESPONSE, UpDown, get_program
+from numvars.programs import DEMO, RESPONSE, UpDown, get_program, sample_pairs
 from numvars.tasks import Task
 
 SINGLE = Task("single")
@@ -268,7 +268,7 @@ def test_counterfactual_trace_shows_the_swapped_state_and_the_run_on():
 
 
 def test_sampled_pairs_are_seeded_allowed_and_cover_both_phases():
-    from numvars.programs import phase_at, sample_pairs
+    from numvars.programs import phase_at
 
     task = Task("multi")
     pairs = sample_pairs(task, 400, seed=0)
@@ -296,3 +296,38 @@ def test_pair_facts_read_each_states_count_from_the_tokens_before_it():
     for i, row in facts.iterrows():
         assert row["t_count"] == count_after(pairs.tokens[i].tolist(), row["t"])
         assert row["u_count"] == count_after(pairs.sources[i].tolist(), row["u"])
+
+
+def test_pair_facts_give_each_sequences_n_and_a_response_phase_target_keeps_it():
+    from numvars.analysis import pair_facts
+    from numvars.das import make_pairs
+    task = Task("multi")
+    facts = pair_facts(make_pairs(get_program("up_down", task), "count", 40, seed=2))
+    drawn = sample_pairs(task, 40, seed=2)  # the same draw make_pairs makes
+
+    def n_by_hand(ids):  # demo tokens before T
+        ids = [task.decode([x]) for x in ids]
+        return sum(x.startswith("D") for x in ids[: ids.index("T")])
+
+    assert facts["target_n"].tolist() == [n_by_hand(p.target) for p in drawn]
+    assert facts["source_n"].tolist() == [n_by_hand(p.source) for p in drawn]
+    response = facts[facts["t_phase"] == "response"]
+    assert len(response) > 0 and (response["t_count"] <= response["target_n"]).all()
+
+
+def test_programs_read_the_bare_framing_by_hand():
+    bare = Task("multi", framing="bare")
+    up_down = get_program("up_down", bare)
+    target, source = bare.encode("D0 D1 D2 R R R E"), bare.encode("D2 D0 R R E")
+    assert [s["count"] for s in up_down.trace(target)] == [1, 2, 3, 2, 1, 0, 0]  # the first R ends the demo and counts down
+    assert [s["phase"] for s in up_down.trace(target)][2:4] == [DEMO, RESPONSE]
+    assert all(get_program(name, bare).solves(target) for name in ("up_down", "up_up", "ctx_distr"))
+    # count after the first R of the target (2) set to the source's after its first R (1): one more R, then E
+    assert bare.decode(up_down.counterfactual(target, 3, source, 2, "count")) == "D0 D1 D2 R R E"
+    # in the demo phase: count 5 after D1, then 0..3 more demo tokens, the first R, and R until the count is spent
+    long_source = bare.encode("D2 D0 D0 D1 D1 R R R R R E")
+    out = bare.decode(up_down.counterfactual(target, 1, long_source, 4, "count", seed=3)).split()
+    extra = out.index("R") - 2
+    assert out[:2] == ["D0", "D1"] and 0 <= extra <= 3 and out[2 + extra :] == ["R"] * (5 + extra) + ["E"]
+    with pytest.raises(ValueError, match="must start with a demo token"):
+        up_down.states(bare.encode("R D0 R E"))

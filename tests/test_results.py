@@ -153,10 +153,10 @@ def test_the_splits_use_the_analysed_networks_only():
 
 def test_gradience_cells_expand_back_to_their_pairs_and_pool_within_a_network():
     from numvars.results import gradience_per_network, iia_by
-    cells = pd.DataFrame([  # one network: (t_count, u_count, pairs, correct)
-        dict(arch="gru", d=8, seed=0, standard=True, t_count=t, u_count=u, pairs=p, correct=c)
+    cells = pd.DataFrame([  # one network: (target's count, source's count, pairs, correct)
+        dict(arch="gru", d=8, seed=0, standard=True, reading="count", target=t, source=u, pairs=p, correct=c)
         for t, u, p, c in ((2, 2, 3, 3), (3, 2, 1, 1), (2, 12, 2, 1), (18, 8, 2, 0))
-    ] + [dict(arch="gru", d=8, seed=1, standard=True, t_count=2, u_count=2, pairs=1, correct=0)])
+    ] + [dict(arch="gru", d=8, seed=1, standard=True, reading="count", target=2, source=2, pairs=1, correct=0)])
     per = gradience_per_network(cells).set_index("seed")
     assert per.loc[0, "iia"] == pytest.approx(5 / 8)
     # by hand (seed 0): differences 0 (3 pairs, 3 right), 1 (1, 1), 10 (4 pairs, 1 right): slope of the least-squares line
@@ -193,8 +193,11 @@ def test_chapter_5_claims_are_scored_by_their_stated_rules():
     curve = lambda d, seed, iia: [dict(arch="gru", d=d, seed=seed, checkpoint=str(e), epoch=e, accuracy=a, test_iia=i)
                                   for e, a, i in zip((0, 10, 20, 30), (0, 0.5, 1, 1), iia)]
     curves = pd.DataFrame(curve(8, 0, (0, 0.4, 0.9, 0.9)) + curve(8, 1, (0, 0.5, 0.8, 0.9)) + curve(48, 0, (0.9, 0.1, 0.9, 0.1)))
-    cell = lambda d, t, u, pairs, correct: dict(arch="gru", d=d, seed=0, standard=True, t_count=t, u_count=u, pairs=pairs, correct=correct)
-    gradience = pd.DataFrame([cell(8, 2, 2, 4, 4), cell(8, 2, 18, 4, 0), cell(96, 2, 2, 4, 4), cell(96, 2, 18, 4, 3)])
+    cell = lambda d, t, u, pairs, correct, reading="count": dict(arch="gru", d=d, seed=0, standard=True, reading=reading, target=t,
+                                                                source=u, pairs=pairs, correct=correct)
+    # the N reading graded the other way round: scored with it, the smallest GRU would not be the more graded
+    gradience = pd.DataFrame([cell(8, 2, 2, 4, 4), cell(8, 2, 18, 4, 0), cell(96, 2, 2, 4, 4), cell(96, 2, 18, 4, 3),
+                              cell(8, 2, 2, 4, 4, "n"), cell(8, 2, 18, 4, 4, "n"), cell(96, 2, 2, 4, 4, "n"), cell(96, 2, 18, 4, 0, "n")])
     claims = chapter_5_claims(sizes, curves, gradience)
     ours, verdict = claims["size_sweep"]
     assert verdict == "differs in 1 of 3 cells: GRU d=96" and "d=8 0.70; d=48 0.99; d=96 0.91" in ours

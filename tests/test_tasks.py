@@ -2,6 +2,7 @@
 
 from collections import Counter
 
+import numpy as np
 import pytest
 import torch
 
@@ -156,3 +157,24 @@ def test_intervention_positions_by_rule_by_hand():
     assert task.intervention_positions(ids, "nonterminal") == [1, 2, 4]  # ... but not the state that predicts E
     with pytest.raises(ValueError, match=r"unknown position rule 'last'; allowed: \['paper_index', 'after_token', 'nonterminal'\]"):
         task.intervention_positions(ids, "last")
+
+
+def test_the_bare_framing_has_no_b_and_no_t_and_its_first_response_ends_the_demo():
+    from numvars.store import config_hash
+    bare = Task("multi", framing="bare")
+    seq = bare.make(3, np.random.default_rng(0))
+    words = bare.decode(seq).split()
+    assert "B" not in words and "T" not in words
+    assert words[3:] == ["R", "R", "R", "E"] and all(w.startswith("D") for w in words[:3])
+    assert bare.count(seq) == 3 and bare.switch_position(seq) == 3
+    mask = bare.response_mask(bare.pad([seq, bare.encode("D1 R E")]))
+    assert mask[0].tolist() == [False] * 4 + [True] * 3  # the first R is given, as T is; the rest and E are the trial
+    assert mask[1].tolist() == [False, False, True] + [False] * 4
+    assert bare.vocab == Task("multi").vocab  # B and T stay in the vocabulary, unused: the same ids
+    assert config_hash(bare) != config_hash(Task("multi"))
+    with pytest.raises(ValueError, match="differ from the demo tokens"):
+        Task("same", framing="bare")
+    with pytest.raises(ValueError, match="unknown framing"):
+        Task("multi", framing="none")
+    with pytest.raises(ValueError, match="to end its demo phase"):
+        bare.count(bare.encode("D0 D1"))

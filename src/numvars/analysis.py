@@ -112,8 +112,10 @@ def counterfactual_agreement(task: Task, pairs: Sequence, demo_continuation: str
 
 
 def pair_facts(pairs) -> pd.DataFrame:
-    """One row per intervention pair (a :class:`numvars.das.PairSet`): the target position ``t``,
-    the token there (``t_token``) and its phase (``t_phase``), the source's count, position ``u``, the token there (``u_token``) and its phase (``u_phase``), and how many responses the
+    """One row per intervention pair (a :class:`numvars.das.PairSet`): the target's N
+    (``target_n``), position ``t``, the token there (``t_token``) and its phase (``t_phase``), the
+    source's N (``source_n``), position ``u``, the token there (``u_token``) and its phase
+    (``u_phase``), and how many responses the
     counterfactual asks for (``responses``; more than the trained maximum cannot be produced by
     a network that does not extrapolate), and whether a network that ignores the intervention
     gets the pair right (``rereader``, :func:`numvars.das.rereader_correct`), and the Up-Down
@@ -127,12 +129,14 @@ def pair_facts(pairs) -> pd.DataFrame:
         ids = [x for x in pairs.tokens[i].tolist() if x != task.pad_id]
         source = [x for x in pairs.sources[i].tolist() if x != task.pad_id]
         t = int(pairs.t[i])
-        last_trigger = max((j for j, x in enumerate(ids) if x == task.trigger_id), default=t)  # a phase swap may drop T
+        # responses after the last T (a phase swap may drop T: then after t); the bare framing has no T, and all its R are responses
+        last_trigger = -1 if task.framing == "bare" else max((j for j, x in enumerate(ids) if x == task.trigger_id), default=t)
         rows.append(dict(
+            target_n=int(pairs.target_n[i]),
             t=t,
             t_token=task.decode([ids[t]]),
             t_phase=phase_at(task, ids, t),
-            source_count=task.count(source),
+            source_n=task.count(source),
             u=int(pairs.u[i]),
             u_token=task.decode([source[int(pairs.u[i])]]),
             u_phase=phase_at(task, source, int(pairs.u[i])),

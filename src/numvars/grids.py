@@ -55,7 +55,7 @@ CONTROL_SEEDS = (0, 1)  # networks measured untrained (the control for DAS's fre
 CURVE_SIZES = {"quick": (20,), "paper": (8, 16, 20, 32, 48)}
 CHECKPOINT_EPOCHS = {"quick": (0, 30, 60, 70, 80, 85, 90),
                      "paper": (0, 10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 600)}
-CURVE_PAIRS = {"quick": (500, 250, 500), "paper": (2_000, 1_000, 1_000)}  # train, validation, test
+CURVE_PAIRS = {"quick": (500, 250, 500), "paper": PAPER_PAIRS}  # train, validation, test
 PROTOCOL_SEEDS = (0, 1)  # networks every protocol variant is measured on (chapter 4's protocol table)
 #: the protocol variants (chapter 4 §4.7): name -> the DasConfig settings that differ from the
 #: default, and the measures they are run for
@@ -101,7 +101,9 @@ def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
     seeds, loop = SEEDS[profile], dict(max_epochs=TRAIN_EPOCHS[profile], stop=TRAIN_STOP[profile])
     if profile == "quick":
         return {"main": [c for arch in ARCHITECTURES for c in _seeds(TrainConfig(task=Task("single"), arch=arch, **loop), seeds)],
-                "gru_sizes": [c for d in GRU_SIZES[profile] for c in _seeds(TrainConfig(task=Task("single"), d=d, **loop), seeds)]}
+                "gru_sizes": [c for d in GRU_SIZES[profile] for c in _seeds(TrainConfig(task=Task("single"), d=d, **loop), seeds)],
+                "nope_transformer": _seeds(TrainConfig(task=Task("single"), arch="transformer", positional="none", n_layers=1, **loop),
+                                           seeds)}
     return {
         # Figs. 2, 6, 7: every architecture on every task
         "main": [c for arch in ARCHITECTURES for kind in TASK_KINDS
@@ -116,6 +118,9 @@ def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
         "nope_transformer": [c for n_layers in (1, 2)
                              for c in _seeds(TrainConfig(task=Task("multi"), arch="transformer", positional="none", n_layers=n_layers,
                                                          **loop), seeds)],
+        # Fig. 10, App. A.4: the simplified task without B and T (Multi-Object, as Fig. 10's tokens show), 1 layer, NoPE
+        "bare_transformer": _seeds(TrainConfig(task=Task("multi", framing="bare"), arch="transformer", positional="none", n_layers=1,
+                                               **loop), seeds),
     }
 
 
@@ -141,11 +146,19 @@ def size_measures(run: TrainConfig, **settings) -> list[DasConfig]:
 
 
 def curve_measures(run: TrainConfig, profile: str, **settings) -> list[DasConfig]:
-    """Fig. 3 (right) for one network: Up-Down count on each of :data:`CHECKPOINT_EPOCHS` and,
-    to check the smaller pair set against the full one, on the analysed checkpoint — all on
-    :data:`CURVE_PAIRS`."""
+    """Fig. 3 (right) for one network: Up-Down count on each of :data:`CHECKPOINT_EPOCHS` and on
+    the analysed checkpoint, all on :data:`CURVE_PAIRS` (at paper scale the paper's pairs, so
+    the analysed point is the size sweep's measurement; the quick profile's fewer pairs are
+    checked against its size sweep there)."""
     settings = dict(settings, n_pairs=CURVE_PAIRS[profile])
     return [DasConfig(run, "up_down", "count", checkpoint=c, **settings) for c in (*CHECKPOINT_EPOCHS[profile], "analysed")]
+
+
+def transformer_variant_measures(run: TrainConfig, **settings) -> list[DasConfig]:
+    """Fig. 11 and the NoPE transformers (chapter 6) for one network: Up-Down count and phase,
+    Ctx-Distr's full swap, and a random rotation for count (a control)."""
+    return [DasConfig(run, "up_down", "count", **settings), DasConfig(run, "up_down", "phase", **settings),
+            DasConfig(run, "ctx_distr", None, "full_swap", **settings), DasConfig(run, "up_down", "count", "random", **settings)]
 
 
 def protocol_variants(run: TrainConfig, **settings) -> list[DasConfig]:
@@ -168,7 +181,8 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     seeds :data:`CONTROL_SEEDS`); ``"checkpoints"``: Fig. 3 (right), the learning curves of the
     GRUs of :data:`CURVE_SIZES` (:func:`curve_measures`); paper profile, ``"protocol"``: the
     measures of ``"main"`` and every protocol variant on the networks of seeds
-    :data:`PROTOCOL_SEEDS` (chapter 4 §4.7)."""
+    :data:`PROTOCOL_SEEDS` (chapter 4 §4.7); ``"transformer_variants"``: the void-token and NoPE
+    transformers (:func:`transformer_variant_measures`, and count untrained)."""
     settings = das_settings(profile)
     networks = training_grid(profile)
     runs = networks["main"]
@@ -183,6 +197,9 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     if profile == "paper":
         grid["protocol"] = [c for run in runs if run.seed in PROTOCOL_SEEDS
                             for c in figs_2_and_7(run, **settings) + protocol_variants(run, **settings)]
+        variants = networks["void_transformer"] + networks["nope_transformer"]
+        grid["transformer_variants"] = ([c for run in variants for c in transformer_variant_measures(run, **settings)]
+                                        + [DasConfig(run, trained=False, **settings) for run in variants if run.seed in CONTROL_SEEDS])
     return grid
 
 

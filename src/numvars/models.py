@@ -94,6 +94,8 @@ class Patch:
     steps: Tensor  # (P,) long
     values: Tensor | Callable[[Tensor, Tensor], Tensor]  # (P, S), or f(original (P', S), which (P',))
     members: Tensor | None = None  # (P,) long
+    layer: int | None = None  # transformer only: patch the residual stream after this many layers (0: the
+    # embedding) instead of the intervenable state (after layer 1) — App. A.5's sites
 
     def check(self, n_members: int, batch: int, length: int, state_size: int) -> None:
         if self.rows.shape != self.steps.shape or self.rows.dim() != 1:
@@ -122,6 +124,28 @@ class Patch:
         else:
             new = self.values[select]
         return states.index_put(index, new.to(states.dtype))
+
+
+@dataclass
+class ExtraTerm:
+    """App. A.4's manipulation of a transformer without positional encoding: ``copies`` more
+    key–value terms of token ``token`` in the first layer's attention sum of the queries
+    ``queries`` (B, L) bool, the weights renormalised. A token's first-layer key and value
+    depend on nothing but the token when there is no positional encoding, so the term is the one
+    every occurrence of the token contributes: adding it is reading one more such token."""
+
+    token: int
+    queries: Tensor  # (B, L) bool
+    copies: int = 1
+
+    def check(self, batch: int, length: int, vocab_size: int) -> None:
+        if self.queries.shape != (batch, length) or self.queries.dtype != torch.bool:
+            raise ValueError(f"extra-term queries must be a bool tensor of shape ({batch}, {length}), got "
+                             f"{self.queries.dtype} {tuple(self.queries.shape)}")
+        if not 0 <= self.token < vocab_size:
+            raise ValueError(f"extra-term token {self.token} is outside the vocabulary 0..{vocab_size - 1}")
+        if self.copies < 1:
+            raise ValueError(f"extra-term copies must be at least 1, got {self.copies}")
 
 
 # --------------------------------------------------------------------------- stacked layers
@@ -250,13 +274,16 @@ class CountingModel(nn.Module):
             x = x * keep * (1 / (1 - p))
         return torch.addmm(self.head_b2[e], x, self.head_w2[e])
 
-    def forward(self, tokens: Tensor, patch: Patch | None = None, return_attention: bool = False) -> Output:
+    def forward(self, tokens: Tensor, patch: Patch | None = None, return_attention: bool = False,
+                extra_term: ExtraTerm | None = None) -> Output:
         """Logits and intervenable states for every token.
 
         Args:
             tokens: (E, B, L) long, or (B, L) for a one-member model.
             patch: states to replace (see :class:`Patch`); later steps carry on from them.
             return_attention: also return attention weights (transformer only).
+            extra_term: one more term in the first layer's attention (:class:`ExtraTerm`;
+                transformer without positional encoding only).
         """
         squeeze = tokens.dim() == 2
         if squeeze:
@@ -272,14 +299,25 @@ class CountingModel(nn.Module):
             )
         if patch is not None:
             patch.check(self.n_members, tokens.shape[1], tokens.shape[2], self.config.state_size)
+            if patch.layer is not None and (self.config.arch != "transformer" or not 0 <= patch.layer <= self.config.n_layers):
+                raise ValueError(f"a patch at layer {patch.layer} needs a transformer with at least that many layers "
+                                 f"(0: the embedding); this model is a {self.config.n_layers}-layer {self.config.arch}"
+                                 if self.config.arch == "transformer" else
+                                 f"a patch at a layer needs a transformer; a {self.config.arch} has one state (layer=None)")
         if return_attention and self.config.arch != "transformer":
             raise ValueError("attention weights exist only for the transformer")
-        logits, states, attention = self._run(tokens, patch, return_attention)
+        if extra_term is not None:
+            if self.config.arch != "transformer" or self.config.positional != "none":
+                raise ValueError("an extra attention term (App. A.4) needs a transformer without positional encoding "
+                                 f"(positional='none'); this model is a {self.config.arch} "
+                                 f"{'' if self.config.arch != 'transformer' else 'with ' + self.config.positional}".rstrip())
+            extra_term.check(tokens.shape[1], tokens.shape[2], self.config.vocab_size)
+        logits, states, attention = self._run(tokens, patch, return_attention, extra_term)
         if squeeze:
             return Output(logits[0], states[0], None if attention is None else [a[0] for a in attention])
         return Output(logits, states, attention)
 
-    def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool):
+    def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool, extra_term: ExtraTerm | None):
         raise NotImplementedError
 
     def resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None = None,
@@ -347,7 +385,7 @@ class _Recurrent(CountingModel):
         self._declare("w_h", (d, g * d), f"uniform:{d}")
         self._declare("b_h", (g * d,), f"uniform:{d}")
 
-    def _run(self, tokens, patch, return_attention):
+    def _run(self, tokens, patch, return_attention, extra_term):
         E, B, L = tokens.shape
         gates_x = stacked_linear(self.embed(tokens), self.w_x, self.b_x)  # (E, B, L, g*d)
         state = torch.zeros(E, B, self.config.state_size)
@@ -365,18 +403,20 @@ class _Recurrent(CountingModel):
         # Packed like pack_padded_sequence: rows sorted by how many predictions they need, and
         # at offset j only the rows still running are stepped (the work is the sum of the rows'
         # lengths, not B times the longest); the head runs on the packed states that are needed.
+        # The input projection is looked up per token from a (E, V, g*d) table, not computed
+        # per position: a vocabulary of a dozen tokens against thousands of positions.
         E, B = new_states.shape[:2]
         n_after = (tokens != PAD_ID).sum(1) - steps  # (B,) predictions from the replaced step on
         width = int(n_after.max())
         order = n_after.argsort(descending=True, stable=True)
         running = (n_after[order].unsqueeze(0) > torch.arange(width).unsqueeze(1)).sum(1).tolist()  # (W,)
         rest = shift_left(tokens, steps + 1, width - 1, fill=PAD_ID)[order]  # (B, W-1) the tokens after each step
-        gates_x = stacked_linear(self.embed(rest.expand(E, *rest.shape)), self.w_x, self.b_x)  # (E, B, W-1, g*d)
+        projection = stacked_linear(self.embedding, self.w_x, self.b_x)  # (E, V, g*d): W_x x + b_x of every token x
         state = new_states[:, order]
         packed = [state]
         for j in range(1, width):
             n = running[j]
-            state = self.cell(gates_x[:, :n, j - 1], state[:, :n])
+            state = self.cell(projection[:, rest[:n, j - 1]], state[:, :n])
             packed.append(state)
         rows = torch.cat([order[:n] for n in running])  # (R,) the packed states' sequence and offset
         offsets = torch.cat([torch.full((n,), j) for j, n in enumerate(running)])
@@ -399,11 +439,12 @@ class GRU(_Recurrent):
 
     def cell(self, gates_x: Tensor, h: Tensor) -> Tensor:
         """gates_x (E, B, 3d) = W_x x + b_x, h (E, B, d) -> the next h (E, B, d)."""
+        # split, not slices: a slice's backward writes a zero-filled full-size gradient, split's one concatenation
         d = self.config.d
-        gates_h = torch.baddbmm(self.b_h.unsqueeze(1), h, self.w_h)  # (E, B, 3d)
-        reset_update = torch.sigmoid(gates_x[..., : 2 * d] + gates_h[..., : 2 * d])
-        reset, update = reset_update[..., :d], reset_update[..., d:]
-        candidate = torch.tanh(gates_x[..., 2 * d :] + reset * gates_h[..., 2 * d :])
+        x_reset_update, x_candidate = gates_x.split((2 * d, d), dim=-1)
+        h_reset_update, h_candidate = torch.baddbmm(self.b_h.unsqueeze(1), h, self.w_h).split((2 * d, d), dim=-1)
+        reset, update = torch.sigmoid(x_reset_update + h_reset_update).chunk(2, dim=-1)
+        candidate = torch.tanh(x_candidate + reset * h_candidate)
         return candidate + update * (h - candidate)  # = (1 - z) n + z h
 
 
@@ -414,12 +455,12 @@ class LSTM(_Recurrent):
 
     def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
         """gates_x (E, B, 4d), state [h; c] (E, B, 2d) -> the next [h; c]."""
-        d = self.config.d
-        h, c = state[..., :d], state[..., d:]
+        h, c = state.chunk(2, dim=-1)  # chunks, not slices (see GRU.cell)
         gates = gates_x + torch.baddbmm(self.b_h.unsqueeze(1), h, self.w_h)  # (E, B, 4d): i f g o
-        input_forget = torch.sigmoid(gates[..., : 2 * d])
-        c = input_forget[..., d:] * c + input_forget[..., :d] * torch.tanh(gates[..., 2 * d : 3 * d])
-        h = torch.sigmoid(gates[..., 3 * d :]) * torch.tanh(c)
+        input_forget, cell_input, output = gates.split((2 * self.config.d, self.config.d, self.config.d), dim=-1)
+        input_gate, forget_gate = torch.sigmoid(input_forget).chunk(2, dim=-1)
+        c = forget_gate * c + input_gate * torch.tanh(cell_input)
+        h = torch.sigmoid(output) * torch.tanh(c)
         return torch.cat([h, c], dim=-1)
 
 
@@ -446,17 +487,22 @@ class Transformer(CountingModel):
         self._declare("lnf_w", (d,), "ones")
         self._declare("lnf_b", (d,), "zeros")
 
-    def _layer(self, i: int, x: Tensor, return_attention: bool):
+    def _layer(self, i: int, x: Tensor, return_attention: bool, extra_term: ExtraTerm | None = None):
         p = lambda name: getattr(self, f"l{i}_{name}")  # noqa: E731
         L, d = x.shape[2], self.config.d
-        q, k, v = stacked_linear(stacked_layer_norm(x, p("ln1_w"), p("ln1_b")), p("qkv_w"), p("qkv_b")).split(d, dim=-1)
-        if self.config.positional == "rope":
-            q, k = rope(q), rope(k)
-        if return_attention:
+        q, k, v = self._qkv(i, x)
+        if return_attention or extra_term is not None:
             scores = q @ k.transpose(-1, -2) / math.sqrt(d)  # (E, B, L, L)
             causal = torch.ones(L, L, dtype=torch.bool).triu(1)
-            weights = scores.masked_fill(causal, float("-inf")).softmax(dim=-1)
+            scores = scores.masked_fill(causal, float("-inf"))
+            if extra_term is not None:  # one more column: the extra key, for the chosen queries only
+                extra_k, extra_v = self._qkv(i, self.embedding[:, extra_term.token].unsqueeze(1).unsqueeze(1))[1:]  # (E, 1, 1, d)
+                extra = (q @ extra_k.transpose(-1, -2)) / math.sqrt(d) + math.log(extra_term.copies)  # (E, B, L, 1)
+                scores = torch.cat([scores, extra.masked_fill(~extra_term.queries.unsqueeze(-1), float("-inf"))], dim=-1)
+                v = torch.cat([v, extra_v.expand(-1, v.shape[1], 1, -1)], dim=2)
+            weights = scores.softmax(dim=-1)
             mixed = weights @ v
+            weights = weights[..., :L]  # the sequence's own keys (with an extra term they sum to less than 1)
         else:  # the same computation, fused (several times faster on a CPU)
             weights, mixed = None, F.scaled_dot_product_attention(q, k, v, is_causal=True)
         x = x + stacked_linear(mixed, p("out_w"), p("out_b"))
@@ -464,21 +510,39 @@ class Transformer(CountingModel):
         x = x + stacked_linear(ff, p("ff2_w"), p("ff2_b"))
         return x, weights
 
-    def _run(self, tokens, patch, return_attention):
-        states, first = self._layer(0, self.embed(tokens), return_attention)  # (E, B, L, d)
-        if patch is not None:
-            states = patch.apply(states)
-        logits, attention = self._after_state(states, tokens != PAD_ID, return_attention)
-        return logits, states, ([first] + attention if return_attention else None)
+    def _qkv(self, i: int, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Layer ``i``'s queries, keys and values of the residual stream x (E, B, L, d): three
+        (E, B, L, d) tensors, RoPE applied to q and k if the model uses it."""
+        q, k, v = stacked_linear(stacked_layer_norm(x, getattr(self, f"l{i}_ln1_w"), getattr(self, f"l{i}_ln1_b")),
+                                 getattr(self, f"l{i}_qkv_w"), getattr(self, f"l{i}_qkv_b")).split(self.config.d, dim=-1)
+        if self.config.positional == "rope":
+            q, k = rope(q), rope(k)
+        return q, k, v
 
-    def _after_state(self, x: Tensor, real: Tensor, return_attention: bool = False):
-        """Layers 2.. and the head from the residual stream after layer 1, x (E, B, L, d);
-        logits where ``real`` (E, B, L)."""
-        attention = []
-        for i in range(1, self.config.n_layers):
-            x, weights = self._layer(i, x, return_attention)
+    def _run(self, tokens, patch, return_attention, extra_term):
+        logits, residuals, attention = self._residuals(tokens, patch, return_attention, extra_term)
+        return logits, residuals[1], (attention if return_attention else None)
+
+    def residuals(self, tokens: Tensor, patch: Patch | None = None) -> list[Tensor]:
+        """The residual stream after each layer, (E, B, L, d) each: entry 0 is the embedding,
+        entry 1 the intervenable state, the last what the final LayerNorm and head read."""
+        return self._residuals(tokens.expand(self.n_members, *tokens.shape[-2:]) if tokens.dim() == 2 else tokens, patch, False, None)[1]
+
+    def _residuals(self, tokens, patch, return_attention, extra_term):
+        """Logits, the residual after every layer (see :meth:`residuals`; the patch applied at
+        its :attr:`~Patch.layer`, after layer 1 by default) and the attention weights per layer."""
+        at = 1 if patch is None or patch.layer is None else patch.layer
+        x = self.embed(tokens)
+        if patch is not None and at == 0:
+            x = patch.apply(x)
+        residuals, attention = [x], []
+        for i in range(self.config.n_layers):
+            x, weights = self._layer(i, x, return_attention, extra_term if i == 0 else None)
+            if patch is not None and at == i + 1:
+                x = patch.apply(x)
+            residuals.append(x)
             attention.append(weights)
-        return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), real), attention
+        return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), tokens != PAD_ID), residuals, attention
 
     def _resume(self, tokens, steps, new_states, states, needed):  # computes every prediction: `needed` is a hint
         E, B = new_states.shape[:2]
@@ -506,9 +570,7 @@ class Transformer(CountingModel):
         p = lambda name: getattr(self, f"l{i}_{name}")  # noqa: E731
         E, B, L, d = x.shape
         width = real.shape[1]
-        q, k, v = stacked_linear(stacked_layer_norm(x, p("ln1_w"), p("ln1_b")), p("qkv_w"), p("qkv_b")).split(d, dim=-1)
-        if self.config.positional == "rope":
-            q, k = rope(q), rope(k)
+        q, k, v = self._qkv(i, x)
         query_at = steps.unsqueeze(1) + torch.arange(width)  # (B, W) positions of the queries
         pick = lambda t: _shift_members(t, steps, width)  # noqa: E731  (E, B, W, d)
         visible = torch.arange(L).view(1, 1, L) <= query_at.unsqueeze(2)  # (B, W, L) causal

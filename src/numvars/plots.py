@@ -235,21 +235,26 @@ def plot_learning_curves(checkpoints: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def plot_gradience(by_counts: pd.DataFrame, by_difference: pd.DataFrame, conditions: Sequence[tuple[str, int]]) -> plt.Figure:
-    """Chapter 5 §5.3 (Fig. 4). For each (arch, d) of ``conditions``: IIA by the target's and the
-    source's count (heat map, :func:`numvars.results.iia_by` with ``["t_count", "u_count"]``),
-    and one last panel of IIA against |source − target| for every condition."""
+def plot_gradience(by_values: pd.DataFrame, by_difference: pd.DataFrame, conditions: Sequence[tuple[str, int]],
+                   reading: str = "count") -> plt.Figure:
+    """Chapter 5 §5.3 (Fig. 4), in one ``reading`` of :data:`numvars.results.GRADIENCE_READINGS`.
+    For each (arch, d) of ``conditions``: IIA by the target's and the source's value (heat map,
+    :func:`numvars.results.iia_by` with ``["target", "source"]``), and one last panel of IIA
+    against |source − target| for every condition."""
+    by_values = by_values[by_values["reading"] == reading]
+    by_difference = by_difference[by_difference["reading"] == reading]
+    value = {"count": "count", "n": "N"}[reading]
     fig, axes = plt.subplots(1, len(conditions) + 1, figsize=(3.6 * (len(conditions) + 1), 3.4), squeeze=False)
     for ax, (arch, d) in zip(axes[0], conditions):
-        part = by_counts[(by_counts["arch"] == arch) & (by_counts["d"] == d)]
-        grid = part.pivot_table(index="u_count", columns="t_count", values="iia").sort_index(ascending=False)
+        part = by_values[(by_values["arch"] == arch) & (by_values["d"] == d)]
+        grid = part.pivot_table(index="source", columns="target", values="iia").sort_index(ascending=False)
         sns.heatmap(grid, vmin=0, vmax=1, cmap="viridis", ax=ax, cbar=ax is axes[0][len(conditions) - 1], xticklabels=5, yticklabels=5)
-        ax.set(title=f"{arch.upper()} d = {d}", xlabel="target's count", ylabel="source's count")
+        ax.set(title=f"{arch.upper()} d = {d}", xlabel=f"target's {value}", ylabel=f"source's {value}")
     ax = axes[0][-1]
     for arch, d in conditions:
         part = by_difference[(by_difference["arch"] == arch) & (by_difference["d"] == d)]
         ax.plot(part["difference"], part["iia"], marker=".", label=f"{arch.upper()} d = {d}")
-    ax.set(xlabel="|source − target| count", ylabel="test IIA", ylim=(-0.02, 1.02), title="by difference")
+    ax.set(xlabel=f"|source − target| {value}", ylabel="test IIA", ylim=(-0.02, 1.02), title="by difference")
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig

@@ -79,35 +79,46 @@ class Program:
 
     # ---------------------------------------------------------------------------- reading
     def token_kind(self, state: State, token: int) -> str:
-        """What ``token`` means when read in ``state``: ``"demo"``, ``"void"``, ``"trigger"`` or
-        ``"response"``. The same id can be a demo token or a response (Same-Object's ``D``)."""
+        """What ``token`` means when read in ``state``: ``"demo"``, ``"void"``, ``"trigger"``,
+        ``"response"`` or, in the bare framing, ``"first_response"`` (the response that ends the
+        demo phase). The same id can be a demo token or a response (Same-Object's ``D``)."""
         task = self.task
         if self.phase(state) == DEMO:
             if token in task.demo_ids:
                 return DEMO
             if token == task.void_id:
                 return "void"
-            if token == task.trigger_id:
-                return "trigger"
+            if token == task.switch_id:
+                return "trigger" if task.framing == "full" else "first_response"
         elif token == task.response_id:
             return RESPONSE
-        allowed = "a demo token, V or T" if self.phase(state) == DEMO else f"{task.response_token} or E"
+        allowed = (f"a demo token, V or {task.vocab[task.switch_id]}" if self.phase(state) == DEMO
+                   else f"{task.response_token} or E")
         raise ValueError(
             f"token {task.vocab[token] if 0 <= token < len(task.vocab) else token!r} cannot be read "
             f"in the {self.phase(state)} phase; expected {allowed}"
         )
 
     def step(self, state: State, token: int) -> State:
-        """The state after reading one non-``B``, non-``E`` token."""
-        return self.update(state, self.token_kind(state, token))
+        """The state after reading one non-``B``, non-``E`` token (the bare framing's first
+        response: the phase switch, then a response)."""
+        kind = self.token_kind(state, token)
+        if kind == "first_response":
+            return self.update(self.update(state, "trigger"), RESPONSE)
+        return self.update(state, kind)
 
     def states(self, ids: Sequence[int]) -> list[State]:
         """The state after every token of ``ids`` (``len(ids)`` states); prefixes are fine.
 
-        ``ids`` starts with ``B``; ``E`` may only come in the response phase; only ``PAD`` may
-        follow ``E``. The state after ``E`` or ``PAD`` is that after the last real token.
+        ``ids`` starts with ``B`` (bare framing: with a demo token); ``E`` may only come in the
+        response phase; only ``PAD`` may follow ``E``. The state after ``E`` or ``PAD`` is that
+        after the last real token.
         """
         ids = [int(i) for i in ids]
+        if self.task.framing == "bare":
+            if not ids or ids[0] not in self.task.demo_ids:
+                raise ValueError(f"a bare-framed sequence must start with a demo token, got {self.task.decode(ids[:3])!r}…")
+            return self.read(self.initial_state(), ids, first_position=0)
         if not ids or ids[0] != self.task.bos_id:
             raise ValueError(f"a sequence must start with B, got {self.task.decode(ids[:3])!r}…")
         state = self.initial_state()
@@ -166,7 +177,8 @@ class Program:
         """The tokens the program produces after ``state`` up to and including ``E``.
 
         In the demo phase the demo goes on with ``demo_tokens`` (default: 0..3 random counted
-        demo tokens, uniformly, with the task's voids), then ``T``; in the response phase the
+        demo tokens, uniformly, with the task's voids), then ``T`` (bare framing: the first
+        response, which ends the demo phase whatever the count); in the response phase the
         program says the response token until it says ``E``.
         """
         task = self.task
@@ -174,7 +186,7 @@ class Program:
         if self.phase(state) == DEMO:
             if demo_tokens is None:
                 demo_tokens = task.demo_phase(int(rng.integers(MAX_EXTRA_DEMOS + 1)), rng)
-            for token in [*demo_tokens, task.trigger_id]:
+            for token in [*demo_tokens, task.switch_id]:
                 state = self.step(state, token)
                 out.append(token)
         while not self.says_eos(state):
@@ -381,10 +393,10 @@ class Pair(NamedTuple):
 
 
 def phase_at(task: Task, ids: Sequence[int], pos: int) -> str:
-    """The phase of a task sequence after the token at ``pos``: demo before ``T``, then response."""
-    ids = list(ids)
-    trigger = ids.index(task.trigger_id) if task.trigger_id in ids else len(ids)
-    return DEMO if pos < trigger else RESPONSE
+    """The phase of a task sequence after the token at ``pos``: demo before ``T`` (bare framing:
+    before the first response), then response."""
+    switch = task.switch_position(ids)
+    return DEMO if switch is None or pos < switch else RESPONSE
 
 
 def sample_pairs(task: Task, n_pairs: int, seed: int, same_phase: bool = False, positions: str = "paper_index") -> list[Pair]:

@@ -8,6 +8,7 @@
   :func:`protocol_table`, :func:`protocol_moves`;
 * chapter 5: :func:`size_table`, :func:`checkpoint_table`, :func:`curve_statistics_table`, :func:`pair_check`,
   :func:`gradience_table`, :func:`gradience_per_network`, :func:`iia_by`;
+* chapter 6: :func:`attention_table`, :func:`plus_minus_table`, :func:`layer_swap_table`;
 * the scorecard: :func:`scorecard_claims`, :func:`scorecard_cells`;
 * :func:`write_tables` writes the CSVs of a profile; :func:`read_table` reads them back.
 
@@ -27,17 +28,18 @@ import torch
 
 from numvars import paper
 from numvars.analysis import pair_facts
+from numvars.attention import attention_shares, full_swap_by_layer, response_shift
 from numvars.das import first_errors, run_frozen
 from numvars.dynamics import LARGE_COUNT, SMALL_COUNT, curve_statistics, gradience_measures
 from numvars.grids import PROTOCOL_VARIANTS, Profile
-from numvars.jobs import DAS_KIND, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
+from numvars.jobs import DAS_KIND, PAPER_PAIRS, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
 from numvars.store import Store
 from numvars.tasks import EVAL_MAX_COUNT, TRAINED_MAX_COUNT, Task
-from numvars.training import RunResult, TrainConfig, accuracy_per_count
+from numvars.training import RunResult, TrainConfig, accuracy_per_count, config_columns
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv", "sizes.csv", "checkpoints.csv", "gradience.csv",
-          "summary.json")
+          "attention.csv", "plus_minus.csv", "layer_swaps.csv", "summary.json")
 
 
 def read_table(profile: str, name: str) -> pd.DataFrame:
@@ -46,19 +48,6 @@ def read_table(profile: str, name: str) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"no table {path}: run `python -m numvars reproduce --profile {profile.removesuffix('_v1')}` first")
     return pd.read_csv(path)
-
-
-def config_columns(config: TrainConfig) -> dict:
-    """Flat, readable description of a network's config for tables."""
-    return dict(
-        arch=config.arch,
-        task=config.task.kind,
-        void_p=config.task.void_p,
-        d=config.d,
-        n_layers=config.n_layers if config.arch == "transformer" else None,
-        positional=config.positional if config.arch == "transformer" else None,
-        seed=config.seed,
-    )
 
 
 # ----------------------------------------------------------------------------- training
@@ -126,7 +115,8 @@ def behaviour_summary(accuracy: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame
 def condition_name(row) -> str:
     """A short label of a table row's condition: architecture, task, and what sets the
     experiment apart (``d=…`` in the size sweep, ``+void``, ``NoPE …L``)."""
-    extra = {"gru_sizes": lambda: f" d={row.d}", "lstm_sizes": lambda: f" d={row.d}", "void_transformer": lambda: " +void", "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L"}
+    extra = {"gru_sizes": lambda: f" d={row.d}", "lstm_sizes": lambda: f" d={row.d}", "void_transformer": lambda: " +void", "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L",
+             "bare_transformer": lambda: " NoPE 1L, no B/T"}
     return f"{row.arch} {row.task}{extra.get(row.experiment, str)()}"
 
 
@@ -615,7 +605,8 @@ def chapter_5_claims(sizes: pd.DataFrame, curves: pd.DataFrame, gradience: pd.Da
     out["dynamics"] = ("mean Pearson r " + "; ".join(f"d={d} {r:.2f}" for d, r in pearson.items()),
                        f"supported at all {len(pearson)} sizes (mean r ≥ {paper.STRONG_R})" if not weak
                        else f"not supported at {', '.join(weak)} (mean r < {paper.STRONG_R})")
-    per = gradience_per_network(gradience[gradience["standard"]]).groupby(["arch", "d"])[["slope", "large_minus_small"]].mean()
+    analysed = gradience[gradience["standard"] & (gradience["reading"] == DEFAULT_READING)]
+    per = gradience_per_network(analysed).groupby(["arch", "d"])[["slope", "large_minus_small"]].mean()
     grus = per.loc["gru"]
     graded = [f"d={d}" for d, row in grus.iterrows() if row["slope"] < 0 and row["large_minus_small"] < 0]
     steeper = grus["slope"].iloc[0] < grus["slope"].iloc[-1]
@@ -719,11 +710,18 @@ def pair_check(checkpoints: pd.DataFrame, sizes: pd.DataFrame) -> pd.DataFrame:
     return both.assign(difference=both["test_iia_fewer_pairs"] - both["test_iia_all_pairs"])
 
 
+#: Fig. 4's two readings of "count" (reproduction note 43): the swapped variable's values — the
+#: target's count after ``t`` and the source's after ``u`` (the default) — or the N of the two
+#: sequences; reading -> the :func:`~numvars.analysis.pair_facts` columns (target, source)
+GRADIENCE_READINGS = {"count": ("t_count", "u_count"), "n": ("target_n", "source_n")}
+DEFAULT_READING = "count"
+
+
 def gradience_table(configs: Sequence[DasConfig], store: Store | None = None) -> pd.DataFrame:
     """Chapter 5 §5.3 (Fig. 4). For each stored Up-Down count measurement of ``configs`` on a
-    trained network: its test pairs counted by the target's and the source's count
-    (``t_count``, ``u_count``: :func:`~numvars.analysis.pair_facts`) — ``pairs`` and ``correct``
-    per cell, and ``standard`` (the network meets the paper's standard)."""
+    trained network and each of :data:`GRADIENCE_READINGS`: its test pairs counted by the
+    target's and the source's value in that reading (``reading``, ``target``, ``source``) —
+    ``pairs`` and ``correct`` per cell, and ``standard`` (the network meets the paper's standard)."""
     rows = []
     for config in configs:
         if not (config.trained and config.variable == "count" and config.method == "learned" and not config.protocol_changes()):
@@ -731,39 +729,116 @@ def gradience_table(configs: Sequence[DasConfig], store: Store | None = None) ->
         result = load_measurement(config, store)
         if result is None:
             continue
-        facts = test_facts(config.pairs)[["t_count", "u_count"]].assign(correct=result.test_correct.numpy())
-        cells = facts.groupby(["t_count", "u_count"])["correct"].agg(pairs="size", correct="sum").reset_index()
+        facts = test_facts(config.pairs).assign(correct=result.test_correct.numpy())
         standard = _meets_standard(config.run, config.checkpoint, store)
-        rows.extend(dict(**config_columns(config.run), standard=standard, **cell) for cell in cells.to_dict("records"))
+        for reading, (target, source) in GRADIENCE_READINGS.items():
+            cells = facts.groupby([target, source])["correct"].agg(pairs="size", correct="sum").reset_index()
+            cells = cells.rename(columns={target: "target", source: "source"})
+            rows.extend(dict(**config_columns(config.run), standard=standard, reading=reading, **cell) for cell in cells.to_dict("records"))
     return pd.DataFrame(rows)
 
 
 def gradience_per_network(cells: pd.DataFrame, small: int = SMALL_COUNT, large: int = LARGE_COUNT) -> pd.DataFrame:
-    """Chapter 5 §5.3. :func:`numvars.dynamics.gradience_measures` per network of a
+    """Chapter 5 §5.3. :func:`numvars.dynamics.gradience_measures` per reading and network of a
     :func:`gradience_table` (its cells expanded back to pairs), with its test IIA; ``small`` and
-    ``large``: the count thresholds."""
+    ``large``: the thresholds on the larger of the two values."""
     rows = []
-    for (arch, d, seed), group in cells.groupby(["arch", "d", "seed"]):
+    for (reading, arch, d, seed), group in cells.groupby(["reading", "arch", "d", "seed"]):
         pairs = group.loc[group.index.repeat(group["pairs"])]
         correct = np.concatenate([[1] * c + [0] * (p - c) for p, c in zip(group["pairs"], group["correct"])])
-        difference = (pairs["u_count"] - pairs["t_count"]).abs().to_numpy()
-        larger = np.maximum(pairs["u_count"], pairs["t_count"]).to_numpy()
-        rows.append(dict(arch=arch, d=d, seed=seed, standard=bool(group["standard"].all()), iia=correct.mean(),
+        difference = (pairs["source"] - pairs["target"]).abs().to_numpy()
+        larger = np.maximum(pairs["source"], pairs["target"]).to_numpy()
+        rows.append(dict(reading=reading, arch=arch, d=d, seed=seed, standard=bool(group["standard"].all()), iia=correct.mean(),
                          **gradience_measures(difference, larger, correct, small, large)))
     return pd.DataFrame(rows)
 
 
 def iia_by(cells: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """IIA of a :func:`gradience_table` pooled within each network by ``by`` (e.g.
-    ``["difference"]``, ``["t_count", "u_count"]``), then averaged over seeds, per arch × d:
-    columns arch, d, *by, iia, pairs (per network)."""
-    cells = cells.assign(difference=(cells["u_count"] - cells["t_count"]).abs())
-    per_seed = cells.groupby(["arch", "d", "seed", *by])[["pairs", "correct"]].sum().reset_index()
+    ``["difference"]``, ``["target", "source"]``), then averaged over seeds, per reading × arch × d:
+    columns reading, arch, d, *by, iia, pairs (per network)."""
+    cells = cells.assign(difference=(cells["source"] - cells["target"]).abs())
+    per_seed = cells.groupby(["reading", "arch", "d", "seed", *by])[["pairs", "correct"]].sum().reset_index()
     per_seed["iia"] = per_seed["correct"] / per_seed["pairs"]
-    return per_seed.groupby(["arch", "d", *by])[["iia", "pairs"]].mean().reset_index()
+    return per_seed.groupby(["reading", "arch", "d", *by])[["iia", "pairs"]].mean().reset_index()
+
+
+# ------------------------------------------------------- chapter 6: transformers re-reading
+# Forward passes only, no fitting; networks not stored or never reaching the criterion are left
+# out; one row set per network, with config_columns and ``standard``.
+#: App. A.4's manipulations and the shift in the number of responses each should cause
+EXPECTED_SHIFT = {"none": 0, "demo": 1, "response": -1}
+
+
+def _transformers(runs: Sequence[TrainConfig], store: Store | None) -> list[tuple[TrainConfig, RunResult]]:
+    """The transformers of ``runs`` that are stored and reached the criterion."""
+    out = []
+    for config in runs:
+        if config.arch != "transformer":
+            raise ValueError(f"chapter 6's tables are about transformers; got a {config.arch}: {config}")
+        run = load_run(config, store)
+        if run is not None and run.reached:
+            out.append((config, run))
+    return out
+
+
+def attention_table(runs: Sequence[TrainConfig], store: Store | None = None, n_sequences: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Attention shares by layer, query phase and key role (:data:`numvars.attention.KEY_ROLES`)
+    of each network at its analysed checkpoint, on ``n_sequences`` seeded sequences of its task
+    with N uniform on 1..max_count (held-out counts included)."""
+    rows = []
+    for config, run in _transformers(runs, store):
+        task = config.task
+        counts = np.random.default_rng(seed).integers(1, task.max_count + 1, n_sequences).tolist()
+        tokens = task.pad(task.sample(n_sequences, seed, counts=counts))
+        shares = attention_shares(run.model(), task, tokens).drop(columns="member")
+        rows.extend(dict(**config_columns(config), standard=run.meets_standard(), **row) for row in shares.to_dict("records"))
+    return pd.DataFrame(rows)
+
+
+def plus_minus_table(runs: Sequence[TrainConfig], store: Store | None = None, per_count: int = 10, seed: int = 0) -> pd.DataFrame:
+    """App. A.4 on each network without positional encoding: for each manipulation of
+    :data:`EXPECTED_SHIFT` and N = 1..max_count, ``per_count`` greedy generations; how many
+    ``trials`` ended with each ``shift`` (responses − N; NaN: not a clean run of responses ended
+    by E), and whether that shift is the ``expected`` one."""
+    rows = []
+    for config, run in _transformers(runs, store):
+        if config.positional != "none":
+            continue
+        model, task = run.model(), config.task
+        for manipulation, expected in EXPECTED_SHIFT.items():
+            shifts = response_shift(model, task, range(1, task.max_count + 1), per_count, None if manipulation == "none" else manipulation,
+                                    seed=seed)
+            counted = shifts.groupby(["n", "shift"], dropna=False).size().rename("trials").reset_index()
+            rows.extend(dict(**config_columns(config), standard=run.meets_standard(), manipulation=manipulation,
+                             expected=bool(r["shift"] == expected), **r) for r in counted.to_dict("records"))
+    return pd.DataFrame(rows)
+
+
+def layer_swap_table(runs: Sequence[TrainConfig], store: Store | None = None, n_pairs: tuple[int, int, int] = PAPER_PAIRS) -> pd.DataFrame:
+    """App. A.5 on each network: the full swap of the residual stream after every layer (0: the
+    embedding), on the test pairs of its Ctx-Distr full-swap measurement (``n_pairs``: that
+    measurement's train, validation and test pairs); per layer and target
+    phase (and ``all``), the share of pairs whose prediction at t moved, whose later predictions
+    moved, and that still predict the unchanged continuation (``iia``)."""
+    rows = []
+    for config, run in _transformers(runs, store):
+        pairs = pair_set(DasConfig(config, "ctx_distr", None, "full_swap", n_pairs=n_pairs).pairs, "test")
+        model = run.model()
+        for layer in range(config.n_layers + 1):
+            swaps = full_swap_by_layer(model, pairs, layer)
+            for phase, part in [("all", swaps), *swaps.groupby("t_phase")]:
+                rows.append(dict(**config_columns(config), standard=run.meets_standard(), layer=layer, t_phase=phase, pairs=len(part),
+                                 moved_at_t=part["moved_at_t"].mean(), moved_later=part["moved_later"].mean(), iia=part["correct"].mean()))
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------- writing
+def _pair_counts(profile: Profile) -> tuple[int, int, int]:
+    """The train, validation and test pair counts of a profile's DAS measurements (of its first)."""
+    return next((c.n_pairs for c in profile.das_configs()), PAPER_PAIRS)
+
+
 def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
     """Write a profile's tables (:data:`TABLES`) from the store into ``out``; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
@@ -778,8 +853,17 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
         "checkpoints.csv": checkpoint_table(profile.das.get("checkpoints", []), store).round(4),
         "gradience.csv": gradience_table(profile.das.get("sizes", []), store),
     }
+    transformers = [c for c in profile.train_configs() if c.arch == "transformer"]
+    tables.update({  # chapter 6
+        "attention.csv": attention_table(transformers, store).round(4),
+        "plus_minus.csv": plus_minus_table(transformers, store),
+        "layer_swaps.csv": layer_swap_table(transformers, store, _pair_counts(profile)).round(4),
+    })
     paths = []
     for name, table in tables.items():
+        if table.empty:  # nothing of it measured yet (e.g. no network without positional encoding trained)
+            (out / name).unlink(missing_ok=True)
+            continue
         table.to_csv(out / name, index=False)
         paths.append(out / name)
     summary = {"profile": profile.name, "runs": len(runs), "dropped": int((~runs["reached"]).sum()) if len(runs) else 0}

@@ -31,12 +31,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["Store", "StoreNotWritable", "StoreWarning", "canonical_json", "config_hash"]
+__all__ = ["OMIT_IF_DEFAULT", "Store", "StoreNotWritable", "StoreWarning", "canonical_json", "config_hash"]
 
 FORMAT_NAME = "numvars.store"
 FORMAT_VERSION = 1  # bump when the file layout changes: older files then count as foreign
 _KIND = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _DATACLASS, _FLOAT = "__dataclass__", "__float__"  # tags of the canonical form
+#: a dataclass field's metadata key: leave the field out of the canonical form while it holds its
+#: default, so adding a field to a config keeps every existing key
+OMIT_IF_DEFAULT = "omit_if_default"
 
 
 class StoreWarning(UserWarning):
@@ -54,7 +57,8 @@ def _canon(x: Any, where: str) -> Any:
     if type(x) is float:  # json writes repr(x): exact, and 1.0 stays distinct from 1
         return x if math.isfinite(x) else {_FLOAT: "nan" if x != x else "inf" if x > 0 else "-inf"}
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        fields = {f.name: _canon(getattr(x, f.name), f"{where}.{f.name}") for f in dataclasses.fields(x)}
+        fields = {f.name: _canon(getattr(x, f.name), f"{where}.{f.name}") for f in dataclasses.fields(x)
+                  if not (f.metadata.get(OMIT_IF_DEFAULT) and getattr(x, f.name) == f.default)}
         return {_DATACLASS: type(x).__qualname__, "fields": fields}
     if isinstance(x, (list, tuple)):
         return [_canon(v, f"{where}[{i}]") for i, v in enumerate(x)]
@@ -74,7 +78,8 @@ def canonical_json(cfg: Any) -> str:
 
     Sorted keys, no whitespace, ASCII; floats by ``repr`` (non-finite ones as
     ``{"__float__": "nan"|"inf"|"-inf"}``); a dataclass as ``{"__dataclass__": <__qualname__>,
-    "fields": {...}}``; lists and tuples both as arrays. Anything else is a ``TypeError`` naming
+    "fields": {...}}`` (without the fields marked :data:`OMIT_IF_DEFAULT` that hold their
+    default); lists and tuples both as arrays. Anything else is a ``TypeError`` naming
     the field and its type.
     """
     return json.dumps(_canon(cfg, "cfg"), sort_keys=True, separators=(",", ":"),

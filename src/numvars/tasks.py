@@ -15,17 +15,25 @@ With ``void_p > 0`` every demo-phase position is, with probability ``void_p``, a
 ``V`` that does not count (``B V D V V D T R R E`` has N = 2); the demo phase ends with its
 N-th counted token.
 
+With ``framing="bare"`` (App. A.4's simplified task) there is no ``B`` and no ``T``: the first
+response token ends the demo phase and is itself the first of the N responses (``D2 D0 R R E``,
+N = 2). It is read, not predicted, as ``T`` is; the rest of the responses and ``E`` are the
+trial. The demo and response tokens must differ (not Same-Object). The vocabulary keeps ``B``
+and ``T``, unused, so token ids are those of the full task.
+
 Token ids are plain ``int``; a sequence is a ``list[int]``. Batches are ``torch.long`` tensors
 of shape ``(B, L)`` padded on the right with ``PAD``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
 import torch
+
+from numvars.store import OMIT_IF_DEFAULT
 
 PAD, BOS, EOS, TRIGGER, VOID = "PAD", "B", "E", "T", "V"
 SPECIAL_TOKENS = (PAD, BOS, EOS, TRIGGER)
@@ -35,6 +43,8 @@ EVAL_MAX_COUNT = 30  # the behavioural test goes on to N = 30 (21..30: extrapola
 EVAL_PER_COUNT = 15  # sequences per N in the behavioural test
 #: which states an intervention may replace (:meth:`Task.intervention_positions`)
 POSITION_RULES = ("paper_index", "after_token", "nonterminal")
+#: ``"full"``: ``B <demo> T <responses> E``; ``"bare"`` (App. A.4): ``<demo> <responses> E``
+FRAMINGS = ("full", "bare")
 
 # kind -> (demo tokens, response token)
 TASK_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -54,12 +64,14 @@ class Task:
         hold_outs: counts that :meth:`sample` never draws unless asked for explicitly
             (the paper's interpolation test holds out 4, 9, 14, 17).
         void_p: probability that a demo-phase position is a void token ``V``; in ``[0, 1)``.
+        framing: ``"full"`` or ``"bare"`` (no ``B``, no ``T``: App. A.4; see the module notes).
     """
 
     kind: str
     max_count: int = TRAINED_MAX_COUNT
     hold_outs: tuple[int, ...] = DEFAULT_HOLD_OUTS
     void_p: float = 0.0
+    framing: str = field(default="full", metadata={OMIT_IF_DEFAULT: True})  # keys of full-framed tasks unchanged
 
     def __post_init__(self):
         if self.kind not in TASK_KINDS:
@@ -76,6 +88,11 @@ class Task:
             raise ValueError(f"hold-outs {list(self.hold_outs)} leave no count to sample")
         if not 0.0 <= self.void_p < 1.0:
             raise ValueError(f"void_p must be in [0, 1), got {self.void_p!r}")
+        if self.framing not in FRAMINGS:
+            raise ValueError(f"unknown framing {self.framing!r}; allowed: {list(FRAMINGS)}")
+        if self.framing == "bare" and self.response_token in self.demo_tokens:
+            raise ValueError(f"the bare framing needs response tokens that differ from the demo tokens; {self.kind!r} "
+                             f"responds with a demo token ({self.response_token}): use 'multi' or 'single'")
 
     # ----------------------------------------------------------------------------- vocabulary
     @property
@@ -112,6 +129,17 @@ class Task:
     @property
     def response_id(self) -> int:
         return self.token_id(self.response_token)
+
+    @property
+    def switch_id(self) -> int:
+        """The token whose first occurrence ends the demo phase: ``T``, or in the bare framing
+        the response token (the first response is also the switch)."""
+        return self.trigger_id if self.framing == "full" else self.response_id
+
+    def switch_position(self, ids: Sequence[int]) -> int | None:
+        """Where the demo phase of ``ids`` ends (its first :attr:`switch_id`), or ``None``."""
+        ids = [int(i) for i in ids]
+        return ids.index(self.switch_id) if self.switch_id in ids else None
 
     @property
     def demo_ids(self) -> tuple[int, ...]:
@@ -184,8 +212,10 @@ class Task:
         return out
 
     def make(self, n: int, rng: np.random.Generator) -> list[int]:
-        """One sequence with count ``n``: ``B <demo phase> T R*n E``."""
+        """One sequence with count ``n``: ``B <demo phase> T R*n E`` (bare: ``<demo phase> R*n E``)."""
         n = self.check_count(n)
+        if self.framing == "bare":
+            return [*self.demo_phase(n, rng), *[self.response_id] * n, self.eos_id]
         return [self.bos_id, *self.demo_phase(n, rng), self.trigger_id, *[self.response_id] * n, self.eos_id]
 
     def sample(self, n_seqs: int, seed: int, counts: int | Sequence[int] | None = None) -> list[list[int]]:
@@ -212,14 +242,13 @@ class Task:
         return [self.make(n, rng) for n in ns]
 
     def count(self, ids: Sequence[int]) -> int:
-        """N of a well-formed sequence: the number of counted demo tokens before ``T``."""
+        """N of a well-formed sequence: the number of counted demo tokens before the demo phase
+        ends (``T``; bare framing: the first response)."""
+        end = self.switch_position(ids)
+        if end is None:
+            raise ValueError(f"sequence has no {self.vocab[self.switch_id]} to end its demo phase: {self.decode(ids)!r}")
         demo_ids = set(self.demo_ids)
-        n = 0
-        for i in ids:
-            if i == self.trigger_id:
-                return n
-            n += i in demo_ids
-        raise ValueError(f"sequence has no trigger token T: {self.decode(ids)!r}")
+        return sum(int(i) in demo_ids for i in ids[:end])
 
     def intervention_positions(self, ids: Sequence[int], rule: str = "paper_index") -> list[int]:
         """Positions ``pos`` whose state (after reading ``ids[pos]``) an intervention may replace,
@@ -256,10 +285,10 @@ class Task:
 
     def response_mask(self, tokens: torch.Tensor) -> torch.Tensor:
         """``(B, L)`` bool: True at the tokens a trial must produce — every token after the
-        first ``T`` that is not ``PAD`` (the N response tokens and ``E``)."""
-        is_trigger = tokens == self.trigger_id
-        after_trigger = (is_trigger.long().cumsum(dim=1) > 0) & ~is_trigger
-        return after_trigger & (tokens != self.pad_id)
+        first ``T`` (bare framing: after the first response) that is not ``PAD``."""
+        seen = (tokens == self.switch_id).long().cumsum(dim=1)
+        after_switch = (seen > 1) | ((seen == 1) & (tokens != self.switch_id))
+        return after_switch & (tokens != self.pad_id)
 
     def trial_correct(self, logits: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``(B,)`` bool: is every masked token predicted (argmax) correctly?

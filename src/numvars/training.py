@@ -81,6 +81,19 @@ class TrainConfig:
         return replace(self, seed=0)
 
 
+def config_columns(config: TrainConfig) -> dict:
+    """Flat, readable description of a network's config for tables."""
+    return dict(
+        arch=config.arch,
+        task=config.task.kind,
+        void_p=config.task.void_p,
+        d=config.d,
+        n_layers=config.n_layers if config.arch == "transformer" else None,
+        positional=config.positional if config.arch == "transformer" else None,
+        seed=config.seed,
+    )
+
+
 def derive_seed(seed: int, purpose: str) -> int:
     """An independent seed for one use (``"data"``, ``"batches"``, …) of a run's seed."""
     return int.from_bytes(hashlib.sha256(f"{seed}:{purpose}".encode()).digest()[:4], "little")
