@@ -168,10 +168,11 @@ def full_swap_by_layer(model: CountingModel, pairs, layer: int) -> pd.DataFrame:
     """App. A.5 made visible, on one network (a transformer; one member): for every pair of a
     full-swap :class:`~numvars.das.PairSet` (Ctx-Distr's: same-phase positions, the
     counterfactual is the target unchanged), replace the target's residual stream after ``layer``
-    layers (0: the embedding) at ``t`` with the source's at ``u`` and run on. Columns: t_phase,
-    ``moved_at_t`` (the prediction made at ``t`` changed), ``moved_later`` (a prediction after
-    ``t`` changed), ``correct`` (every scored prediction still the counterfactual's: the full
-    swap's IIA)."""
+    layers (0: the embedding) at ``t`` with the source's at ``u`` and run on. Only predictions the
+    task determines (the scored ones: responses and ``E``) count as moved — which demo token comes
+    next is free. Columns: t_phase, ``moved_at_t`` (the prediction made at ``t`` changed),
+    ``moved_later`` (a prediction after ``t`` changed), ``correct`` (every scored prediction still
+    the counterfactual's: the full swap's IIA)."""
     if model.n_members != 1 or model.config.arch != "transformer":
         raise ValueError("full_swap_by_layer needs a one-member transformer")
     if not 0 <= layer <= model.config.n_layers:
@@ -182,13 +183,12 @@ def full_swap_by_layer(model: CountingModel, pairs, layer: int) -> pd.DataFrame:
     source = model.residuals(pairs.sources)[layer][0, rows, pairs.u]  # (n, d)
     patched = model(pairs.tokens, patch=Patch(rows, pairs.t, source, layer=layer)).logits.argmax(-1)  # (n, L)
     plain = model(pairs.tokens).logits.argmax(-1)
-    real = pairs.tokens != task.pad_id
     position = torch.arange(pairs.tokens.shape[1]).unsqueeze(0)
-    changed = (patched != plain) & real
+    predicts = torch.cat([pairs.tokens[:, 1:], torch.full((n, 1), task.pad_id)], dim=1)  # what each position should predict
+    scored = torch.cat([pairs.score[:, 1:], torch.zeros(n, 1, dtype=torch.bool)], dim=1)  # score[j + 1]: the prediction at j
+    changed = (patched != plain) & scored
     at_t = changed[rows, pairs.t]
     later = (changed & (position > pairs.t.unsqueeze(1))).any(dim=1)
-    predicts = torch.cat([pairs.tokens[:, 1:], torch.full((n, 1), task.pad_id)], dim=1)  # what each position should predict
-    shifted_score = torch.cat([pairs.score[:, 1:], torch.zeros(n, 1, dtype=torch.bool)], dim=1)  # score[j + 1]: prediction at j
-    correct = ~((patched != predicts) & shifted_score).any(dim=1)
+    correct = ~((patched != predicts) & scored).any(dim=1)
     return pd.DataFrame(dict(t_phase=pair_facts(pairs)["t_phase"], moved_at_t=at_t.numpy(), moved_later=later.numpy(),
                              correct=correct.numpy()))

@@ -82,10 +82,11 @@ class TrainConfig:
 
 
 def config_columns(config: TrainConfig) -> dict:
-    """Flat, readable description of a network's config for tables."""
+    """Flat, readable description of a network's config for tables (``task``: the kind, with
+    ``-bare`` for the bare framing)."""
     return dict(
         arch=config.arch,
-        task=config.task.kind,
+        task=config.task.kind if config.task.framing == "full" else f"{config.task.kind}-bare",
         void_p=config.task.void_p,
         d=config.d,
         n_layers=config.n_layers if config.arch == "transformer" else None,
