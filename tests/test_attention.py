@@ -200,3 +200,14 @@ def test_chapter_6_tables_have_one_row_set_per_network_and_keep_their_invariants
     assert (swaps[swaps["t_phase"] == "all"]["pairs"] == 40).all()
     with pytest.raises(ValueError, match="about transformers"):
         results.attention_table([TrainConfig(task=single)])
+
+
+def test_a_patch_at_a_layer_needs_a_transformer_with_that_many_layers():
+    from numvars.models import Patch
+    tokens = torch.tensor([MULTI.encode("B D0 T R E")])
+    patch = lambda layer: Patch(torch.tensor([0]), torch.tensor([1]), torch.zeros(1, 20), layer=layer)  # noqa: E731
+    with pytest.raises(ValueError, match="needs a transformer; a gru has one state"):
+        build_model(ModelConfig(arch="gru", vocab_size=len(MULTI.vocab)))(tokens, patch=patch(1))
+    with pytest.raises(ValueError, match="at least that many layers"):
+        nope(n_layers=1)(tokens, patch=patch(2))
+    nope(n_layers=1)(tokens, patch=patch(1))  # after the only layer: allowed

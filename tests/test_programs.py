@@ -331,3 +331,7 @@ def test_programs_read_the_bare_framing_by_hand():
     assert out[:2] == ["D0", "D1"] and 0 <= extra <= 3 and out[2 + extra :] == ["R"] * (5 + extra) + ["E"]
     with pytest.raises(ValueError, match="must start with a demo token"):
         up_down.states(bare.encode("R D0 R E"))
+    voids = Task("multi", void_p=0.5, framing="bare")  # a demo phase may open with a void token
+    sequences = voids.sample(50, seed=0)
+    assert any(voids.decode(s).startswith("V") for s in sequences)
+    assert get_program("up_down", voids).accuracy(sequences) == 1.0

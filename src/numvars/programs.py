@@ -116,7 +116,7 @@ class Program:
         """
         ids = [int(i) for i in ids]
         if self.task.framing == "bare":
-            if not ids or ids[0] not in self.task.demo_ids:
+            if not ids or (ids[0] not in self.task.demo_ids and ids[0] != self.task.void_id):
                 raise ValueError(f"a bare-framed sequence must start with a demo token, got {self.task.decode(ids[:3])!r}…")
             return self.read(self.initial_state(), ids, first_position=0)
         if not ids or ids[0] != self.task.bos_id:
