@@ -24,7 +24,7 @@ from torch import Tensor
 
 from numvars.analysis import pair_facts
 from numvars.models import PAD_ID, CountingModel, ExtraTerm, Patch
-from numvars.programs import DEMO, RESPONSE
+from numvars.programs import DEMO, RESPONSE, phase_at
 from numvars.tasks import Task
 
 #: what a key position holds, for :func:`attention_shares`
@@ -56,9 +56,7 @@ def query_phases(task: Task, ids: Sequence[int]) -> list[str | None]:
     ``"demo"`` before the demo phase ends, ``"response"`` from ``T`` (bare framing: the first
     response) on, ``None`` at ``E`` and ``PAD`` (their predictions are not part of the task)."""
     ids = [int(x) for x in ids]
-    switch = task.switch_position(ids)
-    return [None if x in (task.eos_id, task.pad_id) else RESPONSE if switch is not None and pos >= switch else DEMO
-            for pos, x in enumerate(ids)]
+    return [None if x in (task.eos_id, task.pad_id) else phase_at(task, ids, pos) for pos, x in enumerate(ids)]
 
 
 @torch.no_grad()
