@@ -177,3 +177,18 @@ def test_every_learning_curve_epoch_of_the_quick_profile_is_saved(quick_gru):
     for config in profile("quick").das["checkpoints"]:
         run = jobs.load_run(config.run)
         assert run.epoch_of(config.checkpoint) in run.checkpoints  # a missing epoch would fail the book's chapter 5
+
+
+def test_chapter_6_measures_the_transformer_variants_with_their_controls():
+    from numvars.grids import profile
+    quick, paper = profile("quick"), profile("paper")
+    live = quick.das["transformer_variants"]
+    assert {c.run for c in live} == set(quick.training["nope_transformer"]) and all(c.run.positional == "none" for c in live)
+    assert sorted((c.variable or "full_swap", c.method) for c in live if c.run.seed == 0) == [
+        ("count", "learned"), ("count", "random"), ("full_swap", "full_swap"), ("phase", "learned")]
+    grid = paper.das["transformer_variants"]
+    networks = paper.training["void_transformer"] + paper.training["nope_transformer"]
+    assert {c.run for c in grid} == set(networks) and len(networks) == 30  # 3 void tasks + NoPE 1 and 2 layers, 6 seeds each
+    untrained = [c for c in grid if not c.trained]
+    assert len(untrained) == 10 and {c.run.seed for c in untrained} == {0, 1} and len(grid) == 4 * 30 + 10
+    assert not any(c.run.task.framing == "bare" for c in grid)  # the bare task's networks are for App. A.4 only

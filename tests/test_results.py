@@ -77,7 +77,7 @@ def test_the_scorecard_has_every_claim_with_a_verdict():
     assert claims.loc[paper.CLAIMS[1].claim, "verdict"] == "within ±0.05 in all 2 cells"  # Up-Up 0.35 vs 0.40, full swap 0.09 vs 0.08
     worse = TABLE.assign(test_iia=TABLE["test_iia"].where(TABLE["variable"] != "count", 0.5))
     assert scorecard_claims(worse, accuracy)["verdict"][0] == "differs in 1 of 1 cells: gru multi"
-    assert claims.loc[paper.CLAIMS[5].claim, "verdict"] == "not measured yet (issue 11)"
+    assert claims.loc[paper.CLAIMS[5].claim, "verdict"] == "not measured yet"  # chapter 6's tables not given
     assert claims.loc[paper.CLAIMS[11].claim, "verdict"] == "within ±0.05 in all 3 cells"
     assert set(behaviour_cells(accuracy)["range"]) == {"trained N", "held-out N", "N 25–30"}
 
@@ -203,3 +203,72 @@ def test_chapter_5_claims_are_scored_by_their_stated_rules():
     assert verdict == "differs in 1 of 3 cells: GRU d=96" and "d=8 0.70; d=48 0.99; d=96 0.91" in ours
     assert claims["dynamics"][1] == "not supported at d=48 (mean r < 0.7)"  # d = 48's IIA zig-zags against a rising accuracy
     assert claims["graded"][1] == "IIA falls with the difference and for large counts at 2 of 2 GRU sizes; the smallest GRU is more graded than the largest"
+
+
+def _transformer(**columns):
+    return {"arch": "transformer", "d": 20, "void_p": 0.0, "positional": "rope", "n_layers": 2, "standard": True, **columns}
+
+
+def test_chapter_6_claims_are_scored_by_their_stated_rules():
+    from numvars.results import chapter_6_claims
+
+    # App. A.4: 1-layer NoPE; a 2-layer network's misses and a non-standard network's must not count
+    shifts = [dict(manipulation="demo", n=n, shift=1.0, expected=True, trials=10) for n in (1, 2)]
+    shifts += [dict(manipulation="response", n=1, shift=0.0, expected=False, trials=10),
+               dict(manipulation="response", n=2, shift=-1.0, expected=True, trials=10),
+               dict(manipulation="none", n=1, shift=0.0, expected=True, trials=10)]
+    plus_minus = pd.DataFrame([_transformer(task="multi", seed=0, positional="none", n_layers=1, **s) for s in shifts]
+                              + [_transformer(task="multi", seed=0, positional="none", n_layers=2, manipulation="demo", n=5, shift=3.0,
+                                              expected=False, trials=10),
+                                 {**_transformer(task="multi", seed=1, positional="none", n_layers=1, manipulation="demo", n=5,
+                                                 shift=0.0, expected=False, trials=10), "standard": False}])
+    # Fig. 8: shares of the 2-layer RoPE networks; a void-token network's share must not count
+    share = lambda task, layer, phase, role, value, **kw: _transformer(task=task, seed=0, layer=layer, query_phase=phase, role=role,  # noqa: E731
+                                                                          share=value, **kw)
+    attention = pd.DataFrame([share(t, layer, "response", "response", r) for t, r in (("multi", 0.05), ("same", 0.08)) for layer in (1, 2)]
+                             + [share("multi", 1, "demo", "B", 0.4), share("same", 1, "demo", "B", 0.45),
+                                share("multi", 2, "demo", "B", 0.7), share("same", 2, "demo", "B", 0.45),
+                                share("multi", 2, "response", "response", 0.9, void_p=0.2)])
+    # Fig. 11: void-token networks' full swap per task; the main networks' must not count
+    das = lambda task, variable, method, test, void_p=0.2, trained=True: _transformer(  # noqa: E731
+        task=task, seed=0, variable=variable, method=method, trained=trained, protocol="default", test_iia=test, chance=0.1,
+        void_p=void_p)
+    variants = pd.DataFrame([das("multi", "full_swap", "full_swap", 0.99), das("multi", "count", "learned", 0.1),
+                             das("same", "full_swap", "full_swap", 0.85), das("same", "count", "learned", 0.12),
+                             das("single", "full_swap", "full_swap", 0.2, void_p=0.0)])
+    claims = chapter_6_claims(attention, plus_minus, variants)
+    assert claims["nope_sum"] == ("demo term exactly +1 in 100.0% of trials; response term exactly −1 in 50.0% of trials",
+                                  "differs: 25.0% of trials miss, all at N = 1")
+    ours, verdict = claims["attention"]
+    assert "response queries on earlier R: layer 1 0.05–0.08, layer 2 0.05–0.08" in ours
+    assert verdict == "response queries: at most 0.10 on earlier R; demo queries mostly (> 0.5) on B in layer 2 (multi)"
+    assert claims["void_tokens"] == ("multi: full swap 0.99, count 0.10; same: full swap 0.85, count 0.12",
+                                     "differs in 1 of 2 tasks: same")
+    everything = plus_minus[plus_minus["expected"]]
+    assert chapter_6_claims(attention, everything, variants)["nope_sum"][1] == "holds in every trial"
+
+
+def test_variant_summary_names_each_measure_and_keeps_analysed_networks():
+    from numvars.results import variant_summary
+
+    das = lambda seed, variable, method, test, trained=True, standard=True: _transformer(  # noqa: E731
+        task="multi", seed=seed, variable=variable, method=method, trained=trained, protocol="default", test_iia=test, chance=0.1,
+        positional="none", n_layers=1, standard=standard)
+    table = pd.DataFrame([das(0, "count", "learned", 0.1), das(1, "count", "learned", 0.3), das(2, "count", "learned", 0.9, standard=False),
+                          das(0, "count", "random", 0.05), das(0, "full_swap", "full_swap", 1.0), das(0, "phase", "learned", 0.95),
+                          das(0, "count", "learned", 0.02, trained=False, standard=False)])
+    summary = variant_summary(table).set_index("measure")
+    assert list(summary.index) == ["count", "phase", "full_swap", "random", "untrained"]
+    assert summary.loc["count", "mean"] == pytest.approx(0.2) and summary.loc["count", "networks"] == 2  # seed 2 misses the standard
+    assert summary.loc["untrained", "mean"] == 0.02 and summary.loc["random", "mean"] == 0.05
+
+
+def test_plus_minus_summary_lists_what_the_other_trials_did():
+    from numvars.results import plus_minus_summary
+
+    rows = pd.DataFrame([_transformer(task="multi", seed=0, n_layers=1, manipulation="response", n=n, shift=s, expected=s == -1, trials=t)
+                         for n, s, t in ((1, 0.0, 3), (1, float("nan"), 1), (2, -1.0, 4), (3, -1.0, 4))])
+    summary = plus_minus_summary(rows).iloc[0]
+    assert summary["trials"] == 12 and summary["expected"] == pytest.approx(8 / 12)
+    assert summary["other shifts"] == "+0: 3, other: 1"
+    assert plus_minus_summary(rows, exclude_n=[1]).iloc[0]["expected"] == 1.0

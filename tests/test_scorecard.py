@@ -28,10 +28,12 @@ def page_outputs() -> str:
 def test_every_claim_of_the_paper_is_on_the_page_with_its_verdict(page_outputs):
     claims = scorecard_claims(read_table("paper", "das.csv"), read_table("paper", "accuracy_per_count.csv"),  # the page scores these
                               sizes=read_table("paper", "sizes.csv"), curves=read_table("paper", "checkpoints.csv"),
-                              gradience=read_table("paper", "gradience.csv"))
+                              gradience=read_table("paper", "gradience.csv"), attention=read_table("paper", "attention.csv"),
+                              plus_minus=read_table("paper", "plus_minus.csv"), variants=read_table("paper", "transformer_variants.csv"))
     assert len(claims) == len(paper.CLAIMS) == 13  # the rows of PAPER.md §5
-    chapter_5 = claims[claims["chapter"] == "05_size_learning_gradience"]
-    assert len(chapter_5) == 3 and not chapter_5["verdict"].str.startswith("not measured").any()
+    for chapter in ("05_size_learning_gradience", "06_transformers"):
+        scored = claims[claims["chapter"] == chapter]
+        assert len(scored) == 3 and not scored["verdict"].str.startswith("not measured").any()
     for claim in claims.itertuples():
         assert claim.claim in page_outputs, f"missing claim: {claim.claim}"
         assert claim.verdict in page_outputs, f"stale or missing verdict for: {claim.claim} (run `make golden`)"

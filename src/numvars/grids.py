@@ -182,7 +182,8 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     GRUs of :data:`CURVE_SIZES` (:func:`curve_measures`); paper profile, ``"protocol"``: the
     measures of ``"main"`` and every protocol variant on the networks of seeds
     :data:`PROTOCOL_SEEDS` (chapter 4 §4.7); ``"transformer_variants"``: the void-token and NoPE
-    transformers (:func:`transformer_variant_measures`, and count untrained)."""
+    transformers (:func:`transformer_variant_measures`, and count untrained; the quick profile: its
+    NoPE transformers, without the untrained control)."""
     settings = das_settings(profile)
     networks = training_grid(profile)
     runs = networks["main"]
@@ -200,6 +201,8 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
         variants = networks["void_transformer"] + networks["nope_transformer"]
         grid["transformer_variants"] = ([c for run in variants for c in transformer_variant_measures(run, **settings)]
                                         + [DasConfig(run, trained=False, **settings) for run in variants if run.seed in CONTROL_SEEDS])
+    else:
+        grid["transformer_variants"] = [c for run in networks["nope_transformer"] for c in transformer_variant_measures(run, **settings)]
     return grid
 
 

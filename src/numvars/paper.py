@@ -7,6 +7,7 @@ paper's plots (±0.03, :data:`READ_ERROR`).
 * :func:`iia_cells` — every cell of Figs. 2 and 7 (arch × task × measure, mean over seeds);
 * :data:`CLAIMS` — every claim of the paper the book tests, with where the book tests it;
 * :data:`FIG_3_LEFT` — the size sweep; :data:`STRONG_R` — "strong correlation" as a rule;
+* :data:`FIG_11_FULL_SWAP`, :data:`VERY_LITTLE`, :data:`MOSTLY` — chapter 6's claims as rules;
 * :data:`FIG_6` — behaviour per N; :data:`DROPPED_SEEDS` — seeds the paper dropped;
 * :data:`INCONSISTENCIES` — where the paper disagrees with itself.
 """
@@ -94,11 +95,11 @@ CLAIMS: tuple[Claim, ...] = (
           "Fig 2", "count ≈0.11–0.13; full swap 0.97–0.99", "04_number_variables",
           (("transformer",), _TASKS, "2", ("count", "full_swap"))),
     Claim("nope_sum", "A 1-layer NoPE transformer counts by a ±1 sum in attention: adding one demo (or one response) "
-          "key-value term moves EOS by exactly one (later or earlier)", "App. A.4", "100 %", issue=11),
+          "key-value term moves EOS by exactly one (later or earlier)", "App. A.4", "100 %", "06_transformers"),
     Claim("attention", "In the response phase, queries attend over demo tokens and T with very little attention on earlier R; "
-          "demo-phase queries attend mostly to B (2-layer RoPE)", "Fig 8", "qualitative", issue=11),
+          "demo-phase queries attend mostly to B (2-layer RoPE)", "Fig 8", "qualitative", "06_transformers"),
     Claim("void_tokens", "With void tokens breaking position ≈ count, transformers still keep no carried count",
-          "Fig 11", "full swap ≈0.95–1.0", issue=11),
+          "Fig 11", "full swap ≈0.95–1.0", "06_transformers"),
     Claim("size_sweep", "Bigger GRUs align better and vary less across seeds", "Fig 3 left, size sweep",
           "IIA rises from ≈0.7 (d=8) to ≈0.99 (d≥48)", "05_size_learning_gradience"),
     Claim("dynamics", "Over training, task accuracy and IIA rise and plateau together", "Fig 3 right, DAS on checkpoints",
@@ -117,6 +118,12 @@ FIG_3_LEFT = {8: 0.70, 48: 0.99, 96: 0.99}
 #: "strong correlation" (Fig. 3 right), made a rule: a mean Pearson r across checkpoints of at
 #: least this (the usual threshold for a strong correlation)
 STRONG_R = 0.7
+
+#: Fig. 11: the full swap after layer 1 of the void-token transformers, as the paper's text gives it
+FIG_11_FULL_SWAP = (0.95, 1.0)
+#: Fig. 8's words made rules (the paper gives no numbers): "very little" attention is at most this
+#: share of a query's attention, "mostly" more than this
+VERY_LITTLE, MOSTLY = 0.10, 0.5
 
 #: Fig. 6 (behaviour per N), as the paper describes it: accuracy on the trained and held-out
 #: counts, and from which N on it is about 0.

@@ -297,14 +297,15 @@ def plot_plus_minus(shifts: pd.DataFrame) -> plt.Figure:
     """Chapter 6 (App. A.4): for each condition and manipulation, the share of trials whose
     number of responses moved by each shift (:func:`numvars.results.plus_minus_table`; a
     shift that is not a clean run of responses ended by E shown as "other")."""
-    shifts = shifts.assign(condition=shifts.apply(transformer_label, axis=1),
+    terms = {"none": "no term", "demo": "demo term", "response": "response term"}
+    shifts = shifts.assign(condition=shifts.apply(transformer_label, axis=1), manipulation=shifts["manipulation"].map(terms),
                            shift=shifts["shift"].map(lambda s: "other" if pd.isna(s) else f"{s:+.0f}"))
     totals = shifts.groupby(["condition", "manipulation", "shift"])["trials"].sum().reset_index()
     totals["share"] = totals["trials"] / totals.groupby(["condition", "manipulation"])["trials"].transform("sum")
     order = sorted(totals["shift"].unique(), key=lambda s: (s == "other", float(s) if s != "other" else 0))
     grid = sns.catplot(data=totals, x="shift", y="share", col="manipulation", row="condition", kind="bar", order=order,
-                       col_order=["none", "demo", "response"], height=2.6, aspect=1.4, color="tab:blue")
-    grid.set_titles("{row_name} · {col_name} term")
+                       col_order=list(terms.values()), height=2.6, aspect=1.4, color="tab:blue")
+    grid.set_titles("{row_name} · {col_name}")
     grid.set(ylim=(0, 1), xlabel="responses − N")
     return grid.figure
 
@@ -319,5 +320,5 @@ def plot_layer_swaps(swaps: pd.DataFrame) -> plt.Figure:
     grid = sns.catplot(data=long, x="layer", y="share", hue="measure", col="condition", kind="bar", errorbar="sd",
                        height=2.8, aspect=1.2, col_wrap=3)
     grid.set_titles("{col_name}")
-    grid.set(ylim=(0, 1.02), xlabel="swapped after layer (0: embedding)")
+    grid.set(ylim=(0, 1.02), xlabel="after layer (0: embedding)")
     return grid.figure

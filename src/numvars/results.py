@@ -39,7 +39,7 @@ from numvars.training import RunResult, TrainConfig, accuracy_per_count, config_
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv", "sizes.csv", "checkpoints.csv", "gradience.csv",
-          "attention.csv", "plus_minus.csv", "layer_swaps.csv", "summary.json")
+          "attention.csv", "plus_minus.csv", "layer_swaps.csv", "transformer_variants.csv", "summary.json")
 
 
 def read_table(profile: str, name: str) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def condition_name(row) -> str:
     """A short label of a table row's condition: architecture, task, and what sets the
     experiment apart (``d=…`` in the size sweep, ``+void``, ``NoPE …L``)."""
     extra = {"gru_sizes": lambda: f" d={row.d}", "lstm_sizes": lambda: f" d={row.d}", "void_transformer": lambda: " +void", "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L",
-             "bare_transformer": lambda: " NoPE 1L, no B/T"}
+             "bare_transformer": lambda: " NoPE 1L"}  # its task column says "multi-bare"
     return f"{row.arch} {row.task}{extra.get(row.experiment, str)()}"
 
 
@@ -551,18 +551,23 @@ def scorecard_cells(das: pd.DataFrame) -> pd.DataFrame:
 
 
 def scorecard_claims(das: pd.DataFrame, accuracy: pd.DataFrame, sizes: pd.DataFrame | None = None, curves: pd.DataFrame | None = None,
-                     gradience: pd.DataFrame | None = None) -> pd.DataFrame:
+                     gradience: pd.DataFrame | None = None, attention: pd.DataFrame | None = None,
+                     plus_minus: pd.DataFrame | None = None, variants: pd.DataFrame | None = None) -> pd.DataFrame:
     """The scorecard page. One row per claim of the paper (:data:`numvars.paper.CLAIMS`): what the paper reports,
     ours, and a verdict — from the Fig. 2/7 cells it covers, from Fig. 6 behaviour, from chapter
     5's tables (``sizes.csv``, ``checkpoints.csv``, ``gradience.csv``, when given:
-    :func:`chapter_5_claims`), or ``not measured yet`` (with the issue that will measure it)."""
+    :func:`chapter_5_claims`), from chapter 6's (``attention.csv``, ``plus_minus.csv``,
+    ``transformer_variants.csv``, when given: :func:`chapter_6_claims`), or ``not measured yet``
+    (with the issue that will measure it)."""
     cells = compare_cells(das)
     behaviour = behaviour_cells(accuracy)
-    chapter_5 = chapter_5_claims(sizes, curves, gradience) if sizes is not None else {}
+    scored = chapter_5_claims(sizes, curves, gradience) if sizes is not None else {}
+    if attention is not None:
+        scored |= chapter_6_claims(attention, plus_minus, variants)
     rows = []
     for claim in paper.CLAIMS:
-        if claim.key in chapter_5:
-            ours, verdict = chapter_5[claim.key]
+        if claim.key in scored:
+            ours, verdict = scored[claim.key]
             rows.append(dict(claim=claim.claim, experiment=claim.experiment, paper=claim.paper, ours=ours, verdict=verdict, chapter=claim.chapter))
             continue
         if claim.cells is not None:
@@ -613,6 +618,54 @@ def chapter_5_claims(sizes: pd.DataFrame, curves: pd.DataFrame, gradience: pd.Da
     out["graded"] = ("GRU slope per count of difference " + "; ".join(f"d={d} {s:+.3f}" for d, s in grus["slope"].items()),
                      f"IIA falls with the difference and for large counts at {len(graded)} of {len(grus)} GRU sizes; the smallest "
                      f"GRU is {'more' if steeper else 'not more'} graded than the largest")
+    return out
+
+
+def chapter_6_claims(attention: pd.DataFrame, plus_minus: pd.DataFrame, variants: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Chapter 6's claims scored: claim key -> (ours, verdict), over the networks that meet the
+    paper's standard.
+
+    * ``nope_sum`` (``plus_minus.csv``): for the 1-layer NoPE transformers, the share of trials
+      whose number of responses moved by exactly +1 (demo term) or −1 (response term), and the
+      counts N of the trials that did not;
+    * ``attention`` (``attention.csv``): for the 2-layer RoPE transformers without void tokens,
+      per layer, the response-phase queries' share on earlier responses against
+      :data:`numvars.paper.VERY_LITTLE` and the demo-phase queries' share on B against
+      :data:`numvars.paper.MOSTLY` (means over networks, the range over tasks; the tasks where
+      the share on B is above it);
+    * ``void_tokens`` (``transformer_variants.csv``): the void-token transformers' full-swap IIA
+      per task against :data:`numvars.paper.FIG_11_FULL_SWAP` (within when inside it widened by
+      the tolerance), with their count IIA."""
+    out = {}
+    one_layer = plus_minus[plus_minus["standard"] & (plus_minus["n_layers"] == 1) & (plus_minus["manipulation"] != "none")]
+    shares = one_layer.groupby("manipulation").apply(lambda g: g.loc[g["expected"], "trials"].sum() / g["trials"].sum(), include_groups=False)
+    missed = sorted(one_layer.loc[~one_layer["expected"], "n"].unique())
+    label = {"demo": "demo term exactly +1", "response": "response term exactly −1"}
+    out["nope_sum"] = ("; ".join(f"{label[m]} in {shares[m]:.1%} of trials" for m in ("demo", "response")),
+                       "holds in every trial" if not missed else
+                       f"differs: {1 - one_layer.loc[one_layer['expected'], 'trials'].sum() / one_layer['trials'].sum():.1%} of trials "
+                       f"miss, all at N = {', '.join(str(n) for n in missed)}")
+    rope = attention[attention["standard"] & (attention["positional"] == "rope") & (attention["void_p"] == 0) & (attention["n_layers"] == 2)]
+    mean = rope.groupby(["query_phase", "role", "layer", "task"])["share"].mean()
+    on_r, on_b = mean.loc["response", "response"], mean.loc["demo", "B"]
+    span = lambda part, layer: f"{part.loc[layer].min():.2f}–{part.loc[layer].max():.2f}"  # noqa: E731  range over tasks
+    layers = sorted(rope["layer"].unique())
+    not_little = [layer for layer in layers if on_r.loc[layer].max() > paper.VERY_LITTLE]
+    mostly_b = [f"layer {layer} ({', '.join(on_b.loc[layer][on_b.loc[layer] > paper.MOSTLY].index)})" for layer in layers
+                if on_b.loc[layer].max() > paper.MOSTLY]
+    out["attention"] = ("response queries on earlier R: " + ", ".join(f"layer {layer} {span(on_r, layer)}" for layer in layers)
+                        + "; demo queries on B: " + ", ".join(f"layer {layer} {span(on_b, layer)}" for layer in layers),
+                        ("earlier R gets more than 'very little' (> " f"{paper.VERY_LITTLE:.2f}) in layer(s) {', '.join(map(str, not_little))}"
+                         if not_little else f"response queries: at most {paper.VERY_LITTLE:.2f} on earlier R")
+                        + "; demo queries mostly (> " f"{paper.MOSTLY:.1f}) on B in " + ("; ".join(mostly_b) if mostly_b else "no layer or task"))
+    cells = variant_summary(variants)
+    void = cells[cells["void_p"] > 0].set_index(["task", "measure"])["mean"]
+    tasks = [t for t in ("multi", "single", "same") if (t, "full_swap") in void.index]
+    low, high = paper.FIG_11_FULL_SWAP
+    outside = [t for t in tasks if not low - paper.TOLERANCE <= void[t, "full_swap"] <= high]
+    out["void_tokens"] = ("; ".join(f"{t}: full swap {void[t, 'full_swap']:.2f}, count {void.get((t, 'count'), float('nan')):.2f}" for t in tasks),
+                          "not measured yet" if not tasks else f"within {low:.2f}–{high:.2f} (±{paper.TOLERANCE:.2f}) in all {len(tasks)} tasks"
+                          if not outside else f"differs in {len(outside)} of {len(tasks)} tasks: {', '.join(outside)}")
     return out
 
 
@@ -833,6 +886,42 @@ def layer_swap_table(runs: Sequence[TrainConfig], store: Store | None = None, n_
     return pd.DataFrame(rows)
 
 
+def variant_summary(das: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 11 and the NoPE transformers under DAS (``transformer_variants.csv``): per condition
+    (:func:`numvars.plots.transformer_label`'s columns) and measure — Up-Down ``count``, ``phase``,
+    the Ctx-Distr ``full_swap``, the ``random`` rotation and ``untrained`` (count on the untrained
+    networks) — the mean, SD, min and max test IIA over the networks that meet the paper's
+    standard (every measured untrained network for ``untrained``), their number, and the chance
+    level on the same pairs."""
+    das = default_protocol(das)
+    keys = ["task", "void_p", "positional", "n_layers"]
+    measure = np.select([~das["trained"], das["method"] == "random", das["method"] == "full_swap"], ["untrained", "random", "full_swap"],
+                        default=das["variable"])
+    rows = das.assign(measure=measure)
+    rows = rows[rows["standard"] | ~rows["trained"]]
+    order = {m: i for i, m in enumerate(["count", "phase", "full_swap", "random", "untrained"])}
+    summary = (rows.groupby([*keys, "measure"]).agg(mean=("test_iia", "mean"), sd=("test_iia", "std"), min=("test_iia", "min"),
+                                                    max=("test_iia", "max"), networks=("test_iia", "count"), chance=("chance", "mean"))
+               .reset_index())
+    return summary.sort_values([*keys, "measure"], key=lambda c: c.map(order) if c.name == "measure" else c).reset_index(drop=True)
+
+
+def plus_minus_summary(plus_minus: pd.DataFrame, exclude_n: Sequence[int] = ()) -> pd.DataFrame:
+    """App. A.4 per network and manipulation (``plus_minus.csv``, networks meeting the paper's
+    standard): ``trials``, the share that moved by exactly the ``expected`` shift, and the
+    shifts of the others (``other shifts``: shift -> trials; ``nan``: no clean run of responses
+    ended by E); trials with N in ``exclude_n`` are left out."""
+    rows = plus_minus[plus_minus["standard"] & ~plus_minus["n"].isin(exclude_n)]
+    out = []
+    for key, group in rows.groupby(["task", "n_layers", "seed", "manipulation"], sort=False):
+        trials = group["trials"].sum()
+        others = group[~group["expected"]].groupby("shift", dropna=False)["trials"].sum()
+        out.append(dict(zip(["task", "n_layers", "seed", "manipulation"], key), trials=int(trials),
+                        expected=group.loc[group["expected"], "trials"].sum() / trials,
+                        **{"other shifts": ", ".join(f"{s:+.0f}: {n}" if pd.notna(s) else f"other: {n}" for s, n in others.items())}))
+    return pd.DataFrame(out)
+
+
 # ---------------------------------------------------------------------------- writing
 def _pair_counts(profile: Profile) -> tuple[int, int, int]:
     """The train, validation and test pair counts of a profile's DAS measurements (of its first)."""
@@ -858,6 +947,7 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
         "attention.csv": attention_table(transformers, store).round(4),
         "plus_minus.csv": plus_minus_table(transformers, store),
         "layer_swaps.csv": layer_swap_table(transformers, store, _pair_counts(profile)).round(4),
+        "transformer_variants.csv": das_table({"transformer_variants": profile.das.get("transformer_variants", [])}, store).round(4),
     })
     paths = []
     for name, table in tables.items():
