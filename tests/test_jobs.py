@@ -30,7 +30,7 @@ def test_a_measurement_key_is_pinned():
 def test_bad_configs_are_refused():
     with pytest.raises(ValueError, match="unknown variable"):
         DasConfig(SINGLE, "up_down", "demo_count")
-    with pytest.raises(ValueError, match="unknown DAS method 'pca'; allowed: \\['learned', 'random', 'full_swap'\\]"):
+    with pytest.raises(ValueError, match="unknown DAS method 'pca'; allowed: \\['learned', 'random', 'full_swap', 'linear'\\]"):
         DasConfig(SINGLE, method="pca")
     with pytest.raises(ValueError, match="full swap"):
         DasConfig(SINGLE, "ctx_distr", None, "learned")

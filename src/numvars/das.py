@@ -8,7 +8,8 @@ state ``h_s`` (after source token ``u``), the intervened state is
 with ``R`` orthogonal (``torch.nn.utils.parametrizations.orthogonal``) and ``M`` selecting the
 first ``k`` rotated coordinates. The network runs on from ``h_v``; **IIA** (interchange
 intervention accuracy) is the share of pairs whose every scored prediction matches the
-program's counterfactual (:mod:`numvars.programs`).
+program's counterfactual (:mod:`numvars.programs`). The TMLR extension replaces ``R`` by an
+invertible, non-orthogonal ``A`` (:class:`LinearAlignment`): ``h_v = A⁻¹ (M A h_s + (1 − M) A h_o)``.
 
 Shapes: ``n`` pairs, ``L`` tokens, ``S`` state size. States are row vectors, so ``R h`` is
 ``h @ R.T``.
@@ -30,16 +31,21 @@ from numvars.programs import RESPONSE, Program, get_program, sample_pairs
 from numvars.tasks import Task
 
 
+def swap_first(z_o: Tensor, z_s: Tensor, k: int) -> Tensor:
+    """``M z_s + (1 − M) z_o`` for aligned rows ``z_o``, ``z_s`` (..., S): the first ``k`` in 0..S
+    coordinates of ``z_s``, the others of ``z_o``."""
+    size = z_o.shape[-1]
+    if not 0 <= k <= size:
+        raise ValueError(f"k must be in 0..{size}, got {k}")
+    return torch.cat([z_s[..., :k], z_o[..., k:]], dim=-1)
+
+
 def interchange(h_o: Tensor, h_s: Tensor, rotation: Tensor, k: int) -> Tensor:
     """Chapter 3 §3.2. ``Rᵀ(M R h_s + (1 − M) R h_o)`` for rows ``h_o``, ``h_s`` (n, S) and ``rotation`` R (S, S);
     ``k`` in 0..S coordinates are swapped (0: nothing changes; S: the full state is swapped).
     A stack of rotations (E, S, S) acts on stacked rows (E, n, S), one rotation per member."""
-    size = rotation.shape[-1]
-    if not 0 <= k <= size:
-        raise ValueError(f"k must be in 0..{size}, got {k}")
     rotated_o, rotated_s = h_o @ rotation.transpose(-1, -2), h_s @ rotation.transpose(-1, -2)
-    mixed = torch.cat([rotated_s[..., :k], rotated_o[..., k:]], dim=-1)
-    return mixed @ rotation
+    return swap_first(rotated_o, rotated_s, k) @ rotation
 
 
 def half_state(size: int) -> int:
@@ -60,12 +66,14 @@ class Alignment(nn.Module):
     """An alignment method: ``forward(h_o, h_s)`` (n, S), (n, S) -> the intervened states (n, S).
 
     The base class swaps the first ``k`` coordinates of a fixed rotation ``R`` (S, S) —
-    :func:`interchange` — which also rebuilds any stored alignment (:meth:`DasResult.alignment`).
-    Subclasses say how ``R`` is chosen and whether it is trained (:attr:`trainable`); a new
-    method (e.g. a linear invertible map) overrides :meth:`forward` and :attr:`rotation`.
+    :func:`interchange` — which also rebuilds any stored orthogonal alignment
+    (:meth:`DasResult.alignment`). Subclasses say how ``R`` is chosen and whether it is trained
+    (:attr:`trainable`). A method of another :attr:`kind` (:class:`FixedLinear`: an invertible
+    map) overrides :meth:`forward` and :attr:`matrix`.
     """
 
     trainable = False
+    kind = "orthogonal"  # what DasResult records: its matrix is R, and R⁻¹ = Rᵀ
 
     def __init__(self, rotation: Tensor, k: int):
         super().__init__()
@@ -76,6 +84,11 @@ class Alignment(nn.Module):
     def rotation(self) -> Tensor:
         """R (S, S), orthogonal — or one per member (E, S, S) for a stack of seeds."""
         return self._rotation
+
+    @property
+    def matrix(self) -> Tensor:
+        """The map to the aligned coordinates (S, S) — (E, S, S) for a stack: here R."""
+        return self.rotation
 
     def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
         return interchange(h_o, h_s, self.rotation, self.k)
@@ -105,6 +118,13 @@ def _seeded_orthogonal(size: int, seed: int | Sequence[int]) -> nn.Module:
     return orthogonal(_Weight(start[0] if isinstance(seed, int) else start))
 
 
+def seeded_rotation(size: int, seed: int | Sequence[int]) -> Tensor:
+    """The rotation :class:`LearnedRotation` starts from for ``seed``: (S, S), or (E, S, S) for a
+    sequence of seeds."""
+    with torch.no_grad():
+        return _seeded_orthogonal(size, seed).weight
+
+
 class LearnedRotation(Alignment):
     """DAS: a learnable orthogonal R (``torch.nn.utils.parametrizations.orthogonal``), trained on
     the counterfactuals by :func:`fit_alignment`. ``seed`` a sequence: one rotation per seed
@@ -127,9 +147,7 @@ class RandomRotation(Alignment):
     "any subspace would do"."""
 
     def __init__(self, size: int, k: int | None = None, seed: int | Sequence[int] = 0):
-        with torch.no_grad():
-            rotation = _seeded_orthogonal(size, seed).weight
-        super().__init__(rotation, swap_size(size, k))
+        super().__init__(seeded_rotation(size, seed), swap_size(size, k))
 
 
 class FullSwap(Alignment):
@@ -141,8 +159,94 @@ class FullSwap(Alignment):
         super().__init__(torch.eye(size), size)
 
 
+class FixedLinear(Alignment):
+    """A fixed invertible, not necessarily orthogonal, map ``A`` (S, S) — (E, S, S) for a stack:
+    ``h_v = A⁻¹ (M A h_s + (1 − M) A h_o)``. What :meth:`DasResult.alignment` rebuilds from a
+    stored :class:`LinearAlignment` (A⁻¹ by ``torch.linalg.solve``, never an explicit inverse).
+
+    The paper's map ``h ↦ A h + b`` has an offset ``b``, but a swap of coordinates cancels it
+    exactly — ``M (A h_s + b) + (1 − M)(A h_o + b) − b = M A h_s + (1 − M) A h_o`` — so there is
+    no ``b`` to store or learn."""
+
+    kind = "linear"
+
+    def __init__(self, matrix: Tensor, k: int):
+        nn.Module.__init__(self)  # A, not the base class's rotation
+        self.k = swap_size(matrix.shape[-1], k)
+        self.register_buffer("_matrix", matrix.detach().clone())
+
+    @property
+    def matrix(self) -> Tensor:
+        """A (S, S) — (E, S, S) for a stack."""
+        return self._matrix
+
+    def align(self, h: Tensor) -> Tensor:
+        """``A h`` for rows ``h`` (n, S) — (E, n, S) for a stack."""
+        return h @ self.matrix.transpose(-1, -2)
+
+    def unalign(self, z: Tensor) -> Tensor:
+        """``A⁻¹ z`` for rows ``z`` (n, S) — (E, n, S): the rows ``x`` with ``x Aᵀ = z``."""
+        return torch.linalg.solve(self.matrix.transpose(-1, -2), z, left=False)
+
+    def forward(self, h_o: Tensor, h_s: Tensor) -> Tensor:
+        return self.unalign(swap_first(self.align(h_o), self.align(h_s), self.k))
+
+    def condition_number(self) -> Tensor:
+        """cond(A) (2-norm): () — (E,) for a stack; 1 for an orthogonal A."""
+        return torch.linalg.cond(self.matrix.detach())
+
+
+class LinearAlignment(FixedLinear):
+    """DAS with an invertible linear map in place of the rotation (the TMLR extension), trained
+    like :class:`LearnedRotation` and started from the same rotation ``W0`` (its seed's):
+
+        A = W0 · L · U
+
+    ``W0`` orthogonal and fixed; ``L`` unit lower-triangular; ``U`` upper-triangular with
+    diagonal ``exp(s)``. Every such ``A`` is invertible (``det A = det W0 · exp(Σ s) ≠ 0``
+    whatever the parameters); together they are the ``A`` whose ``W0ᵀ A`` has positive leading
+    principal minors (an LU factorisation without pivoting): an open set around ``W0`` — every
+    invertible matrix near it — though not every invertible matrix. The free entries of ``L``,
+    ``U`` and ``s`` live in one packed matrix :attr:`factors` (S, S) — (E, S, S) for a sequence
+    of seeds — as LAPACK packs an LU: ``L``'s strictly below the diagonal, ``s`` on it, ``U``'s
+    above it; all 0 at the start (``A = W0``). ``A⁻¹ = U⁻¹ L⁻¹ W0ᵀ``: two triangular solves and
+    a transpose."""
+
+    trainable = True
+
+    def __init__(self, size: int, k: int | None = None, seed: int | Sequence[int] = 0):
+        nn.Module.__init__(self)  # A is built from parameters here, not the fixed buffer
+        self.k = swap_size(size, k)
+        self.register_buffer("start", seeded_rotation(size, seed))  # W0
+        self.factors = nn.Parameter(torch.zeros_like(self.start))
+
+    @property
+    def lower(self) -> Tensor:
+        """L: unit lower-triangular (S, S) — (E, S, S)."""
+        return self.factors.tril(-1) + torch.eye(self.factors.shape[-1], dtype=self.factors.dtype)
+
+    @property
+    def upper(self) -> Tensor:
+        """U: upper-triangular with diagonal exp(s) (S, S) — (E, S, S)."""
+        return self.factors.triu(1) + torch.diag_embed(self.factors.diagonal(dim1=-2, dim2=-1).exp())
+
+    @property
+    def matrix(self) -> Tensor:
+        """A = W0 · L · U (S, S) — (E, S, S)."""
+        return self.start @ self.lower @ self.upper
+
+    def unalign(self, z: Tensor) -> Tensor:
+        """``A⁻¹ z = U⁻¹ L⁻¹ W0ᵀ z`` for rows ``z`` (n, S) — (E, n, S), by triangular solves:
+        ``x Lᵀ = z W0``, then ``h Uᵀ = x``."""
+        x = torch.linalg.solve_triangular(self.lower.transpose(-1, -2), z @ self.start, upper=True, left=False, unitriangular=True)
+        return torch.linalg.solve_triangular(self.upper.transpose(-1, -2), x, upper=False, left=False)
+
+
 #: the alignment methods a measurement can name (``DasConfig.method``)
-ALIGNMENTS: dict[str, type[Alignment]] = {"learned": LearnedRotation, "random": RandomRotation, "full_swap": FullSwap}
+ALIGNMENTS: dict[str, type[Alignment]] = {"learned": LearnedRotation, "random": RandomRotation, "full_swap": FullSwap,
+                                          "linear": LinearAlignment}
+#: what a stored alignment of each kind is rebuilt as (:meth:`DasResult.alignment`)
+FIXED_ALIGNMENTS: dict[str, type[Alignment]] = {"orthogonal": Alignment, "linear": FixedLinear}
 
 
 def make_alignment(method: str, size: int, k: int | None = None, seed: int | Sequence[int] = 0) -> Alignment:
@@ -321,15 +425,20 @@ def iia(model: CountingModel, runs: FrozenRuns, alignment: nn.Module) -> float:
 
 @dataclass
 class DasResult:
-    """One DAS measurement: the alignment found (its rotation and swap size), each test pair's
-    outcome under it, and the fit's history. :meth:`to_payload` / :meth:`from_payload` convert
-    it to and from what the store keeps."""
+    """One DAS measurement: the alignment found (its matrix, kind and swap size), each test
+    pair's outcome under it, and the fit's history. :meth:`to_payload` / :meth:`from_payload`
+    convert it to and from what the store keeps."""
 
-    rotation: Tensor  # (S, S) R of the kept alignment
+    rotation: Tensor  # (S, S) the kept alignment's matrix: R (kind "orthogonal"), or A (kind "linear")
     k: int  # swapped coordinates
     test_correct: Tensor  # (n_test,) bool: each test pair's outcome
     history: list[dict]  # per epoch: epoch, loss, val_iia (empty when nothing is learned)
     seconds: float = 0.0  # wall-clock of the measurement
+    kind: str = "orthogonal"  # a key of FIXED_ALIGNMENTS: how the matrix maps states
+
+    def __post_init__(self):
+        if self.kind not in FIXED_ALIGNMENTS:
+            raise ValueError(f"unknown alignment kind {self.kind!r}; allowed: {list(FIXED_ALIGNMENTS)}")
 
     @property
     def test_iia(self) -> float:
@@ -342,14 +451,18 @@ class DasResult:
 
     def alignment(self) -> Alignment:
         """The kept alignment as a fixed module (to intervene with it again)."""
-        return Alignment(self.rotation, self.k)
+        return FIXED_ALIGNMENTS[self.kind](self.rotation, self.k)
 
     def to_payload(self) -> dict:
-        return {"test_correct": self.test_correct, "history": self.history, "rotation": self.rotation, "k": self.k, "seconds": self.seconds}
+        """The stored form; ``"kind"`` only when not orthogonal, so a rotation's payload is what it
+        was before there were other kinds (and older payloads load as orthogonal)."""
+        payload = {"test_correct": self.test_correct, "history": self.history, "rotation": self.rotation, "k": self.k, "seconds": self.seconds}
+        return payload if self.kind == "orthogonal" else {**payload, "kind": self.kind}
 
     @classmethod
     def from_payload(cls, payload: dict) -> "DasResult":
-        return cls(payload["rotation"], payload["k"], payload["test_correct"], payload["history"], payload["seconds"])
+        return cls(payload["rotation"], payload["k"], payload["test_correct"], payload["history"], payload["seconds"],
+                   payload.get("kind", "orthogonal"))
 
 
 def fit_alignment(
@@ -388,9 +501,9 @@ def fit_alignments(
     progress: Callable[[int, list[float]], None] | None = None,
 ) -> list[DasResult]:
     """:func:`fit_alignment` for every member of an ensemble at once, each with its own
-    rotation (``alignment`` built with one seed per member), on the same pairs in the same
+    alignment (``alignment`` built with one seed per member), on the same pairs in the same
     batch order. The members share no parameter and the loss is the sum of their own losses,
-    so each member's fit — its history, its stopping epoch, the rotation kept — is the one it
+    so each member's fit — its history, its stopping epoch, the matrix kept — is the one it
     would have alone, to float rounding (a stacked matrix product may round differently; over a
     complete fit of a hundred epochs that can tip a pair or an epoch); fitting them together only shares the per-operation overhead of the
     small recurrent steps, and a member whose patience has run out leaves the stack —
@@ -408,9 +521,10 @@ def fit_alignments(
                 for e in range(E):
                     (tensor[e] if tensor.dim() == 3 else tensor).copy_(best[e][name])
     correct = pair_correct(model, run_frozen(model, test_pairs), alignment).reshape(E, -1)
-    rotation = alignment.rotation.detach().clone()
+    matrix = alignment.matrix.detach().clone()
     seconds = (time.perf_counter() - start) / E
-    return [DasResult(rotation if rotation.dim() == 2 else rotation[e], alignment.k, correct[e], histories[e], seconds) for e in range(E)]
+    return [DasResult(matrix if matrix.dim() == 2 else matrix[e], alignment.k, correct[e], histories[e], seconds, alignment.kind)
+            for e in range(E)]
 
 
 def _fit_stack(model, alignment, train_pairs, val_pairs, histories, max_epochs, patience, lr, batch_size, seed, progress) -> list[dict]:

@@ -59,7 +59,8 @@ class DasConfig:
 
     ``method`` names an alignment of :data:`numvars.das.ALIGNMENTS`: ``"learned"`` (DAS, a
     rotation trained on the counterfactuals), ``"random"`` (a fixed random rotation, the control
-    for "any subspace would do") or ``"full_swap"`` (the whole state; Ctx-Distr's test).
+    for "any subspace would do"), ``"full_swap"`` (the whole state; Ctx-Distr's test) or
+    ``"linear"`` (an invertible, non-orthogonal map trained like DAS; the TMLR extension).
     ``trained=False`` measures the network at its initial weights (the control for "DAS can
     make anything look aligned"). ``variable`` may join names with ``+`` (``"count+phase"``:
     the joint swap of the authors' configs).
@@ -256,7 +257,7 @@ class DasJob:
         :data:`VARIABLE_ORDER` (so that an interrupted grid has its main measures), the default
         protocol before its variants, and neighbours that share pair sets together."""
         first = self.configs[0]
-        return (first.method == "learned", VARIABLE_ORDER.index(first.variable or "full_swap"), bool(first.protocol_changes()),
+        return (ALIGNMENTS[first.method].trainable, VARIABLE_ORDER.index(first.variable or "full_swap"), bool(first.protocol_changes()),
                 first.run.task.kind, first.label(), first.method, str(first.protocol_changes()))
 
 
