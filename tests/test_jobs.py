@@ -192,3 +192,19 @@ def test_chapter_6_measures_the_transformer_variants_with_their_controls():
     untrained = [c for c in grid if not c.trained]
     assert len(untrained) == 10 and {c.run.seed for c in untrained} == {0, 1} and len(grid) == 4 * 30 + 10
     assert not any(c.run.task.framing == "bare" for c in grid)  # the bare task's networks are for App. A.4 only
+
+
+def test_the_linear_alignment_is_measured_where_the_rotation_is_weak_and_where_it_is_strong():
+    from numvars.grids import das_settings, profile
+    paper = profile("paper")
+    grid = paper.das["alignment_functions"]
+    assert {c.method for c in grid} == {"linear"} and {(c.program, c.variable) for c in grid} == {("up_down", "count")}
+    trained = [c for c in grid if c.trained]
+    conditions = {(c.run.arch, c.run.task.kind, c.run.d) for c in trained}
+    assert conditions == {("gru", "multi", 8), ("gru", "multi", 16), ("gru", "multi", 20), ("gru", "same", 20),
+                          ("lstm", "multi", 20), ("lstm", "same", 20), ("transformer", "multi", 20)}
+    assert len(trained) == 7 * 6 and len(grid) == 7 * 6 + 7 * 2  # six seeds; untrained on seeds 0 and 1
+    settings = das_settings("paper")
+    rotations = set(paper.das_configs(["main", "sizes"]))
+    for config in trained:  # each has its rotation counterpart, on the same pairs with the same budget
+        assert config.n_pairs == settings["n_pairs"] and replace(config, method="learned") in rotations

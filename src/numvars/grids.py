@@ -161,6 +161,16 @@ def transformer_variant_measures(run: TrainConfig, **settings) -> list[DasConfig
             DasConfig(run, "ctx_distr", None, "full_swap", **settings), DasConfig(run, "up_down", "count", "random", **settings)]
 
 
+def alignment_function_runs(networks: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
+    """Chapter 7 (the TMLR alignment functions): the networks the linear map is compared with the
+    rotation on — where the rotation is weak (GRUs of d = 8 and 16, Same-Object GRUs and LSTMs,
+    transformers' count on Multi-Object) and, as the reference, where it is strong (Multi-Object
+    GRUs and LSTMs of d = 20)."""
+    return ([c for c in networks["gru_sizes"] if c.d in (8, 16)]
+            + [c for c in networks["main"] if c.arch in ("gru", "lstm") and c.task.kind in ("multi", "same")]
+            + [c for c in networks["main"] if c.arch == "transformer" and c.task.kind == "multi"])
+
+
 def protocol_variants(run: TrainConfig, **settings) -> list[DasConfig]:
     """Each of :data:`PROTOCOL_VARIANTS` on one network, for the measures it is run for."""
     measures = {"count": ("up_down", "count", "learned"), "phase": ("up_down", "phase", "learned"),
@@ -183,7 +193,9 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     measures of ``"main"`` and every protocol variant on the networks of seeds
     :data:`PROTOCOL_SEEDS` (chapter 4 §4.7); ``"transformer_variants"``: the void-token and NoPE
     transformers (:func:`transformer_variant_measures`, and count untrained; the quick profile: its
-    NoPE transformers, without the untrained control)."""
+    NoPE transformers, without the untrained control); paper profile, ``"alignment_functions"``:
+    Up-Down count with the linear alignment (:class:`numvars.das.LinearAlignment`) on
+    :func:`alignment_function_runs`, trained and untrained (seeds :data:`CONTROL_SEEDS`)."""
     settings = das_settings(profile)
     networks = training_grid(profile)
     runs = networks["main"]
@@ -201,6 +213,10 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
         variants = networks["void_transformer"] + networks["nope_transformer"]
         grid["transformer_variants"] = ([c for run in variants for c in transformer_variant_measures(run, **settings)]
                                         + [DasConfig(run, trained=False, **settings) for run in variants if run.seed in CONTROL_SEEDS])
+        linear = alignment_function_runs(networks)  # the rotation's counterparts are in "main" and "sizes"
+        grid["alignment_functions"] = ([DasConfig(run, "up_down", "count", "linear", **settings) for run in linear]
+                                       + [DasConfig(run, "up_down", "count", "linear", trained=False, **settings)
+                                          for run in linear if run.seed in CONTROL_SEEDS])
     else:
         grid["transformer_variants"] = [c for run in networks["nope_transformer"] for c in transformer_variant_measures(run, **settings)]
     return grid
