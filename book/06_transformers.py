@@ -262,10 +262,7 @@ misses = paper_plus_minus[~paper_plus_minus["expected"]]
 misses.groupby(["task", "n_layers", "manipulation", "n", "shift"], dropna=False)["trials"].sum().unstack("shift", fill_value=0)
 
 # %%
-def expected_share(rows: pd.DataFrame) -> float:
-    return rows.loc[rows["expected"], "trials"].sum() / rows["trials"].sum()
-
-
+expected_share = nv.results.expected_share  # the share of trials that moved by exactly ±1
 for (task, n_layers), part in paper_plus_minus.groupby(["task", "n_layers"]):
     shares = {m: expected_share(part[part["manipulation"] == m]) for m in ("demo", "response")}
     above_1 = expected_share(part[(part["manipulation"] == "response") & (part["n"] > 1)])
@@ -379,7 +376,7 @@ variant_cells.assign(condition=variant_cells.apply(nv.plots.transformer_label, a
 
 # %% [markdown]
 # Beside chapter 4's main transformers (2-layer RoPE, no void tokens) and the paper's Fig. 11
-# (full swap ≈ 0.95–1.0):
+# (the range its text gives for the full swap, last column):
 
 # %%
 main_cells = nv.results.iia_table(book.paper_table("das.csv")).query("arch == 'transformer'")

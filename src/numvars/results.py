@@ -638,12 +638,12 @@ def chapter_6_claims(attention: pd.DataFrame, plus_minus: pd.DataFrame, variants
       the tolerance), with their count IIA."""
     out = {}
     one_layer = plus_minus[plus_minus["standard"] & (plus_minus["n_layers"] == 1) & (plus_minus["manipulation"] != "none")]
-    shares = one_layer.groupby("manipulation").apply(lambda g: g.loc[g["expected"], "trials"].sum() / g["trials"].sum(), include_groups=False)
+    shares = {m: expected_share(one_layer[one_layer["manipulation"] == m]) for m in ("demo", "response")}
     missed = sorted(one_layer.loc[~one_layer["expected"], "n"].unique())
     label = {"demo": "demo term exactly +1", "response": "response term exactly −1"}
     out["nope_sum"] = ("; ".join(f"{label[m]} in {shares[m]:.1%} of trials" for m in ("demo", "response")),
                        "holds in every trial" if not missed else
-                       f"differs: {1 - one_layer.loc[one_layer['expected'], 'trials'].sum() / one_layer['trials'].sum():.1%} of trials "
+                       f"differs: {1 - expected_share(one_layer):.1%} of trials "
                        f"miss, all at N = {', '.join(str(n) for n in missed)}")
     rope = attention[attention["standard"] & (attention["positional"] == "rope") & (attention["void_p"] == 0) & (attention["n_layers"] == 2)]
     mean = rope.groupby(["query_phase", "role", "layer", "task"])["share"].mean()
@@ -906,6 +906,12 @@ def variant_summary(das: pd.DataFrame) -> pd.DataFrame:
     return summary.sort_values([*keys, "measure"], key=lambda c: c.map(order) if c.name == "measure" else c).reset_index(drop=True)
 
 
+def expected_share(plus_minus: pd.DataFrame) -> float:
+    """The share of the trials of ``plus_minus`` rows (:func:`plus_minus_table`) whose shift is the
+    one the manipulation should cause."""
+    return plus_minus.loc[plus_minus["expected"], "trials"].sum() / plus_minus["trials"].sum()
+
+
 def plus_minus_summary(plus_minus: pd.DataFrame, exclude_n: Sequence[int] = ()) -> pd.DataFrame:
     """App. A.4 per network and manipulation (``plus_minus.csv``, networks meeting the paper's
     standard): ``trials``, the share that moved by exactly the ``expected`` shift, and the
@@ -917,7 +923,7 @@ def plus_minus_summary(plus_minus: pd.DataFrame, exclude_n: Sequence[int] = ()) 
         trials = group["trials"].sum()
         others = group[~group["expected"]].groupby("shift", dropna=False)["trials"].sum()
         out.append(dict(zip(["task", "n_layers", "seed", "manipulation"], key), trials=int(trials),
-                        expected=group.loc[group["expected"], "trials"].sum() / trials,
+                        expected=expected_share(group),
                         **{"other shifts": ", ".join(f"{s:+.0f}: {n}" if pd.notna(s) else f"other: {n}" for s, n in others.items())}))
     return pd.DataFrame(out)
 
