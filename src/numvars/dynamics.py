@@ -43,8 +43,9 @@ def _curve(epochs: Sequence[float], values: Sequence[float]) -> tuple[np.ndarray
 
 
 def correlations(accuracy: Sequence[float], iia: Sequence[float]) -> dict[str, float]:
-    """Pearson and Spearman r between two curves sampled at the same checkpoints (NaN when one
-    of them is constant)."""
+    """Pearson and Spearman r between two curves sampled at the same checkpoints — or any two
+    paired samples, e.g. a count and a state's coordinate (:func:`numvars.geometry.count_order`);
+    NaN when one of them is constant."""
     a, b = pd.Series(accuracy, dtype=float), pd.Series(iia, dtype=float)
     if len(a) != len(b) or len(a) < 3:
         raise ValueError(f"correlations need two curves of the same length >= 3, got {len(a)} and {len(b)}")

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from numvars.dynamics import correlations
 from numvars.models import CountingModel
 from numvars.programs import DEMO, RESPONSE, get_program
 from numvars.tasks import Task
@@ -121,15 +122,6 @@ def count_subspace(rotation: Tensor, k: int) -> Tensor:
     return torch.linalg.inv(rotation.detach().double())[:, :k].T.to(rotation.dtype)
 
 
-def spearman(x, y) -> float:
-    """Spearman's rank correlation (ties get their mean rank); NaN when either is constant."""
-    rx = pd.Series(np.asarray(x, dtype=float)).rank().to_numpy()
-    ry = pd.Series(np.asarray(y, dtype=float)).rank().to_numpy()
-    if len(rx) < 2 or rx.std() == 0 or ry.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
 def count_order(projected: Tensor, labels: pd.DataFrame, component: int = 0) -> pd.DataFrame:
     """How ordered the count is along one component: the Spearman correlation between the
     labels' ``count`` and ``projected[:, component]`` ((N, C), e.g. :meth:`PCA.project` of
@@ -143,7 +135,7 @@ def count_order(projected: Tensor, labels: pd.DataFrame, component: int = 0) -> 
     rows = []
     for name in (DEMO, RESPONSE, "all"):
         keep = np.ones(len(x), dtype=bool) if name == "all" else phase == name
-        rows.append(dict(phase=name, spearman=spearman(count[keep], x[keep]), n=int(keep.sum())))
+        rows.append(dict(phase=name, spearman=correlations(count[keep], x[keep])["spearman"], n=int(keep.sum())))
     return pd.DataFrame(rows)
 
 
