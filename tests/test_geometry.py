@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from numvars.das import FIXED_ALIGNMENTS, interchange, seeded_rotation
-from numvars.geometry import count_order, count_subspace, jump_at_T, pca, principal_angles, state_table
+from numvars.geometry import count_order, count_subspace, jump_at_T, pca, principal_angles, state_table, summarise, variance_share
 from numvars.jobs import load_run
 from numvars.models import ModelConfig, build_model
 from numvars.programs import get_program
@@ -140,3 +140,31 @@ def test_a_trained_gru_orders_its_count_along_a_top_component(quick_gru):
     demo = [count_order(fit.project(states), labels, c).set_index("phase").loc["demo", "spearman"] for c in range(3)]
     assert max(abs(s) for s in demo) > 0.8, (fit.explained.tolist(), demo)
     assert jump_at_T(states, labels)["ratio"].median() > 2  # seen: about 26 (3 at N = 1, 38 at N = 20)
+
+
+def test_variance_share_of_the_subspace_that_holds_the_states_and_of_others():
+    g = torch.Generator().manual_seed(0)
+    flat = torch.randn(400, 2, generator=g) @ torch.eye(6)[:2] + 3.0  # states varying within span{e0, e1} only
+    assert variance_share(flat, torch.eye(6)[:2]) == pytest.approx(1)
+    assert variance_share(flat, torch.eye(6)[2:5]) == pytest.approx(0, abs=1e-12)
+    assert variance_share(flat, torch.tensor([[2.0, 0, 0, 0, 0, 0], [1.0, 1.0, 0, 0, 0, 0]])) == pytest.approx(1)  # any basis
+    isotropic = torch.randn(20_000, 6, generator=g)
+    assert variance_share(isotropic, seeded_rotation(6, 1)[:3]) == pytest.approx(0.5, abs=0.02)  # k/S
+
+
+def test_summarise_finds_the_count_component_the_jump_and_where_the_swap_moves():
+    states, labels = synthetic(range(1, 21), dims=5, jump=40.0)  # phase (the jump) holds most variance: PC1; count PC2
+    g = torch.Generator().manual_seed(0)
+    states[:, 1] += 3 * torch.randn(len(states), generator=g)  # within a phase PC1 is noise, not the count
+    states[:, 2] = 0.5 * torch.randn(len(states), generator=g)  # noise, a third component
+    row = summarise(states, labels, subspace=torch.eye(5)[:1])  # a swap that moves the count axis alone
+    assert row["explained_1"] > row["explained_2"] > row["explained_3"] and row["components_90"] <= 2
+    assert row["count_pc"] == 2 and min(row["spearman_demo"], row["spearman_response"]) > 0.99
+    assert row["jump_ratio"] > 5  # a step of 40 against demo steps of about 1 in count and the noise
+    assert row["das_angle"] < 2 and 0 < row["das_variance"] < 0.5
+    off = summarise(states, labels, subspace=torch.eye(5)[3:])  # a swap that moves nothing the states use
+    assert off["das_angle"] == pytest.approx(90, abs=0.5) and off["das_variance"] == pytest.approx(0, abs=1e-9)
+    assert "das_angle" not in summarise(states, labels)
+    assert row["phase_1"] > 0.95  # PC1 is the phase (the jump) and noise
+    flat, labels = synthetic(range(1, 21), dims=3, jump=0.0)  # no phase axis: PC1 is the count, spread alike in both phases
+    assert summarise(flat, labels)["phase_1"] < 0.05

@@ -30,7 +30,7 @@ def test_a_measurement_key_is_pinned():
 def test_bad_configs_are_refused():
     with pytest.raises(ValueError, match="unknown variable"):
         DasConfig(SINGLE, "up_down", "demo_count")
-    with pytest.raises(ValueError, match="unknown DAS method 'pca'; allowed: \\['learned', 'random', 'full_swap', 'linear'\\]"):
+    with pytest.raises(ValueError, match="unknown DAS method 'pca'; allowed: \\['learned', 'random', 'full_swap', 'linear', 'random_linear'\\]"):
         DasConfig(SINGLE, method="pca")
     with pytest.raises(ValueError, match="full swap"):
         DasConfig(SINGLE, "ctx_distr", None, "learned")
@@ -198,13 +198,38 @@ def test_the_linear_alignment_is_measured_where_the_rotation_is_weak_and_where_i
     from numvars.grids import das_settings, profile
     paper = profile("paper")
     grid = paper.das["alignment_functions"]
-    assert {c.method for c in grid} == {"linear"} and {(c.program, c.variable) for c in grid} == {("up_down", "count")}
+    assert {(c.program, c.variable) for c in grid} == {("up_down", "count")}
     trained = [c for c in grid if c.trained]
     conditions = {(c.run.arch, c.run.task.kind, c.run.d) for c in trained}
     assert conditions == {("gru", "multi", 8), ("gru", "multi", 16), ("gru", "multi", 20), ("gru", "same", 20),
                           ("lstm", "multi", 20), ("lstm", "same", 20), ("transformer", "multi", 20)}
-    assert len(trained) == 7 * 6 and len(grid) == 7 * 6 + 7 * 2  # six seeds; untrained on seeds 0 and 1
+    for network in {c.run for c in trained}:  # each learned map beside its random control, on every network
+        assert sorted(c.method for c in trained if c.run == network) == ["learned", "linear", "random", "random_linear"]
+    untrained = [c for c in grid if not c.trained]
+    assert {c.method for c in untrained} == {"learned", "linear"} and {c.run.seed for c in untrained} == {0, 1}
+    assert len(trained) == 7 * 6 * 4 and len(untrained) == 7 * 2 * 2
     settings = das_settings("paper")
-    rotations = set(paper.das_configs(["main", "sizes"]))
-    for config in trained:  # each has its rotation counterpart, on the same pairs with the same budget
-        assert config.n_pairs == settings["n_pairs"] and replace(config, method="learned") in rotations
+    shared = set(paper.das_configs(["main", "sizes", "untrained"]))
+    for config in grid:  # the rotation's measurements are those of chapters 4 and 5: same pairs, same budget
+        assert config.n_pairs == settings["n_pairs"] and config.max_epochs == settings["max_epochs"]
+        assert (config in shared) == (config.method in ("learned", "random"))
+    quick = profile("quick").das["alignment_functions"]
+    assert {c.run.arch for c in quick} == {"gru", "lstm"} and {c.method for c in quick} == {"learned", "linear", "random", "random_linear"}
+
+
+def test_the_k_sweep_covers_every_swap_size_and_shares_the_default():
+    from numvars.das import half_state
+    from numvars.grids import profile
+    paper = profile("paper")
+    sweep = paper.das["k_sweep"]
+    assert {(c.run.arch, c.run.task.kind, c.run.d, c.run.seed) for c in sweep} == {
+        (arch, "multi", 20, seed) for arch in ("gru", "lstm") for seed in (0, 1)}
+    for network in {c.run for c in sweep}:
+        size = network.model_config.state_size  # 20 for the GRU, 40 for the LSTM's [h; c]
+        for method in ("learned", "linear"):
+            ks = sorted(c.k or half_state(size) for c in sweep if c.run == network and c.method == method)
+            assert ks == list(range(1, size + 1))
+    defaults = [c for c in sweep if c.k is None]  # k = S/2 is the default measurement, not a second one
+    assert len(defaults) == 8 and set(defaults) <= set(paper.das_configs(["main", "alignment_functions"]))
+    quick = profile("quick").das["k_sweep"]
+    assert {c.run.arch for c in quick} == {"gru"} and sorted({c.k or 10 for c in quick}) == [1, 2, 4, 10, 20]

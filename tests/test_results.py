@@ -272,3 +272,59 @@ def test_plus_minus_summary_lists_what_the_other_trials_did():
     assert summary["trials"] == 12 and summary["expected"] == pytest.approx(8 / 12)
     assert summary["other shifts"] == "+0: 3, other: 1"
     assert plus_minus_summary(rows, exclude_n=[1]).iloc[0]["expected"] == 1.0
+
+
+def sweep_row(seed, k, test, method="learned", arch="gru", trained=True, standard=True):
+    return dict(arch=arch, d=20, task="multi", seed=seed, method=method, k=k, test_iia=test, trained=trained, standard=standard,
+                condition=1.0, state_size=40 if arch == "lstm" else 20)
+
+
+def test_smallest_k_is_read_against_the_default_half_state():
+    from numvars.results import smallest_k
+    ks = range(1, 21)
+    curve = {k: min(1.0, 0.2 * k) for k in ks}  # rises to 1.0 at k = 5
+    table = pd.DataFrame([sweep_row(0, k, curve[k]) for k in ks] + [sweep_row(1, k, 0.5 if k < 10 else 0.8) for k in ks]
+                         + [sweep_row(0, k, 0.0, trained=False) for k in ks])  # untrained rows are not read
+    out = smallest_k(table).set_index("seed")
+    assert out.loc[0, "half"] == 1.0 and out.loc[0, "smallest_k"] == 5 and out.loc[0, "state_size"] == 20
+    assert out.loc[1, "half"] == 0.8 and out.loc[1, "smallest_k"] == 10  # 0.5 < 0.95 · 0.8
+    assert smallest_k(table, share=0.6).set_index("seed").loc[1, "smallest_k"] == 1
+    lstm = pd.DataFrame([sweep_row(0, k, 0.1 * k, arch="lstm") for k in range(1, 41)])  # S = 40: the default is k = 20
+    assert smallest_k(lstm).loc[0, ["half", "smallest_k"]].tolist() == [pytest.approx(2.0), 19]
+    with pytest.raises(ValueError, match="lacks the default swap size k = 10"):
+        smallest_k(table[table["k"] != 10])
+    assert smallest_k(table[table["k"] <= 12])["smallest_k"].tolist() == [5, 10]  # a partial sweep: S comes from the table
+
+
+def test_alignment_gains_pair_each_network_and_summary_keeps_standard_ones():
+    from numvars.results import alignment_gains, alignment_summary
+    rows = []
+    for seed, (learned, linear) in enumerate([(0.7, 0.9), (0.8, 0.85), (0.2, 0.9)]):
+        standard = seed < 2  # seed 2 misses the paper's standard: left out of both
+        for method, test in (("learned", learned), ("linear", linear), ("random", 0.1), ("random_linear", 0.15)):
+            rows.append(sweep_row(seed, 10, test, method, standard=standard))
+    rows.append(sweep_row(0, 10, 0.05, "linear", trained=False, standard=False))
+    table = pd.DataFrame(rows)
+    gains = alignment_gains(table).set_index("seed")
+    assert list(gains.index) == [0, 1]
+    assert gains["gain"].tolist() == pytest.approx([0.2, 0.05]) and gains["random_gain"].tolist() == pytest.approx([0.05, 0.05])
+    summary = alignment_summary(table).set_index(["trained", "method"])
+    assert summary.loc[(True, "linear"), "mean"] == pytest.approx(0.875) and summary.loc[(True, "linear"), "networks"] == 2
+    assert summary.loc[(False, "linear"), "networks"] == 1  # untrained networks count though none meets the standard
+
+
+def test_chapter_7_claim_is_scored_by_its_stated_rules():
+    from numvars.results import chapter_7_claims
+
+    def g(task, seed, rho=0.99, jump=20.0, arch="gru", standard=True, method="learned"):
+        return dict(arch=arch, task=task, seed=seed, standard=standard, method=method, spearman_demo=rho, spearman_response=rho,
+                    jump_ratio=jump)
+
+    good = pd.DataFrame([g(t, s) for t in ("multi", "single", "same") for s in (0, 1)]
+                        + [g("same", 2, rho=0.1, standard=False), g("multi", 0, rho=0.1, arch="lstm"), g("multi", 0, rho=0.1, method="linear")])
+    ours, verdict = chapter_7_claims(good)["geometry"]
+    assert verdict == "holds for every GRU on all 3 tasks" and "multi: ordered 2/2" in ours
+    bad = pd.concat([good, pd.DataFrame([g("same", 3, rho=paper.ORDERED - 0.01), g("single", 3, jump=paper.JUMP - 0.1)])])
+    ours, verdict = chapter_7_claims(bad)["geometry"]
+    assert verdict == "holds on multi; not for every GRU on single, same"
+    assert "same: ordered 2/3" in ours and "single: ordered 3/3" in ours and "jump 2/3" in ours

@@ -242,9 +242,24 @@ class LinearAlignment(FixedLinear):
         return torch.linalg.solve_triangular(self.upper.transpose(-1, -2), x, upper=False, left=False)
 
 
+class RandomLinear(FixedLinear):
+    """A fixed random invertible map: the control for "a more expressive map can fit anything",
+    as :class:`RandomRotation` is the rotation's. ``A`` has independent N(0, 1/S) entries — the
+    Gaussian drawn after the one its seed's ``W0`` is made from, so it is not ``W0``'s
+    orthogonalisation — invertible with probability 1; its condition number is reported with it
+    (typically tens for S = 20)."""
+
+    def __init__(self, size: int, k: int | None = None, seed: int | Sequence[int] = 0):
+        seeds = [seed] if isinstance(seed, int) else list(seed)
+        generators = [torch.Generator().manual_seed(s) for s in seeds]
+        matrices = torch.stack([(torch.randn(size, size, generator=g), torch.randn(size, size, generator=g))[1]
+                                for g in generators]) / size ** 0.5
+        super().__init__(matrices[0] if isinstance(seed, int) else matrices, swap_size(size, k))
+
+
 #: the alignment methods a measurement can name (``DasConfig.method``)
 ALIGNMENTS: dict[str, type[Alignment]] = {"learned": LearnedRotation, "random": RandomRotation, "full_swap": FullSwap,
-                                          "linear": LinearAlignment}
+                                          "linear": LinearAlignment, "random_linear": RandomLinear}
 #: what a stored alignment of each kind is rebuilt as (:meth:`DasResult.alignment`)
 FIXED_ALIGNMENTS: dict[str, type[Alignment]] = {"orthogonal": Alignment, "linear": FixedLinear}
 
@@ -477,7 +492,9 @@ def fit_alignment(
     """Chapter 3 §3.3. Train a :attr:`~Alignment.trainable` alignment with Adam on cross-entropy of the scored
     counterfactual tokens (the network frozen) until the validation IIA has not improved for
     ``patience`` epochs, or for ``max_epochs``; keep the parameters with the best validation
-    IIA; score them on the test pairs. An alignment with nothing to learn is only scored.
+    IIA; score them on the test pairs. An alignment with nothing to learn is only scored — so is
+    one that swaps every coordinate (``k = S``: the source's state replaces the target's whatever
+    the map; its gradient is rounding noise, which Adam would turn into a random walk of the map).
     ``settings``: ``max_epochs``, ``patience``, ``lr``, ``batch_size`` and ``seed`` (the batch
     order), as :func:`fit_alignments` takes them. ``progress(epoch, val_iia)`` is called after
     each epoch. A one-member model; :func:`fit_alignments` fits an ensemble's members together."""
@@ -514,7 +531,7 @@ def fit_alignments(
     model = model.eval().requires_grad_(False)
     E = model.n_members
     histories: list[list[dict]] = [[] for _ in range(E)]
-    if alignment.trainable:
+    if alignment.trainable and alignment.k < alignment.matrix.shape[-1]:
         best = _fit_stack(model, alignment, train_pairs, val_pairs, histories, max_epochs, patience, lr, batch_size, seed, progress)
         with torch.no_grad():  # every member's best parameters, back into the whole stack
             for name, tensor in alignment.state_dict().items():

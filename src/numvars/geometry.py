@@ -164,3 +164,45 @@ def jump_at_T(states: Tensor, labels: pd.DataFrame) -> pd.DataFrame:
         rows.append(dict(sequence=int(sequence), n=int(ns[at[0]]), jump=jump, median_demo_step=typical,
                          ratio=jump / typical if typical > 0 else float("inf")))
     return pd.DataFrame(rows, columns=["sequence", "n", "jump", "median_demo_step", "ratio"])
+
+
+def variance_share(states: Tensor, subspace: Tensor) -> float:
+    """The share of the variance of ``states`` (N, S) that lies in the row space of ``subspace``
+    (k, S): 1 when every state differs from the mean only within it; k/S on average for a random
+    subspace of isotropic states."""
+    centred = (states - states.mean(dim=0)).detach().double()
+    basis = torch.linalg.qr(subspace.detach().double().T).Q  # (S, k) orthonormal columns
+    total = (centred**2).sum()
+    return float(((centred @ basis) ** 2).sum() / total) if total > 0 else float("nan")
+
+
+def summarise(states: Tensor, labels: pd.DataFrame, subspace: Tensor | None = None, top: int = 3) -> dict:
+    """The geometry of one network's states in numbers (chapter 7's table, one row per network):
+
+    * ``explained_1`` … ``explained_{top}``: variance shares of the top principal components, and
+      ``components_90``: how many components hold 90 % of the variance;
+    * ``phase_1``: the share of the first component's variance that lies between the phases
+      (η²: 1 when the component tells only the phase, 0 when both phases spread alike about one mean);
+    * ``count_pc`` (1-based): the one of the top components along which the count is most ordered
+      (largest mean |Spearman| of the demo and response phases, :func:`count_order`), and its
+      ``spearman_demo`` and ``spearman_response`` (absolute: the sign of a component is a convention);
+    * ``jump_ratio``: the median over sequences of :func:`jump_at_T`'s ratio;
+    * with the ``subspace`` (k, S) a DAS count swap moves (:func:`count_subspace`):
+      ``das_angle``, the angle in degrees between ``count_pc`` and that subspace (about 45° for a
+      random half of the state), and ``das_variance``, the share of the states' variance inside it
+      (:func:`variance_share`; k/S for a random one)."""
+    fit = pca(states)
+    projected = fit.project(states)
+    top = min(top, len(fit.explained))
+    orders = [count_order(projected, labels, c).set_index("phase")["spearman"].abs() for c in range(top)]
+    best = max(range(top), key=lambda c: (orders[c]["demo"] + orders[c]["response"]) / 2)
+    cumulative = fit.explained.cumsum(0)
+    row = {f"explained_{c + 1}": float(fit.explained[c]) for c in range(top)}
+    first = pd.Series(projected[:, 0].numpy()).groupby(labels["phase"].to_numpy())
+    phase_1 = float((first.transform("mean") ** 2).mean() / (pd.Series(projected[:, 0].numpy()) ** 2).mean())
+    row.update(components_90=int((cumulative < 0.9).sum()) + 1, phase_1=phase_1, count_pc=best + 1, spearman_demo=float(orders[best]["demo"]),
+               spearman_response=float(orders[best]["response"]), jump_ratio=float(jump_at_T(states, labels)["ratio"].median()))
+    if subspace is not None:
+        row.update(das_angle=float(principal_angles(fit.components[best][None], subspace)[0]),
+                   das_variance=variance_share(states, subspace))
+    return row

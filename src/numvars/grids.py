@@ -3,7 +3,7 @@
 * ``quick`` — minutes on two CPU cores: what CI, the golden notebooks and a first-time reader
   run. A GRU, an LSTM and a transformer on Single-Object counting, seeds 0 and 1, and a bigger
   GRU for chapter 5; DAS with fewer pairs.
-* ``paper`` — the paper's grid: 126 networks and 1 106 DAS measurements (hours on two cores:
+* ``paper`` — the paper's grid: 132 networks and 1 536 DAS measurements (hours on two cores:
   book/cluster.md gives measured times); its tables are committed under ``results/paper/``.
 
 A :class:`Profile` holds named experiments of each kind: ``training`` (experiment ->
@@ -15,7 +15,9 @@ all of it; chapters ask for the parts they show.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Sequence
 
+from numvars.das import half_state
 from numvars.jobs import PAPER_PAIRS, DasConfig
 from numvars.tasks import TASK_KINDS, Task
 from numvars.training import TrainConfig
@@ -47,6 +49,9 @@ DAS_PAIRS = {"quick": (2_000, 500, 500), "paper": PAPER_PAIRS}  # train, validat
 DAS_EPOCHS = {"quick": 100, "paper": 500}
 DAS_PATIENCE = 20
 CONTROL_SEEDS = (0, 1)  # networks measured untrained (the control for DAS's freedom)
+#: chapter 7's k sweep (how many dimensions the count takes): the rotation and the linear map
+K_SWEEP_METHODS = ("learned", "linear")
+K_SWEEP = {"quick": (1, 2, 4, 10, 20), "paper": None}  # swap sizes k (None: every k = 1..S)
 # Learning curves (chapter 5, paper Fig. 3 right): count DAS on saved checkpoints of the GRUs of
 # these sizes, on fewer training pairs (chapter 5 checks them against the full set on the analysed
 # checkpoints). Epochs: dense while accuracy and IIA change (every 10 epochs to 40, every 20 to
@@ -161,14 +166,48 @@ def transformer_variant_measures(run: TrainConfig, **settings) -> list[DasConfig
             DasConfig(run, "ctx_distr", None, "full_swap", **settings), DasConfig(run, "up_down", "count", "random", **settings)]
 
 
+#: chapter 7's alignment functions, each beside its fixed random control
+ALIGNMENT_FUNCTIONS = {"learned": "random", "linear": "random_linear"}
+
+
+def alignment_function_measures(run: TrainConfig, trained: bool = True, **settings) -> list[DasConfig]:
+    """Chapter 7 for one network: Up-Down count with the learned rotation and the learned linear
+    map, each with its fixed random control (:data:`ALIGNMENT_FUNCTIONS`); untrained
+    (``trained=False``): the two learned ones. The rotation's measurements are shared with
+    ``"main"``, ``"sizes"`` and ``"untrained"``."""
+    methods = [m for pair in ALIGNMENT_FUNCTIONS.items() for m in (pair if trained else pair[:1])]
+    return [DasConfig(run, "up_down", "count", method, trained=trained, **settings) for method in methods]
+
+
 def alignment_function_runs(networks: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
     """Chapter 7 (the TMLR alignment functions): the networks the linear map is compared with the
     rotation on — where the rotation is weak (GRUs of d = 8 and 16, Same-Object GRUs and LSTMs,
     transformers' count on Multi-Object) and, as the reference, where it is strong (Multi-Object
-    GRUs and LSTMs of d = 20)."""
+    GRUs and LSTMs of d = 20). The quick profile: its main GRUs and LSTMs (Single-Object)."""
+    if not any(c.task.kind == "multi" for c in networks["main"]):  # the quick profile
+        return [c for c in networks["main"] if c.arch in ("gru", "lstm")]
     return ([c for c in networks["gru_sizes"] if c.d in (8, 16)]
             + [c for c in networks["main"] if c.arch in ("gru", "lstm") and c.task.kind in ("multi", "same")]
             + [c for c in networks["main"] if c.arch == "transformer" and c.task.kind == "multi"])
+
+
+def k_sweep_runs(networks: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
+    """Chapter 7, how many dimensions the count takes: the d = 20 GRUs and LSTMs of the main
+    experiment on Multi-Object, seeds :data:`CONTROL_SEEDS`; the quick profile: its main GRUs."""
+    if not any(c.task.kind == "multi" for c in networks["main"]):  # the quick profile
+        return [c for c in networks["main"] if c.arch == "gru"]
+    return [c for c in networks["main"] if c.arch in ("gru", "lstm") and c.task.kind == "multi" and c.seed in CONTROL_SEEDS]
+
+
+def k_sweep(run: TrainConfig, ks: Sequence[int] | None = None, methods: Sequence[str] = K_SWEEP_METHODS, **settings) -> list[DasConfig]:
+    """Up-Down count on one network for each swap size of ``ks`` (None: every k = 1..S, S its
+    intervenable state: d, or 2d for an LSTM's [h; c]) with each of ``methods``; at the default
+    k = S/2 the config is the default one (``k=None``), so that measurement is shared with
+    ``"main"`` and ``"alignment_functions"``."""
+    size = run.model_config.state_size
+    ks = range(1, size + 1) if ks is None else ks
+    return [DasConfig(run, "up_down", "count", method, k=None if k == half_state(size) else k, **settings)
+            for method in methods for k in ks]
 
 
 def protocol_variants(run: TrainConfig, **settings) -> list[DasConfig]:
@@ -193,9 +232,11 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     measures of ``"main"`` and every protocol variant on the networks of seeds
     :data:`PROTOCOL_SEEDS` (chapter 4 §4.7); ``"transformer_variants"``: the void-token and NoPE
     transformers (:func:`transformer_variant_measures`, and count untrained; the quick profile: its
-    NoPE transformers, without the untrained control); paper profile, ``"alignment_functions"``:
-    Up-Down count with the linear alignment (:class:`numvars.das.LinearAlignment`) on
-    :func:`alignment_function_runs`, trained and untrained (seeds :data:`CONTROL_SEEDS`)."""
+    NoPE transformers, without the untrained control); ``"alignment_functions"`` (chapter 7):
+    Up-Down count with the rotation and the linear map (:class:`numvars.das.LinearAlignment`) and
+    their random controls (:func:`alignment_function_measures`) on :func:`alignment_function_runs`,
+    and the two learned ones untrained (seeds :data:`CONTROL_SEEDS`); ``"k_sweep"`` (chapter 7):
+    both learned maps at every swap size of :data:`K_SWEEP` on :func:`k_sweep_runs`."""
     settings = das_settings(profile)
     networks = training_grid(profile)
     runs = networks["main"]
@@ -213,12 +254,13 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
         variants = networks["void_transformer"] + networks["nope_transformer"]
         grid["transformer_variants"] = ([c for run in variants for c in transformer_variant_measures(run, **settings)]
                                         + [DasConfig(run, trained=False, **settings) for run in variants if run.seed in CONTROL_SEEDS])
-        linear = alignment_function_runs(networks)  # the rotation's counterparts are in "main" and "sizes"
-        grid["alignment_functions"] = ([DasConfig(run, "up_down", "count", "linear", **settings) for run in linear]
-                                       + [DasConfig(run, "up_down", "count", "linear", trained=False, **settings)
-                                          for run in linear if run.seed in CONTROL_SEEDS])
     else:
         grid["transformer_variants"] = [c for run in networks["nope_transformer"] for c in transformer_variant_measures(run, **settings)]
+    linear = alignment_function_runs(networks)
+    grid["alignment_functions"] = ([c for run in linear for c in alignment_function_measures(run, **settings)]
+                                   + [c for run in linear if run.seed in CONTROL_SEEDS
+                                      for c in alignment_function_measures(run, trained=False, **settings)])
+    grid["k_sweep"] = [c for run in k_sweep_runs(networks) for c in k_sweep(run, K_SWEEP[profile], **settings)]
     return grid
 
 

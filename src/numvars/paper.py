@@ -109,7 +109,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("behaviour", "Networks interpolate to held-out N but do not extrapolate past 20", "Fig 6",
           "≈1.0 on 1..20, ≈0 by N≈25–30", "02_networks_and_training"),
     Claim("geometry", "Hidden states of a GRU lie on an ordered count manifold, with a jump at T", "Figs 12–14, PCA",
-          "qualitative", issue=12),
+          "qualitative", "07_where_the_count_lives"),
 )
 
 #: Fig. 3 (left): GRU count IIA read off the plot at the sizes the paper's text names (≈0.7 at
@@ -124,6 +124,11 @@ FIG_11_FULL_SWAP = (0.95, 1.0)
 #: Fig. 8's words made rules (the paper gives no numbers): "very little" attention is at most this
 #: share of a query's attention, "mostly" more than this
 VERY_LITTLE, MOSTLY = 0.10, 0.5
+
+#: Figs. 12–14's words made rules (the paper gives no numbers): the count is "ordered" along a
+#: principal component when |Spearman| of the count with it is at least ORDERED in each phase; the
+#: state makes "a jump at T" when its step on reading T is at least JUMP times a typical demo step
+ORDERED, JUMP = 0.9, 2.0
 
 #: Fig. 6 (behaviour per N), as the paper describes it: accuracy on the trained and held-out
 #: counts, and from which N on it is about 0.

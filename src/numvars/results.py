@@ -9,6 +9,7 @@
 * chapter 5: :func:`size_table`, :func:`checkpoint_table`, :func:`curve_statistics_table`, :func:`pair_check`,
   :func:`gradience_table`, :func:`gradience_per_network`, :func:`iia_by`;
 * chapter 6: :func:`attention_table`, :func:`plus_minus_table`, :func:`layer_swap_table`;
+* chapter 7: :func:`geometry_configs`, :func:`geometry_table`, :func:`state_points_table`, :func:`alignment_summary`, :func:`alignment_gains`, :func:`smallest_k`;
 * the scorecard: :func:`scorecard_claims`, :func:`scorecard_cells`;
 * :func:`write_tables` writes the CSVs of a profile; :func:`read_table` reads them back.
 
@@ -29,7 +30,9 @@ import torch
 from numvars import paper
 from numvars.analysis import pair_facts
 from numvars.attention import attention_shares, full_swap_by_layer, response_shift
-from numvars.das import first_errors, run_frozen
+from numvars.das import first_errors, half_state, run_frozen
+from numvars.geometry import count_subspace, pca, state_table
+from numvars.geometry import summarise as summarise_geometry
 from numvars.dynamics import LARGE_COUNT, SMALL_COUNT, curve_statistics, gradience_measures
 from numvars.grids import PROTOCOL_VARIANTS, Profile
 from numvars.jobs import DAS_KIND, PAPER_PAIRS, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
@@ -39,7 +42,8 @@ from numvars.training import RunResult, TrainConfig, accuracy_per_count, config_
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv", "sizes.csv", "checkpoints.csv", "gradience.csv",
-          "attention.csv", "plus_minus.csv", "layer_swaps.csv", "transformer_variants.csv", "summary.json")
+          "attention.csv", "plus_minus.csv", "layer_swaps.csv", "transformer_variants.csv",
+          "alignment_functions.csv", "k_sweep.csv", "geometry.csv", "state_points.csv", "summary.json")
 
 
 def read_table(profile: str, name: str) -> pd.DataFrame:
@@ -176,7 +180,7 @@ def _meets_standard(run: TrainConfig, checkpoint: str, store: Store | None) -> b
     return result is not None and result.meets_standard(checkpoint)
 
 
-def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> pd.DataFrame:
+def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None, alignment: bool = False) -> pd.DataFrame:
     """One row per stored measurement of ``grid`` (experiment name -> configs; a measurement in
     several experiments is listed under the first): experiment, network, program, variable, method, trained, ``protocol`` (:func:`protocol_of`) and its
     settings, ``standard`` (the network meets the paper's standard at the measured checkpoint;
@@ -190,7 +194,9 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> p
     for more than the trained 20 responses (``iia_upto20`` / ``iia_over20``), on the pairs
     whose target state is the one after ``T`` (``iia_t_after_T``; none in the first protocol),
     and on those that move a response-phase source into a demo-phase target
-    (``iia_demo_t_response_u``)."""
+    (``iia_demo_t_response_u``). With ``alignment`` (chapter 7) also the alignment's ``kind``,
+    the ``state_size`` S it maps, its swap size ``k`` and the ``condition`` number of its matrix
+    (1 for a rotation)."""
     rows, seen = [], set()
     for experiment, configs in grid.items():
         for config in configs:
@@ -228,6 +234,8 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None) -> p
                 iia_over20=float(facts.loc[~within, "correct"].mean()),
                 iia_t_after_T=float(facts.loc[facts["t_token"] == "T", "correct"].mean()),
                 iia_demo_t_response_u=float(facts.loc[(facts["t_phase"] == "demo") & (facts["u_phase"] == "response"), "correct"].mean()),
+                **(dict(kind=result.kind, state_size=result.rotation.shape[-1], k=result.k, condition=float(torch.linalg.cond(result.rotation.double())))
+                   if alignment else {}),
             ))
     return pd.DataFrame(rows)
 
@@ -552,18 +560,22 @@ def scorecard_cells(das: pd.DataFrame) -> pd.DataFrame:
 
 def scorecard_claims(das: pd.DataFrame, accuracy: pd.DataFrame, sizes: pd.DataFrame | None = None, curves: pd.DataFrame | None = None,
                      gradience: pd.DataFrame | None = None, attention: pd.DataFrame | None = None,
-                     plus_minus: pd.DataFrame | None = None, variants: pd.DataFrame | None = None) -> pd.DataFrame:
+                     plus_minus: pd.DataFrame | None = None, variants: pd.DataFrame | None = None,
+                     geometry: pd.DataFrame | None = None) -> pd.DataFrame:
     """The scorecard page. One row per claim of the paper (:data:`numvars.paper.CLAIMS`): what the paper reports,
     ours, and a verdict — from the Fig. 2/7 cells it covers, from Fig. 6 behaviour, from chapter
     5's tables (``sizes.csv``, ``checkpoints.csv``, ``gradience.csv``, when given:
     :func:`chapter_5_claims`), from chapter 6's (``attention.csv``, ``plus_minus.csv``,
-    ``transformer_variants.csv``, when given: :func:`chapter_6_claims`), or ``not measured yet``
+    ``transformer_variants.csv``, when given: :func:`chapter_6_claims`), from chapter 7's
+    (``geometry.csv``, when given: :func:`chapter_7_claims`), or ``not measured yet``
     (with the issue that will measure it)."""
     cells = compare_cells(das)
     behaviour = behaviour_cells(accuracy)
     scored = chapter_5_claims(sizes, curves, gradience) if sizes is not None else {}
     if attention is not None:
         scored |= chapter_6_claims(attention, plus_minus, variants)
+    if geometry is not None:
+        scored |= chapter_7_claims(geometry)
     rows = []
     for claim in paper.CLAIMS:
         if claim.key in scored:
@@ -928,6 +940,119 @@ def plus_minus_summary(plus_minus: pd.DataFrame, exclude_n: Sequence[int] = ()) 
     return pd.DataFrame(out)
 
 
+# ----------------------------------------------------------- chapter 7: where the count lives
+def geometry_table(configs: Sequence[DasConfig], store: Store | None = None, n_sequences: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Figs. 12–14 in numbers: one row per stored measurement of ``configs`` (Up-Down count on a
+    trained recurrent network) — the network, ``standard``, the measurement's ``method``, and
+    :func:`numvars.geometry.summarise` of the network's states on ``n_sequences`` seeded
+    sequences of its task (N uniform on 1..max_count) with the subspace that measurement's swap
+    moves (:func:`numvars.geometry.count_subspace`)."""
+    rows = []
+    for config in configs:
+        if config.run.arch not in ("gru", "lstm") or not config.trained:
+            raise ValueError(f"the geometry table reads trained recurrent networks; got {config.run.arch} trained={config.trained}")
+        run, result = load_run(config.run, store), load_measurement(config, store)
+        if run is None or not run.reached or result is None:
+            continue
+        task = config.run.task
+        counts = np.random.default_rng(seed).integers(1, task.max_count + 1, n_sequences).tolist()
+        states, labels = state_table(network(config, store, run), task, task.pad(task.sample(n_sequences, seed, counts=counts)))
+        rows.append(dict(**config_columns(config.run), standard=run.meets_standard(config.checkpoint), method=config.method,
+                         **summarise_geometry(states, labels, count_subspace(result.rotation, result.k))))
+    return pd.DataFrame(rows)
+
+
+def geometry_configs(profile: Profile) -> list[DasConfig]:
+    """The measurements :func:`geometry_table` reads for a profile: Up-Down count with the learned
+    rotation (``"main"``) and with the learned linear map (``"alignment_functions"``), default
+    protocol, on the recurrent networks of the main experiment."""
+    recurrent = {run for run in profile.training["main"] if run.arch in ("gru", "lstm")}
+    return [c for c in dict.fromkeys(profile.das.get("main", []) + profile.das.get("alignment_functions", []))
+            if c.run in recurrent and c.trained and c.label() == "up_down.count" and c.method in ("learned", "linear")
+            and not c.protocol_changes()]
+
+
+def state_points_table(runs: Sequence[TrainConfig], store: Store | None = None, per_count: int = 2, seed: int = 0) -> pd.DataFrame:
+    """Figs. 12–14's points: for each stored recurrent network of ``runs`` that reached the
+    criterion, its states on ``per_count`` seeded sequences of each N = 1..max_count, labelled
+    (:func:`numvars.geometry.state_table`) and projected on their own top three principal
+    components (``pc1``–``pc3``) — small enough to commit and redraw the figures without the
+    networks."""
+    rows = []
+    for config in runs:
+        run = load_run(config, store)
+        if run is None or not run.reached:
+            continue
+        task = config.task
+        counts = [n for n in range(1, task.max_count + 1) for _ in range(per_count)]
+        states, labels = state_table(run.model(), task, task.pad(task.sample(len(counts), seed, counts=counts)))
+        projected = pca(states, n_components=3).project(states).numpy()
+        network = pd.DataFrame([dict(**config_columns(config), standard=run.meets_standard())] * len(labels))
+        rows.append(pd.concat([network, labels.assign(pc1=projected[:, 0], pc2=projected[:, 1], pc3=projected[:, 2])], axis=1))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def alignment_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 7 (``alignment_functions.csv``, ``k_sweep.csv``). Per network condition (arch, d,
+    task), trained, method and swap size k: test IIA over the networks (trained: those that meet
+    the paper's standard; untrained: all) — networks, mean, sd, min, max — and the median
+    condition number of the alignments' matrices."""
+    keep = table[table["standard"] | ~table["trained"]]
+    return (keep.groupby(["arch", "d", "task", "trained", "method", "k"])
+            .agg(networks=("test_iia", "size"), mean=("test_iia", "mean"), sd=("test_iia", "std"), min=("test_iia", "min"),
+                 max=("test_iia", "max"), condition=("condition", "median"))
+            .reset_index())
+
+
+def alignment_gains(table: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 7: per trained network that meets the standard (rows of ``alignment_functions.csv``),
+    the test IIA of each method side by side and ``gain`` — the linear map's IIA minus the
+    rotation's on the same pairs; ``random_gain`` the same for their random controls."""
+    trained = table[table["trained"] & table["standard"]]
+    wide = trained.pivot_table(index=["arch", "d", "task", "seed"], columns="method", values="test_iia").reset_index()
+    wide["gain"] = wide["linear"] - wide["learned"]
+    wide["random_gain"] = wide["random_linear"] - wide["random"]
+    return wide
+
+
+def smallest_k(table: pd.DataFrame, share: float = 0.95) -> pd.DataFrame:
+    """Chapter 7 §k: per network and method of a k sweep (``k_sweep.csv``): the IIA at the default
+    swap size ``half`` (k = S/2), and the smallest k whose IIA reaches ``share`` of it."""
+    rows = []
+    for key, sweep in table[table["trained"]].groupby(["arch", "d", "task", "seed", "method"]):
+        by_k = sweep.set_index("k")["test_iia"].sort_index()
+        size = int(sweep["state_size"].iloc[0])
+        reference = by_k.get(half_state(size))
+        if reference is None:
+            raise ValueError(f"the k sweep of {key} lacks the default swap size k = {half_state(size)}")
+        rows.append(dict(zip(["arch", "d", "task", "seed", "method"], key), state_size=size, half=float(reference),
+                         smallest_k=int(by_k.index[by_k >= share * reference][0])))
+    return pd.DataFrame(rows)
+
+
+def chapter_7_claims(geometry: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Chapter 7's claim scored: ``geometry`` — per task, how many of the GRUs that meet the
+    paper's standard have an ordered count (|Spearman| of the count with one of the top three
+    principal components at least :data:`numvars.paper.ORDERED` in both phases) and a jump at
+    T (median step at T at least :data:`numvars.paper.JUMP` times a typical demo step). ``ours``
+    prints the medians of the absolute ρ (as ``ρ``: a table cell cannot hold ``|``)."""
+    grus = geometry[(geometry["arch"] == "gru") & geometry["standard"] & (geometry["method"] == "learned")].copy()
+    grus["ordered"] = grus[["spearman_demo", "spearman_response"]].min(axis=1) >= paper.ORDERED
+    grus["jump"] = grus["jump_ratio"] >= paper.JUMP
+    tasks = [t for t in ("multi", "single", "same") if t in set(grus["task"])]
+    ours, failing = [], []
+    for task in tasks:
+        part = grus[grus["task"] == task]
+        ours.append(f"{task}: ordered {part['ordered'].sum()}/{len(part)} (median ρ {part['spearman_demo'].median():.2f} demo, "
+                    f"{part['spearman_response'].median():.2f} response), jump {part['jump'].sum()}/{len(part)} "
+                    f"(median ratio {part['jump_ratio'].median():.1f})")
+        if not (part["ordered"] & part["jump"]).all():
+            failing.append(task)
+    verdict = ("not measured yet" if not tasks else f"holds for every GRU on all {len(tasks)} tasks" if not failing
+               else f"holds on {', '.join(t for t in tasks if t not in failing) or 'no task'}; not for every GRU on {', '.join(failing)}")
+    return {"geometry": ("; ".join(ours), verdict)}
+
+
 # ---------------------------------------------------------------------------- writing
 def _pair_counts(profile: Profile) -> tuple[int, int, int]:
     """The train, validation and test pair counts of a profile's DAS measurements (of its first)."""
@@ -954,6 +1079,14 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
         "plus_minus.csv": plus_minus_table(transformers, store),
         "layer_swaps.csv": layer_swap_table(transformers, store, _pair_counts(profile)).round(4),
         "transformer_variants.csv": das_table({"transformer_variants": profile.das.get("transformer_variants", [])}, store).round(4),
+    })
+    alignment = {name: das_table({name: profile.das.get(name, [])}, store, alignment=True).round(4) for name in ("alignment_functions", "k_sweep")}
+    tables.update({  # chapter 7
+        "alignment_functions.csv": alignment["alignment_functions"],
+        "k_sweep.csv": alignment["k_sweep"],
+        "geometry.csv": geometry_table(geometry_configs(profile), store).round(4),
+        "state_points.csv": state_points_table([c for c in profile.training["main"] if c.arch in ("gru", "lstm") and c.seed == 0],
+                                               store).round(4),
     })
     paths = []
     for name, table in tables.items():
