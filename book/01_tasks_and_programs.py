@@ -246,7 +246,8 @@ pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
 # source `B D D T R R E`, position 2 (the second `D`). Write down the counterfactual under
 # Up-Down (`count`), Up-Up (`demo_count`) and Up-Up (`resp_count`). Then check with
 # `numvars`.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # After target position 6, Up-Down has `count = 3`; the source has `count = 2` after position
@@ -255,7 +256,7 @@ pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
 # is 0, so four more `R`: `B D D D D T R R R R R E`.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 exercise = [
     dict(program=p, variables=v, target="B D D D D T R R R R E", t=6, source="B D D T R R E", u=2)
     for p, v in [("up_down", "count"), ("up_up", "demo_count"), ("up_up", "resp_count")]
@@ -266,7 +267,8 @@ nv.analysis.counterfactual_table(single, exercise)
 # **2. When do Up-Down and Ctx-Distr agree?** Find the condition on a same-phase pair under
 # which Up-Down's `count` swap predicts exactly the unchanged target, as Ctx-Distr's full swap
 # does. Why is the condition rarely met in the demo phase?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # In the response phase: the count after `u` equals the count after `t` — the swap writes back
@@ -274,12 +276,14 @@ nv.analysis.counterfactual_table(single, exercise)
 # 0–3 random demo tokens, and the counterfactual equals the target only if they happen to be
 # exactly the target's own remaining demo tokens (possible only when at most three remain).
 # ```
-#
+
+# %% [markdown]
 # **3. A program with the same causal structure.** Write *Down-Up*: its single counter starts
 # at 0, goes *down* by one per demo token and *up* by one per response, and it says `E` at 0.
 # Check that it solves the task, and compare its `count` counterfactuals with Up-Down's. What
 # does that tell you about what an interchange intervention can and cannot see?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # Down-Up's counterfactuals are identical to Up-Down's: the two programs differ only in how the
@@ -288,7 +292,7 @@ nv.analysis.counterfactual_table(single, exercise)
 # variable up to the learned rotation, not a particular encoding.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 class DownUp(nv.programs.UpDown):
     """Up-Down with the sign flipped: demo tokens count down, responses count up to 0."""
 

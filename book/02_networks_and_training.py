@@ -284,7 +284,8 @@ nv.results.behaviour_summary(transformer_variants, by=["experiment", "task", "n_
 # **1. The update gate.** In the GRU equations, what value of $z$ makes the network copy its
 # state unchanged, whatever the token? Find, in the trained quick GRU, the step of one
 # sequence where the mean update gate is largest, and name the token read there.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # $z = 1$ gives $h_t = h_{t-1}$: the state is copied, whatever the token. The cell below
@@ -292,7 +293,7 @@ nv.results.behaviour_summary(transformer_variants, by=["experiment", "task", "n_
 # arithmetic as in §2.1) and prints its mean over the 20 dimensions.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 trained_gru = runs[0].model()
 seq = torch.tensor([nv.Task("single").encode("B D D D D T R R R R E")])
 states = trained_gru(seq).states[0]  # (L, d)
@@ -307,7 +308,8 @@ print("mean update gate per token:", [f"{tok}:{z:.2f}" for tok, z in zip(tokens_
 # **2. Why not past 20?** The networks never saw N > 20, and they fail there. Give two
 # different reasons a network could fail at N = 25 even if it carried a perfect count, and
 # say which one the counterfactuals of chapter 1 (§1.5) run into.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # (a) The count's *representation* may not extend: states for 21+ were never formed, and
@@ -316,7 +318,8 @@ print("mean update gate per token:", [f"{tok}:{z:.2f}" for tok, z in zip(tokens_
 # that about 4 % of the paper's counterfactuals ask for more than 20 responses, so both limit
 # the interchange-intervention accuracy a perfect count could reach.
 # ```
-#
+
+# %% [markdown]
 # ## Summary
 #
 # * GRU and LSTM are stepped one token at a time so their state can be replaced mid-sequence;

@@ -199,7 +199,8 @@ nv.results.controls_table(count_das, controls)
 # **1. A counterfactual by hand.** Target `B D D D T R E` (N = 3) stopped after its first
 # demo token, source with N = 6 stopped after its first response. What is Up-Down's `count`
 # counterfactual under the paper's rule? (It has a random part — which one?)
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # The source's count after its first response is 5. The target is in its demo phase, so the
@@ -208,7 +209,7 @@ nv.results.controls_table(count_das, controls)
 # below asks the program for four seeds.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 exercise_target, exercise_source = [task.bos_id, *task.demo_phase(3, np.random.default_rng(1)), task.trigger_id, *[task.response_id] * 3, task.eos_id], task.make(6, np.random.default_rng(2))
 for seed in range(4):
     print(task.decode(up_down.counterfactual(exercise_target, 1, exercise_source, exercise_source.index(task.trigger_id) + 1, "count", seed=seed)))
@@ -217,7 +218,8 @@ for seed in range(4):
 # **2. The full swap.** Set $k = d$ in the trained alignment (then $R$ no longer matters) and
 # measure IIA against the same `count` counterfactuals. Is it higher or lower than DAS's, and
 # why?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # Lower. The full swap copies the source's *whole* state, including its phase and its last
@@ -226,7 +228,7 @@ for seed in range(4):
 # alignment needs a subspace.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 test_pairs = nv.pair_set(count_das.pairs, "test")
 full_swap = nv.das.FullSwap(model.config.state_size)
 print(f"full swap against count counterfactuals: IIA {nv.das.iia(model, nv.das.run_frozen(model, test_pairs), full_swap):.3f}")

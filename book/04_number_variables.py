@@ -411,18 +411,21 @@ for variant in ("criterion checkpoint", "positions after a token", "scored from 
 # **1. What would Ctx-Distr predict for the RNNs?** If a GRU re-read its context at every step
 # instead of carrying a count, what full-swap IIA would it reach? What does the measured value
 # say?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # A network that keeps nothing in its state but recomputes from the tokens would be untouched
 # by a full swap of its state: full-swap IIA near 1. The recurrent networks score near 0 —
 # their state is all they have: overwrite it and they continue from the source's count.
 # ```
-#
+
+# %% [markdown]
 # **2. Up-Up versus Up-Down.** Why can Up-Up's `demo_count` alignment score well on some pairs
 # even in a network that runs Up-Down? Use the pairs of the paper profile to count how often
 # the two programs' counterfactuals coincide.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # When the target position is in the demo phase and no response has been made, Up-Up's
@@ -430,7 +433,7 @@ for variant in ("criterion checkpoint", "positions after a token", "scored from 
 # continuation. The cell below counts such pairs among 1 000 test pairs.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 multi = nv.Task("multi")
 share = nv.analysis.counterfactual_agreement(multi, nv.sample_pairs(multi, 1_000, seed=0))["= Up-Up demo_count"]
 print(f"Up-Up demo_count and Up-Down count counterfactuals coincide on {share:.0%} of pairs")

@@ -359,25 +359,28 @@ claims[claims["chapter"] == "05_size_learning_gradience"][["claim", "paper", "ou
 # **1. Predict before you look.** A random rotation swaps a random half of the state. Will its
 # count IIA rise with $d$, like DAS's? Write down your guess, then find the answer in §5.1's
 # table.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # It stays low at every size (the `random` column). A random half of a bigger state holds a
 # random half of the count's direction just as before — and swapping half a direction is not
 # swapping the count. What grows with $d$ is how cleanly the *learned* subspace holds it.
 # ```
-#
+
+# %% [markdown]
 # **2. A lag by hand.** For the GRU with $d = 16$, seed 0, read accuracy and IIA at each
 # checkpoint from `curves`, find by eye the first epoch at which each reaches half of its last
 # value, and check your answer with `nv.dynamics.epoch_reaching`.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # The cell below prints both curves and the two epochs; `lag_50` in `statistics` is their
 # difference.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 one = curves[(curves["d"] == 16) & (curves["seed"] == 0) & (curves["checkpoint"] != "analysed")].sort_values("epoch")
 print(one[["epoch", "accuracy", "test_iia"]].round(2).to_string(index=False))
 print("accuracy reaches 50 % of its final value at epoch", nv.dynamics.epoch_reaching(one["epoch"], one["accuracy"], 0.5),
@@ -387,7 +390,8 @@ print("accuracy reaches 50 % of its final value at epoch", nv.dynamics.epoch_rea
 # **3. What would a perfect symbol score?** Before running anything: what slope and what
 # "large − small" difference would a network whose count swaps always work produce? And a
 # network whose IIA is exactly its chance level on every pair?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # A perfect symbol: IIA 1 on every pair, slope 0 and large − small 0. A network at chance
@@ -397,12 +401,14 @@ print("accuracy reaches 50 % of its final value at epoch", nv.dynamics.epoch_rea
 # the chance level (§5.1), and why a steeper slope in a smaller network only means "more
 # graded" when its IIA is well above chance.
 # ```
-#
+
+# %% [markdown]
 # **4. Change a threshold.** `nv.dynamics.SMALL_COUNT` and `LARGE_COUNT` (5 and 15) set what
 # "small" and "large" counts are. Recompute the gradience table with large counts > 10
 # (`nv.results.gradience_per_network(counts, large=10)`, the count reading) and predict first: will the
 # large − small difference grow or shrink?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # For the GRUs it shrinks in magnitude: pairs whose larger count is 11–15, which are swapped
@@ -410,7 +416,7 @@ print("accuracy reaches 50 % of its final value at epoch", nv.dynamics.epoch_rea
 # already near 0, it hardly moves.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 thresholds = {large: nv.results.gradience_per_network(counts, large=large).groupby(["arch", "d"])["large_minus_small"].mean()
               for large in (15, 10)}
 pd.DataFrame({f"large > {large}": values for large, values in thresholds.items()}).round(3)

@@ -421,7 +421,8 @@ Markdown(claims[claims["chapter"] == "06_transformers"][["claim", "paper", "ours
 # running it: by how many `R` should a ±1 counter's answer move? Then run
 # `nv.attention.response_shift(nope, live_task, range(1, 21), 5, "demo", copies=2)` and count
 # the shifts.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # By two: two more demo terms are two more demo tokens as far as layer 1 can tell (the test
@@ -429,7 +430,7 @@ Markdown(claims[claims["chapter"] == "06_transformers"][["claim", "paper", "ours
 # cell below prints the shifts; every trial moves by +2.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 two_more = nv.attention.response_shift(nope, live_task, range(1, 21), 5, "demo", copies=2)
 two_more["shift"].value_counts()
 
@@ -437,7 +438,8 @@ two_more["shift"].value_counts()
 # **2. Why not on RoPE?** Try `nv.attention.generate(models[("rope", 2, 0)], live_task, prompt, 15, "demo")`.
 # Read the error. Why is "one more demo term" not defined for a transformer with rotary
 # position embeddings?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # With RoPE a key is rotated by its position, so every demo token's term differs: there is no
@@ -446,7 +448,7 @@ two_more["shift"].value_counts()
 # token" is one more copy of it. The ±1 reading is a statement about NoPE networks.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 try:
     nv.attention.generate(models[("rope", 2, 0)], live_task, prompt, 15, "demo")
 except ValueError as error:
@@ -456,7 +458,8 @@ except ValueError as error:
 # **3. Which predictions can move?** For the live 2-layer RoPE transformer, predict for a full
 # swap after layer 2 (its last): can a prediction *after* $t$ move? Can the prediction *at* $t$?
 # Check with `nv.attention.full_swap_by_layer`.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # Nothing after $t$ can move: no later position reads $t$'s stream after the last layer. The
@@ -466,14 +469,15 @@ except ValueError as error:
 # The cell below prints both shares: 0.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 after_last = nv.attention.full_swap_by_layer(models[("rope", 2, 0)], full_swap_pairs, layer=2)
 print(f"moved at t: {after_last['moved_at_t'].mean():.3f}, moved later: {after_last['moved_later'].mean():.3f}")
 
 # %% [markdown]
 # **4. Read the misses.** In §6.3 the response term fails only at N = 1. Without running
 # anything: what would the network have to output there, and has it ever seen that?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # `E` right after `T` — zero responses. Training has N = 1..20, so `T` is always followed by

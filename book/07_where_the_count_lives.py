@@ -396,7 +396,8 @@ Markdown(claims[claims["chapter"] == "07_where_the_count_lives"][["claim", "pape
 # **1. Predict the full swap.** Before running anything: on Up-Down `count` pairs, what IIA
 # should a swap of all $S$ coordinates get? Hint: split the pairs by whether target and source
 # share a phase. Then compare with the live $k = 20$ row of §7.4.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # A whole-state swap hands the target the source's count *and* phase. The count counterfactual
@@ -406,7 +407,7 @@ Markdown(claims[claims["chapter"] == "07_where_the_count_lives"][["claim", "pape
 # close to the share of same-phase pairs (printed with it).
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 whole = live_k[(live_k["k"] == 20) & (live_k["method"] == "learned")]
 facts = nv.results.test_facts(live_sweep[0].pairs)
 print(f"share of same-phase test pairs: {(facts['t_phase'] == facts['u_phase']).mean():.3f}")
@@ -417,7 +418,8 @@ whole[["seed", "test_iia", "iia_same_phase", "iia_cross_phase"]].round(3)
 # $k = 1$ is closer to its $k = 10$ value or to a random rotation's. Then fit it:
 # `nv.measure(nv.DasConfig(gru_config, k=1, **nv.grids.das_settings("quick")))` (a few seconds),
 # or read the one the sweep above stored with `nv.load_measurement` and the same config.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # Closer to $k = 10$: the table in §7.4 shows most of the count is swappable in very few
@@ -425,7 +427,7 @@ whole[["seed", "test_iia", "iia_same_phase", "iia_cross_phase"]].round(3)
 # rotation stays near chance. The cell below prints the three numbers.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 k1 = nv.load_measurement(nv.DasConfig(gru_config, k=1, **nv.grids.das_settings(book.profile.name)))
 k10 = live_k[(live_k["seed"] == 0) & (live_k["k"] == 10) & (live_k["method"] == "learned")]["test_iia"].iloc[0]
 random_rotation = live_table.query("seed == 0 and arch == 'gru' and method == 'random' and trained")["test_iia"].iloc[0]
@@ -434,7 +436,8 @@ print(f"k = 1: {k1.test_iia:.3f}, k = 10: {k10:.3f}, random rotation (k = 10): {
 # %% [markdown]
 # **3. Why no offset?** A colleague proposes to learn $b$ in $h \mapsto A h + b$ as well. Show
 # in one line why its gradient is zero, then check it numerically with a random $b$.
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # Swapping the first $k$ coordinates of $A h_s + b$ into $A h_o + b$ leaves $b$ in every
@@ -443,7 +446,7 @@ print(f"k = 1: {k1.test_iia:.3f}, k = 10: {k10:.3f}, random rotation (k = 10): {
 # intervenes with and without a random offset.
 # ```
 
-# %% tags=["hide-cell"]
+# %% tags=["hide-cell", "solution"]
 offset = torch.randn(20)
 A = nv.das.FixedLinear(linear.matrix.detach(), 10)
 with_b = A.unalign(nv.das.swap_first(A.align(h_o) + offset, A.align(h_s) + offset, 10) - offset)
@@ -453,7 +456,8 @@ print("largest difference with and without b:", f"{(with_b - A(h_o, h_s)).abs().
 # **4. Read a gain.** Suppose the linear map reaches a much higher IIA than the rotation on a
 # trained network, and almost none on the same network untrained. What more would you need to
 # see before saying "the network's count is linearly, but not orthogonally, encoded"?
-#
+
+# %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # That the extra freedom does not produce the gain by itself: the untrained control must stay
