@@ -3,6 +3,8 @@
 #   make test                        pytest: unit tests + nbval on the golden notebooks + .py/.ipynb sync checks
 #   make sync                        jupytext --sync book/NN_*.py <-> book/NN_*.ipynb
 #   make golden                      sync, then re-execute the golden notebooks in place (clean kernel)
+#   make lab [LAB_ARGS=...]          JupyterLab on book/ with the venv's kernel (a chapter's .py opens as a notebook too)
+#   make student                     _build/student/: the chapters without solutions or outputs, and numvars-student.zip
 #   make clean                       remove _build
 # Every target creates .venv from requirements.txt first if needed (stamp: .venv/.installed).
 
@@ -20,6 +22,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE := _build/staging
+STUDENT := _build/student
 
 # Recipes run with the venv first on PATH, so kernels, papermill, jupyter-book and any
 # `python` a chapter starts are the venv's; the venv's kernelspec wins over a user one.
@@ -32,7 +35,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 PIP_NOISE := is ignored: it is neither a file nor a directory
 PIP := $(PY) -m pip install --disable-pip-version-check --quiet
 
-.PHONY: book test sync golden clean venv
+.PHONY: book test sync golden lab student clean venv
 
 venv: $(STAMP)
 
@@ -86,6 +89,20 @@ golden: sync
 	chapters=(book/[0-9][0-9]_*.ipynb)
 	python .ci/notebooks.py golden "$${chapters[@]}"
 	echo "==> Golden notebooks re-executed. Review with 'git diff book/' and commit each .py with its .ipynb."
+
+# Root = the repository (jupytext.toml pairs book/*.ipynb with book/*.py only from there), opened
+# on book/. LAB_ARGS passes options through, e.g. LAB_ARGS="--no-browser --port 8899" (as root: --allow-root).
+LAB_ARGS ?=
+lab: $(STAMP)
+	@jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/book $(LAB_ARGS)
+
+# From the golden notebooks (no chapter is executed); tests/test_student.py checks the result.
+student: $(STAMP)
+	@shopt -s nullglob
+	chapters=(book/[0-9][0-9]_*.ipynb)
+	[ $${#chapters[@]} -gt 0 ] || { echo "error: no golden notebooks book/NN_*.ipynb" >&2; exit 1; }
+	rm -rf $(STUDENT)
+	python .ci/student.py $(STUDENT) "$${chapters[@]}"
 
 clean:
 	rm -rf _build
