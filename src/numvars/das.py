@@ -251,10 +251,15 @@ class RandomLinear(FixedLinear):
 
     def __init__(self, size: int, k: int | None = None, seed: int | Sequence[int] = 0):
         seeds = [seed] if isinstance(seed, int) else list(seed)
-        generators = [torch.Generator().manual_seed(s) for s in seeds]
-        matrices = torch.stack([(torch.randn(size, size, generator=g), torch.randn(size, size, generator=g))[1]
-                                for g in generators]) / size ** 0.5
+        matrices = torch.stack([self._draw(size, s) for s in seeds]) / size ** 0.5
         super().__init__(matrices[0] if isinstance(seed, int) else matrices, swap_size(size, k))
+
+    @staticmethod
+    def _draw(size: int, seed: int) -> Tensor:
+        """The second standard Gaussian (S, S) of ``seed``'s generator (the first is W0's)."""
+        generator = torch.Generator().manual_seed(seed)
+        torch.randn(size, size, generator=generator)  # the draw W0 is made from
+        return torch.randn(size, size, generator=generator)
 
 
 #: the alignment methods a measurement can name (``DasConfig.method``)

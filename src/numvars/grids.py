@@ -179,22 +179,22 @@ def alignment_function_measures(run: TrainConfig, trained: bool = True, **settin
     return [DasConfig(run, "up_down", "count", method, trained=trained, **settings) for method in methods]
 
 
-def alignment_function_runs(networks: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
-    """Chapter 7 (the TMLR alignment functions): the networks the linear map is compared with the
-    rotation on — where the rotation is weak (GRUs of d = 8 and 16, Same-Object GRUs and LSTMs,
-    transformers' count on Multi-Object) and, as the reference, where it is strong (Multi-Object
-    GRUs and LSTMs of d = 20). The quick profile: its main GRUs and LSTMs (Single-Object)."""
-    if not any(c.task.kind == "multi" for c in networks["main"]):  # the quick profile
+def alignment_function_runs(profile: str, networks: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
+    """Chapter 7 (the TMLR alignment functions): the networks of ``profile`` the linear map is
+    compared with the rotation on — where the rotation is weak (GRUs of d = 8 and 16, Same-Object
+    GRUs and LSTMs, transformers' count on Multi-Object) and, as the reference, where it is strong
+    (Multi-Object GRUs and LSTMs of d = 20). The quick profile: its main GRUs and LSTMs."""
+    if profile == "quick":
         return [c for c in networks["main"] if c.arch in ("gru", "lstm")]
     return ([c for c in networks["gru_sizes"] if c.d in (8, 16)]
             + [c for c in networks["main"] if c.arch in ("gru", "lstm") and c.task.kind in ("multi", "same")]
             + [c for c in networks["main"] if c.arch == "transformer" and c.task.kind == "multi"])
 
 
-def k_sweep_runs(networks: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
+def k_sweep_runs(profile: str, networks: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
     """Chapter 7, how many dimensions the count takes: the d = 20 GRUs and LSTMs of the main
     experiment on Multi-Object, seeds :data:`CONTROL_SEEDS`; the quick profile: its main GRUs."""
-    if not any(c.task.kind == "multi" for c in networks["main"]):  # the quick profile
+    if profile == "quick":
         return [c for c in networks["main"] if c.arch == "gru"]
     return [c for c in networks["main"] if c.arch in ("gru", "lstm") and c.task.kind == "multi" and c.seed in CONTROL_SEEDS]
 
@@ -256,11 +256,11 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
                                         + [DasConfig(run, trained=False, **settings) for run in variants if run.seed in CONTROL_SEEDS])
     else:
         grid["transformer_variants"] = [c for run in networks["nope_transformer"] for c in transformer_variant_measures(run, **settings)]
-    linear = alignment_function_runs(networks)
+    linear = alignment_function_runs(profile, networks)
     grid["alignment_functions"] = ([c for run in linear for c in alignment_function_measures(run, **settings)]
                                    + [c for run in linear if run.seed in CONTROL_SEEDS
                                       for c in alignment_function_measures(run, trained=False, **settings)])
-    grid["k_sweep"] = [c for run in k_sweep_runs(networks) for c in k_sweep(run, K_SWEEP[profile], **settings)]
+    grid["k_sweep"] = [c for run in k_sweep_runs(profile, networks) for c in k_sweep(run, K_SWEEP[profile], **settings)]
     return grid
 
 
