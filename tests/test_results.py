@@ -291,7 +291,9 @@ def test_smallest_k_is_read_against_the_default_half_state():
     assert smallest_k(table, share=0.6).set_index("seed").loc[1, "smallest_k"] == 1
     lstm = pd.DataFrame([sweep_row(0, k, 0.1 * k, arch="lstm") for k in range(1, 41)])  # S = 40: the default is k = 20
     assert smallest_k(lstm).loc[0, ["half", "smallest_k"]].tolist() == [pytest.approx(2.0), 19]
-    with pytest.raises(ValueError, match="lacks the default swap size k = 10"):
+    assert smallest_k(lstm).loc[0, ["half_d", "smallest_k_d"]].tolist() == [pytest.approx(1.0), 10]  # the other reading: k = d/2
+    assert (out["smallest_k_d"] == out["smallest_k"]).all()  # a GRU: S = d, one reading
+    with pytest.raises(ValueError, match="lacks the reference swap size k = 10"):
         smallest_k(table[table["k"] != 10])
     assert smallest_k(table[table["k"] <= 12])["smallest_k"].tolist() == [5, 10]  # a partial sweep: S comes from the table
 
@@ -314,7 +316,7 @@ def test_alignment_gains_pair_each_network_and_summary_keeps_standard_ones():
 
 
 def test_chapter_7_claim_is_scored_by_its_stated_rules():
-    from numvars.results import chapter_7_claims
+    from numvars.results import chapter_7_claims, geometry_rules
 
     def g(task, seed, rho=0.99, jump=20.0, arch="gru", standard=True, method="learned"):
         return dict(arch=arch, task=task, seed=seed, standard=standard, method=method, spearman_demo=rho, spearman_response=rho,
@@ -328,3 +330,6 @@ def test_chapter_7_claim_is_scored_by_its_stated_rules():
     ours, verdict = chapter_7_claims(bad)["geometry"]
     assert verdict == "holds on multi; not for every GRU on single, same"
     assert "same: ordered 2/3" in ours and "single: ordered 3/3" in ours and "jump 2/3" in ours
+    rules = geometry_rules(bad.iloc[-2:])  # exactly at the threshold counts, just below does not
+    assert rules["ordered"].tolist() == [False, True] and rules["jump"].tolist() == [True, False]
+    assert geometry_rules(pd.DataFrame([g("multi", 0, rho=paper.ORDERED, jump=paper.JUMP)]))[["ordered", "jump"]].all(axis=None)

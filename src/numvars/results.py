@@ -9,7 +9,7 @@
 * chapter 5: :func:`size_table`, :func:`checkpoint_table`, :func:`curve_statistics_table`, :func:`pair_check`,
   :func:`gradience_table`, :func:`gradience_per_network`, :func:`iia_by`;
 * chapter 6: :func:`attention_table`, :func:`plus_minus_table`, :func:`layer_swap_table`;
-* chapter 7: :func:`geometry_configs`, :func:`geometry_table`, :func:`state_points_table`, :func:`alignment_summary`, :func:`alignment_gains`, :func:`smallest_k`;
+* chapter 7: :func:`geometry_configs`, :func:`geometry_table`, :func:`state_points_table`, :func:`alignment_summary`, :func:`alignment_gains`, :func:`smallest_k`, :func:`geometry_rules`, :func:`uniform_sequences`;
 * the scorecard: :func:`scorecard_claims`, :func:`scorecard_cells`;
 * :func:`write_tables` writes the CSVs of a profile; :func:`read_table` reads them back.
 
@@ -847,6 +847,13 @@ def _transformers(runs: Sequence[TrainConfig], store: Store | None) -> list[tupl
     return out
 
 
+def uniform_sequences(task: Task, n_sequences: int, seed: int) -> torch.Tensor:
+    """``n_sequences`` seeded sequences of ``task`` with N uniform on 1..max_count (held-out counts
+    included), padded: (n_sequences, L) — what chapters 6 and 7 read networks on."""
+    counts = np.random.default_rng(seed).integers(1, task.max_count + 1, n_sequences).tolist()
+    return task.pad(task.sample(n_sequences, seed, counts=counts))
+
+
 def attention_table(runs: Sequence[TrainConfig], store: Store | None = None, n_sequences: int = 200, seed: int = 0) -> pd.DataFrame:
     """Attention shares by layer, query phase and key role (:data:`numvars.attention.KEY_ROLES`)
     of each network at its analysed checkpoint, on ``n_sequences`` seeded sequences of its task
@@ -854,9 +861,7 @@ def attention_table(runs: Sequence[TrainConfig], store: Store | None = None, n_s
     rows = []
     for config, run in _transformers(runs, store):
         task = config.task
-        counts = np.random.default_rng(seed).integers(1, task.max_count + 1, n_sequences).tolist()
-        tokens = task.pad(task.sample(n_sequences, seed, counts=counts))
-        shares = attention_shares(run.model(), task, tokens).drop(columns="member")
+        shares = attention_shares(run.model(), task, uniform_sequences(task, n_sequences, seed)).drop(columns="member")
         rows.extend(dict(**config_columns(config), standard=run.meets_standard(), **row) for row in shares.to_dict("records"))
     return pd.DataFrame(rows)
 
@@ -947,16 +952,17 @@ def geometry_table(configs: Sequence[DasConfig], store: Store | None = None, n_s
     :func:`numvars.geometry.summarise` of the network's states on ``n_sequences`` seeded
     sequences of its task (N uniform on 1..max_count) with the subspace that measurement's swap
     moves (:func:`numvars.geometry.count_subspace`)."""
-    rows = []
+    rows, labelled = [], {}  # (network, checkpoint) -> its labelled states, read once for all its measurements
     for config in configs:
         if config.run.arch not in ("gru", "lstm") or not config.trained:
             raise ValueError(f"the geometry table reads trained recurrent networks; got {config.run.arch} trained={config.trained}")
         run, result = load_run(config.run, store), load_measurement(config, store)
         if run is None or not run.reached or result is None:
             continue
-        task = config.run.task
-        counts = np.random.default_rng(seed).integers(1, task.max_count + 1, n_sequences).tolist()
-        states, labels = state_table(network(config, store, run), task, task.pad(task.sample(n_sequences, seed, counts=counts)))
+        key = (config.run, config.checkpoint)
+        if key not in labelled:
+            labelled[key] = state_table(network(config, store, run), config.run.task, uniform_sequences(config.run.task, n_sequences, seed))
+        states, labels = labelled[key]
         rows.append(dict(**config_columns(config.run), standard=run.meets_standard(config.checkpoint), method=config.method,
                          **summarise_geometry(states, labels, count_subspace(result.rotation, result.k))))
     return pd.DataFrame(rows)
@@ -1016,18 +1022,31 @@ def alignment_gains(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def smallest_k(table: pd.DataFrame, share: float = 0.95) -> pd.DataFrame:
-    """Chapter 7 §k: per network and method of a k sweep (``k_sweep.csv``): the IIA at the default
-    swap size ``half`` (k = S/2), and the smallest k whose IIA reaches ``share`` of it."""
+    """Chapter 7 §7.4: per network and method of a k sweep (``k_sweep.csv``), the smallest k whose
+    IIA reaches ``share`` of a reference, in the issue's two readings of "k = d/2": ``half`` — the
+    IIA at the default swap size k = S/2 (half the intervenable state, the book's default;
+    ``smallest_k``) — and ``half_d`` — at k = d/2 (``smallest_k_d``); they differ only for an
+    LSTM, whose state [h; c] has S = 2d."""
     rows = []
     for key, sweep in table[table["trained"]].groupby(["arch", "d", "task", "seed", "method"]):
         by_k = sweep.set_index("k")["test_iia"].sort_index()
-        size = int(sweep["state_size"].iloc[0])
-        reference = by_k.get(half_state(size))
-        if reference is None:
-            raise ValueError(f"the k sweep of {key} lacks the default swap size k = {half_state(size)}")
-        rows.append(dict(zip(["arch", "d", "task", "seed", "method"], key), state_size=size, half=float(reference),
-                         smallest_k=int(by_k.index[by_k >= share * reference][0])))
+        size, d = int(sweep["state_size"].iloc[0]), int(key[1])
+        row = dict(zip(["arch", "d", "task", "seed", "method"], key), state_size=size)
+        for name, k in (("", half_state(size)), ("_d", d // 2)):
+            if k not in by_k.index:
+                raise ValueError(f"the k sweep of {key} lacks the reference swap size k = {k}")
+            row["half" + name] = float(by_k[k])
+            row["smallest_k" + name] = int(by_k.index[by_k >= share * by_k[k]][0])
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def geometry_rules(geometry: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``geometry.csv`` with the book's reading of Figs. 12–14 as two columns: ``ordered``
+    (the count's |Spearman| with its component at least :data:`numvars.paper.ORDERED` in both
+    phases) and ``jump`` (median step at T at least :data:`numvars.paper.JUMP` demo steps)."""
+    return geometry.assign(ordered=geometry[["spearman_demo", "spearman_response"]].min(axis=1) >= paper.ORDERED,
+                           jump=geometry["jump_ratio"] >= paper.JUMP)
 
 
 def chapter_7_claims(geometry: pd.DataFrame) -> dict[str, tuple[str, str]]:
@@ -1036,9 +1055,7 @@ def chapter_7_claims(geometry: pd.DataFrame) -> dict[str, tuple[str, str]]:
     principal components at least :data:`numvars.paper.ORDERED` in both phases) and a jump at
     T (median step at T at least :data:`numvars.paper.JUMP` times a typical demo step). ``ours``
     prints the medians of the absolute ρ (as ``ρ``: a table cell cannot hold ``|``)."""
-    grus = geometry[(geometry["arch"] == "gru") & geometry["standard"] & (geometry["method"] == "learned")].copy()
-    grus["ordered"] = grus[["spearman_demo", "spearman_response"]].min(axis=1) >= paper.ORDERED
-    grus["jump"] = grus["jump_ratio"] >= paper.JUMP
+    grus = geometry_rules(geometry[(geometry["arch"] == "gru") & geometry["standard"] & (geometry["method"] == "learned")])
     tasks = [t for t in ("multi", "single", "same") if t in set(grus["task"])]
     ours, failing = [], []
     for task in tasks:
