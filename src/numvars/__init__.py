@@ -17,7 +17,7 @@ import importlib
 
 __version__ = "0.2.0"
 
-_SUBMODULES = ("analysis", "attention", "chapter", "cli", "das", "dynamics", "geometry", "grids", "jobs", "models", "paper", "plots", "programs", "results",
+_SUBMODULES = ("analysis", "attention", "chapter", "check", "cli", "das", "dynamics", "geometry", "grids", "jobs", "models", "paper", "plots", "programs", "results",
                "runner", "store", "tasks", "training")
 _NAMES = {
     "setup": "chapter",

@@ -1,0 +1,13 @@
+"""Checkers for the chapters' exercises: ``nv.check.ex_1_1(up_down="B D …")`` says right or not
+yet, and why.
+
+One function ``ex_C_N`` per checkable exercise N of chapter C, in ``chapterC.py``. Each computes
+its expected answer with the package and returns a :class:`~numvars.check.core.Verdict`, which a
+notebook shows as a few lines. Leave a part as ``...`` and it is "not attempted" — never an error —
+so a chapter's untouched stub cells run. The rules every checker follows are in
+:mod:`numvars.check.core`.
+"""
+
+from numvars.check.chapter1 import ex_1_1, ex_1_3, ex_1_4
+
+__all__ = ["ex_1_1", "ex_1_3", "ex_1_4"]

@@ -1,0 +1,75 @@
+"""The exercise checkers' common rules (numvars.check.core) and chapter 1's checkers: each with a
+right answer, a wrong one, an untouched stub and a malformed answer."""
+
+import pytest
+
+import numvars as nv
+from numvars.check import core
+
+
+def test_a_verdict_is_right_only_when_every_part_is_attempted_and_right():
+    right, wrong, open_ = core.Part("a", True, ""), core.Part("b", False, ""), core.not_attempted("c")
+    assert core.verdict("0.1", right, right).right
+    assert not core.verdict("0.1", right, open_).right
+    assert not core.verdict("0.1", right, wrong)
+    assert not core.verdict("0.1", open_).attempted
+    assert "not attempted yet" in repr(core.verdict("0.1", open_))
+    assert "1 of 2 parts wrong" in repr(core.verdict("0.1", right, wrong))
+    assert "right so far" in repr(core.verdict("0.1", right, open_))
+
+
+def test_parts_compare_numbers_choices_and_refuse_malformed_answers():
+    assert core.close("x", 0.51, 0.5, 0.02).right and core.close("x", 0.55, 0.5, 0.02).right is False
+    assert core.choice("x", " Lower", "lower", ("higher", "lower")).right
+    assert core.choice("x", "higher", "lower", ("higher", "lower")).right is False
+    with pytest.raises(TypeError, match="should be a number"):
+        core.close("x", "0.5", 0.5, 0.02)
+    with pytest.raises(ValueError, match=r"one of \['higher', 'lower'\]"):
+        core.choice("x", "up", "lower", ("higher", "lower"))
+    assert core.close("x", ..., 0.5, 0.02).right is None
+
+
+def test_ex_1_1_by_hand_counterfactuals():
+    right = nv.check.ex_1_1(up_down="B D D D D T R R R E", demo_count="B D D D D T R R E",
+                            resp_count="B D D D D T R R R R R E")
+    assert right.right, right
+    wrong = nv.check.ex_1_1(up_down="B D D D D T R R R R E", demo_count="B D D D D T R R E",
+                            resp_count="B D D D D T R R R R R E")
+    assert [p.right for p in wrong.parts] == [False, True, True]
+    assert "expected B D D D D T R R R E" in repr(wrong)
+    assert not nv.check.ex_1_1().attempted
+    with pytest.raises(ValueError, match="not in the 'single' vocabulary"):
+        nv.check.ex_1_1(up_down="B D D X E")
+
+
+class DownUp(nv.programs.UpDown):
+    def update(self, state, kind):
+        new = super().update(state, kind)
+        return {**new, "count": 2 * state["count"] - new["count"]}
+
+    def says_eos(self, state):
+        return state["count"] >= 0
+
+
+class OffByOne(nv.programs.UpDown):
+    """Counts the trigger as a demo: its counterfactuals drift from Up-Down's."""
+
+    def update(self, state, kind):
+        return super().update(state, "demo" if kind == "trigger" else kind) | {"phase": super().update(state, kind)["phase"]}
+
+
+def test_ex_1_3_down_up_agrees_and_a_broken_program_does_not():
+    assert nv.check.ex_1_3(DownUp).right
+    broken = nv.check.ex_1_3(OffByOne)
+    assert not broken.right and "differ on" in repr(broken)
+    assert not nv.check.ex_1_3(nv.programs.UpUp).right  # no count to swap
+    with pytest.raises(TypeError, match="pass the class itself"):
+        nv.check.ex_1_3(DownUp(nv.Task("multi")))
+
+
+def test_ex_1_4_impossible_request_and_any_legal_phase_swap():
+    assert nv.check.ex_1_4(a="B D D T R E", b="B D D D T R R D T R R E").right
+    other_draw = nv.check.ex_1_4(a="B D D T R E", b="B D D D T R R T R E")  # no extra demo: legal, not seed 1's
+    assert other_draw.right and "seed 1 draws B D D D T R R D T R R E" in repr(other_draw)
+    wrong = nv.check.ex_1_4(a="B D D T R R E", b="B D D D T R R D T R E")
+    assert [p.right for p in wrong.parts] == [False, False]
