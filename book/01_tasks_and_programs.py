@@ -242,10 +242,18 @@ pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
 #
 # ## Exercises
 #
-# **1. By hand.** Target `B D D D D T R R R R E`, intervention after position 6 (the first `R`);
-# source `B D D T R R E`, position 2 (the second `D`). Write down the counterfactual under
-# Up-Down (`count`), Up-Up (`demo_count`) and Up-Up (`resp_count`). Then check with
-# `numvars`.
+# Each checked exercise has a cell that calls its checker, `nv.check.ex_1_N(...)`, with `...`
+# in place of every answer: replace the `...` with yours and run the cell. The checker
+# computes the answer with `numvars` and says right or not yet, and why. The solutions are
+# folded; in the student edition (`make student`) they are removed.
+#
+# **1. By hand.** *(predict · 10 min)* Target `B D D D D T R R R R E`, intervention after
+# position 6 (the first `R`); source `B D D T R R E`, position 2 (the second `D`). Write down
+# the counterfactual under Up-Down (`count`), Up-Up (`demo_count`) and Up-Up (`resp_count`),
+# each as a token string such as `"B D T R E"`.
+
+# %%
+nv.check.ex_1_1(up_down=..., demo_count=..., resp_count=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -253,7 +261,8 @@ pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
 # After target position 6, Up-Down has `count = 3`; the source has `count = 2` after position
 # 2, so two more `R`: `B D D D D T R R R E`. Up-Up has `demo_count = 4, resp_count = 1`; the
 # source's `demo_count` is 2, so one more `R`: `B D D D D T R R E`. The source's `resp_count`
-# is 0, so four more `R`: `B D D D D T R R R R R E`.
+# is 0, so four more `R`: `B D D D D T R R R R R E`. The cell below computes the three and
+# checks them.
 # ```
 
 # %% tags=["hide-cell", "solution"]
@@ -261,12 +270,13 @@ exercise = [
     dict(program=p, variables=v, target="B D D D D T R R R R E", t=6, source="B D D T R R E", u=2)
     for p, v in [("up_down", "count"), ("up_up", "demo_count"), ("up_up", "resp_count")]
 ]
-nv.analysis.counterfactual_table(single, exercise)
+answers = nv.analysis.counterfactual_table(single, exercise)["counterfactual"].tolist()
+nv.check.ex_1_1(up_down=answers[0], demo_count=answers[1], resp_count=answers[2])
 
 # %% [markdown]
-# **2. When do Up-Down and Ctx-Distr agree?** Find the condition on a same-phase pair under
-# which Up-Down's `count` swap predicts exactly the unchanged target, as Ctx-Distr's full swap
-# does. Why is the condition rarely met in the demo phase?
+# **2. When do Up-Down and Ctx-Distr agree?** *(derive · 10 min)* Find the condition on a
+# same-phase pair under which Up-Down's `count` swap predicts exactly the unchanged target, as
+# Ctx-Distr's full swap does. Why is the condition rarely met in the demo phase?
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -278,10 +288,23 @@ nv.analysis.counterfactual_table(single, exercise)
 # ```
 
 # %% [markdown]
-# **3. A program with the same causal structure.** Write *Down-Up*: its single counter starts
-# at 0, goes *down* by one per demo token and *up* by one per response, and it says `E` at 0.
-# Check that it solves the task, and compare its `count` counterfactuals with Up-Down's. What
-# does that tell you about what an interchange intervention can and cannot see?
+# **3. A program with the same causal structure.** *(change, then predict · 25 min)* Write
+# *Down-Up*: its single counter starts at 0, goes *down* by one per demo token and *up* by one
+# per response, and it says `E` at 0. Before you run it: will its `count` counterfactuals
+# differ from Up-Down's? Start from Up-Down's code, printed below — a program's state is a
+# dict, `update(state, kind)` returns the next one for a token of kind `"demo"`, `"void"`,
+# `"trigger"` or `"response"`, and `says_eos(state)` decides the `E`. Pass your class (not an
+# instance) to the checker: it tests that your program solves the task and compares its
+# counterfactuals with Up-Down's on 200 pairs. What does that tell you about what an
+# interchange intervention can and cannot see?
+
+# %%
+import inspect
+
+print(inspect.getsource(nv.programs.UpDown))
+
+# %%
+nv.check.ex_1_3(...)  # your class, e.g. nv.check.ex_1_3(DownUp)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -306,13 +329,35 @@ class DownUp(nv.programs.UpDown):
         return state["count"] >= 0
 
 
-down_up, up_down = DownUp(multi), nv.get_program("up_down", multi)
-same = sum(
-    down_up.counterfactual(*pair, "count", seed=i) == up_down.counterfactual(*pair, "count", seed=i)
-    for i, pair in enumerate(pairs)
-)
-print(f"Down-Up solves the task: {down_up.accuracy(multi.sample(200, seed=0)):.0%}")
-print(f"Down-Up and Up-Down counterfactuals agree on {same} of {len(pairs)} pairs")
+nv.check.ex_1_3(DownUp)
+
+# %% [markdown]
+# **4. Predict, then check: a phase swap and an impossible request.** *(predict · 15 min)*
+# Use the rules of §1.4. (a) Up-Up, swap `resp_count`: target `B D D T R R E` after position 4,
+# source `B D D D D D T R R R R R E` after position 10. (b) Up-Down, swap `phase`: target
+# `B D D D T R R R E` after position 6, source `B D D T R R E` after position 1. Part (b) has a
+# random part: give any continuation the rules allow, and the checker tells you which one
+# seed 1 draws.
+
+# %%
+nv.check.ex_1_4(a=..., b=...)
+
+# %% [markdown] tags=["solution"]
+# ```{admonition} Solution
+# :class: dropdown
+# (a) After position 4 the target has made two responses of its two; the source's
+# `resp_count` after position 10 is 4, more than `demo_count` 2: an impossible request, so `E`
+# at once (rule 5). (b) After position 6 Up-Down's count is 1 (three demos, two responses);
+# the source's phase after position 1 is *demo*, so the program goes back into the demo phase
+# with count 1: 0–3 more `D` (rule 3), a second `T`, and one `R` per counted object — one more
+# than the extra `D`s. The cell below asks the programs.
+# ```
+
+# %% tags=["hide-cell", "solution"]
+up_up, up_down = nv.get_program("up_up", single), nv.get_program("up_down", single)
+a = up_up.counterfactual(single.encode("B D D T R R E"), 4, single.encode("B D D D D D T R R R R R E"), 10, "resp_count")
+b = up_down.counterfactual(single.encode("B D D D T R R R E"), 6, single.encode("B D D T R R E"), 1, "phase", seed=1)
+nv.check.ex_1_4(a=single.decode(a), b=single.decode(b))
 
 # %% [markdown]
 # ## Summary
