@@ -35,20 +35,43 @@
 #
 # ## The learning path
 #
-# | chapter | what a learner does | builds on | exercises |
-# |---|---|---|---|
-# | {doc}`01_tasks_and_programs` | reads the counting tasks, traces three programs, computes counterfactuals by hand | — | 3 (by hand, a condition, write a program) |
-# | {doc}`02_networks_and_training` | follows a GRU gate by gate, trains networks to criterion, reads behaviour per count | 1 | 2 |
-# | {doc}`03_das` | runs DAS step by step: pairs, rotation, swap, IIA, controls | 1, 2 | 2 (a counterfactual by hand, the full swap) |
-# | {doc}`04_number_variables` | reads the paper's main grid beside ours, with chance levels and controls | 3 | 2 |
-# | {doc}`05_size_learning_gradience` | bigger and smaller networks, DAS over training, graded symbols | 3, 4 | 4 |
-# | {doc}`06_transformers` | attention shares, one more term in the attention sum, full swaps by layer | 3, 4 | 4 |
-# | {doc}`07_where_the_count_lives` | PCA of states, the count subspace, linear alignment maps, how many coordinates | 3, 4 | 4 |
+# | chapter | what a learner does | builds on |
+# |---|---|---|
+# | {doc}`01_tasks_and_programs` | reads the counting tasks, traces three programs, computes counterfactuals by hand | — |
+# | {doc}`02_networks_and_training` | follows a GRU gate by gate, trains networks to criterion, reads behaviour per count | 1 |
+# | {doc}`03_das` | runs DAS step by step: pairs, rotation, swap, IIA, controls | 1, 2 |
+# | {doc}`04_number_variables` | reads the paper's main grid beside ours, with chance levels and controls | 3 |
+# | {doc}`05_size_learning_gradience` | bigger and smaller networks, DAS over training, graded symbols | 3, 4 |
+# | {doc}`06_transformers` | attention shares, one more term in the attention sum, full swaps by layer | 3, 4 |
+# | {doc}`07_where_the_count_lives` | PCA of states, the count subspace, linear alignment maps, how many coordinates | 3, 4 |
 #
 # Chapters 1 and 3 are the core: everything else reads results through them. Chapters 5, 6
 # and 7 are independent of one another; pick by interest (learning dynamics, transformers,
 # geometry). The {doc}`90_scorecard` and the {doc}`reproduction_notes` are reference pages.
 #
+# ## Exercises and checkers
+#
+# Every chapter ends with exercises; each says what kind it is and how long it takes, and most
+# ask learners to change something and predict the result before running it. A checked
+# exercise has a cell that calls its checker with `...` in place of the answer (`...` means
+# "not attempted yet", so a notebook with untouched stubs runs through); a learner replaces the
+# `...` and runs the cell. The checker computes the answer with `numvars` — from the programs,
+# the live networks in the store, or the committed tables — and says right or not yet, with
+# the reason. The folded solution ends by calling the checker with the right answer, and the
+# tests check that every solution passes its checker and that every checker says "not yet" to
+# a wrong answer. The list, read from the chapters:
+
+# %%
+from pathlib import Path
+
+from numvars.check.catalogue import exercises
+
+catalogue = exercises(Path("."))  # this page runs in book/
+checked = catalogue["checker"] != ""
+print(f"{len(catalogue)} exercises, {checked.sum()} of them checked; about {catalogue['minutes'].sum():.0f} minutes in all")
+catalogue.drop(columns="chapter").set_index("exercise")
+
+# %% [markdown]
 # ## How long each chapter runs
 #
 # Measured with `python benchmarks/chapter_times.py` on a two-core machine without a GPU, with

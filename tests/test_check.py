@@ -1,10 +1,14 @@
 """The exercise checkers' common rules (numvars.check.core) and chapter 1's checkers: each with a
 right answer, a wrong one, an untouched stub and a malformed answer."""
 
+from pathlib import Path
+
+import nbformat
 import pytest
 
 import numvars as nv
 from numvars.check import core
+from numvars.check.catalogue import exercises
 
 
 def test_a_verdict_is_right_only_when_every_part_is_attempted_and_right():
@@ -73,3 +77,47 @@ def test_ex_1_4_impossible_request_and_any_legal_phase_swap():
     assert other_draw.right and "seed 1 draws B D D D T R R D T R R E" in repr(other_draw)
     wrong = nv.check.ex_1_4(a="B D D T R R E", b="B D D D T R R D T R E")
     assert [p.right for p in wrong.parts] == [False, False]
+
+
+# ------------------------------------------------------------------ checkers and chapters agree
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+def checker_cells(name: str) -> list[tuple[bool, str]]:
+    """(is a solution cell, its stored text output) for every code cell of the golden chapter
+    that calls ``nv.check.<name>(``."""
+    chapter = int(name.split("_")[1])
+    [path] = BOOK.glob(f"{chapter:02d}_*.ipynb")
+    cells = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and f"nv.check.{name}(" in cell.source:
+            text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+            cells.append(("solution" in cell.metadata.get("tags", []), text))
+    return cells
+
+
+@pytest.mark.parametrize("name", nv.check.__all__)
+def test_each_checker_has_a_stub_and_a_solution_that_it_calls_right(name):
+    cells = checker_cells(name)
+    exercise = name.removeprefix("ex_").replace("_", ".")
+    stubs, solutions = [text for solution, text in cells if not solution], [text for solution, text in cells if solution]
+    assert stubs and all(f"Exercise {exercise}: not attempted yet" in text for text in stubs), stubs
+    assert solutions and all(f"Exercise {exercise}: right." in text for text in solutions), solutions
+
+
+def test_every_exercise_says_its_kind_and_time_and_every_checker_is_one_of_them():
+    table = exercises(BOOK)
+    assert set(table["chapter"].str[:2]) >= {f"{n:02d}" for n in range(1, 8)}, "every chapter has exercises"
+    assert table["kind"].notna().all() and table["minutes"].notna().all(), table[table["kind"].isna()]
+    assert set(table["checker"]) - {""} == {f"nv.check.{name}" for name in nv.check.__all__}
+    checked = table[table["checker"] != ""].groupby("chapter").size()
+    assert (checked.reindex(table["chapter"].unique(), fill_value=0) >= 2).all(), checked
+
+
+def test_the_catalogue_reads_a_prompt_with_and_without_kind_and_time(tmp_path):
+    (tmp_path / "01_x.py").write_text("# ## Exercises\n#\n# **1. Swap.** *(predict · 5 min)* Do it.\n"
+                                      "# **2. Think\n# more.** Why?\n# ## Summary\n# **3. Not.**\n")
+    table = exercises(tmp_path).astype(object)
+    table = table.where(table.notna(), None)
+    assert table[["exercise", "title", "kind", "minutes", "checker"]].values.tolist() == [
+        ["1.1", "Swap", "predict", 5, "nv.check.ex_1_1"], ["1.2", "Think more", None, None, ""]]
