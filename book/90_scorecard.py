@@ -56,8 +56,9 @@ print(f"paper values read off plots: ±{nv.paper.READ_ERROR:.2f}; a cell is with
 # %% [markdown]
 # ## The claims
 #
-# One row per claim (the paper's §5 table in `PAPER.md`): what the paper reports, our numbers
-# for the cells the claim covers (mean over seeds), and the verdict over those cells.
+# One row per claim (`numvars.paper.CLAIMS`, the project specification's table of claims):
+# what the paper reports, our numbers for the cells the claim covers (mean over seeds), and the
+# verdict over those cells.
 
 # %%
 claims = nv.results.scorecard_claims(das, accuracy, sizes=book.paper_table("sizes.csv"), curves=book.paper_table("checkpoints.csv"),
