@@ -417,27 +417,37 @@ Markdown(claims[claims["chapter"] == "06_transformers"][["claim", "paper", "ours
 # %% [markdown]
 # ## Exercises
 #
-# **1. Predict, then add two.** With `copies=2` the manipulation adds two demo terms. Before
-# running it: by how many `R` should a ±1 counter's answer move? Then run
+# Each exercise has a cell that checks your answer: replace each `...` with it and run the cell.
+# The checkers measure the live networks of this page (the quick profile's), whatever `PROFILE`
+# says.
+#
+# **1. Predict, then add two.** *(predict, then run · 10 min)* With `copies=2` the manipulation
+# of §6.3 adds two demo terms. Before running it: by how many `R` should a ±1 counter's answer
+# move? Pass `shift` as a whole number (`+1`: one `R` more). Then run
 # `nv.attention.response_shift(nope, live_task, range(1, 21), 5, "demo", copies=2)` and count
 # the shifts.
+
+# %%
+nv.check.ex_6_1(shift=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # By two: two more demo terms are two more demo tokens as far as layer 1 can tell (the test
 # suite checks that the logits are *equal* to those of the sequence with two more tokens). The
-# cell below prints the shifts; every trial moves by +2.
+# cell below counts the shifts: every trial moves by +2.
 # ```
 
 # %% tags=["hide-cell", "solution"]
 two_more = nv.attention.response_shift(nope, live_task, range(1, 21), 5, "demo", copies=2)
-two_more["shift"].value_counts()
+display(two_more["shift"].value_counts())
+nv.check.ex_6_1(shift=int(two_more["shift"].mode()[0]))
 
 # %% [markdown]
-# **2. Why not on RoPE?** Try `nv.attention.generate(models[("rope", 2, 0)], live_task, prompt, 15, "demo")`.
-# Read the error. Why is "one more demo term" not defined for a transformer with rotary
-# position embeddings?
+# **2. Why not on RoPE?** *(run, then explain · 10 min)* Try
+# `nv.attention.generate(models[("rope", 2, 0)], live_task, prompt, 15, "demo")`. Read the
+# error. Why is "one more demo term" not defined for a transformer with rotary position
+# embeddings?
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -455,9 +465,15 @@ except ValueError as error:
     print("ValueError:", error)
 
 # %% [markdown]
-# **3. Which predictions can move?** For the live 2-layer RoPE transformer, predict for a full
-# swap after layer 2 (its last): can a prediction *after* $t$ move? Can the prediction *at* $t$?
-# Check with `nv.attention.full_swap_by_layer`.
+# **3. Which predictions can move?** *(predict, then run · 15 min)* §6.4 swapped the stream
+# after layers 0 and 1. Change the layer to 2, the last of the live 2-layer RoPE transformer,
+# and predict before running: for what share of the Ctx-Distr test pairs (`full_swap_pairs`)
+# does the prediction *at* $t$ move (`at_t`), and for what share does a prediction *after* $t$
+# move (`later`)? Pass numbers between 0 and 1; then check with
+# `nv.attention.full_swap_by_layer(models[("rope", 2, 0)], full_swap_pairs, layer=2)`.
+
+# %%
+nv.check.ex_6_3(at_t=..., later=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -466,25 +482,63 @@ except ValueError as error:
 # prediction at $t$ could — the head reads exactly that stream, so it now makes the source's
 # prediction at $u$ — but Ctx-Distr's pairs join non-terminal positions of one phase: in the
 # response phase both predict another `R`, and in the demo phase the next token is not scored.
-# The cell below prints both shares: 0.
+# The cell below prints both shares.
 # ```
 
 # %% tags=["hide-cell", "solution"]
 after_last = nv.attention.full_swap_by_layer(models[("rope", 2, 0)], full_swap_pairs, layer=2)
-print(f"moved at t: {after_last['moved_at_t'].mean():.3f}, moved later: {after_last['moved_later'].mean():.3f}")
+nv.check.ex_6_3(at_t=after_last["moved_at_t"].mean(), later=after_last["moved_later"].mean())
 
 # %% [markdown]
-# **4. Read the misses.** In §6.3 the response term fails only at N = 1. Without running
-# anything: what would the network have to output there, and has it ever seen that?
+# **4. Read the misses.** *(read, then run · 10 min)* In §6.3 the response term misses in a few
+# trials. Without running anything: at which N (`n`, an int or a list of ints) should one
+# response term fail to end the answer one `R` earlier, and what would the network do there
+# instead (`shift`, a whole number)? What would it have to output, and has it ever seen that?
+# Then check on the live NoPE transformer with
+# `nv.attention.response_shift(nope, live_task, range(1, 21), 5, "response")`.
+
+# %%
+nv.check.ex_6_4(n=..., shift=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
-# `E` right after `T` — zero responses. Training has N = 1..20, so `T` is always followed by
-# `R`; the network has never been asked to stop at `T`, and the ±1 sum is read off a mixture it
-# has only learned to threshold for $n_R \ge 1$. On the bare task the same trial would have to
-# take back the given first `R`.
+# At N = 1 it would have to output `E` right after `T` — zero responses. Training has
+# N = 1..20, so `T` is always followed by `R`; the network has never been asked to stop at `T`,
+# and the ±1 sum is read off a mixture it has only learned to threshold for $n_R \ge 1$. So it
+# answers as if there were no extra term: shift 0. On the bare task the same trial would have
+# to take back the given first `R`. The cell below finds the misses.
 # ```
+
+# %% tags=["hide-cell", "solution"]
+one_fewer = nv.attention.response_shift(nope, live_task, range(1, 21), 5, "response")
+misses_live = one_fewer[one_fewer["shift"] != -1]
+display(misses_live.groupby(["n", "shift"]).size().rename("trials"))
+nv.check.ex_6_4(n=sorted(misses_live["n"].unique().tolist()), shift=int(misses_live["shift"].mode()[0]))
+
+# %% [markdown]
+# **5. Change the copies, predict the stop.** *(predict, then run · 15 min)* Now add two
+# response terms (`"response"`, `copies=2`). Predict the shift of the live NoPE transformer's
+# answer at N = 10 (`n10`) and at N = 2 (`n2`), as whole numbers, using what Exercise 4 showed.
+# Then run `nv.attention.response_shift(nope, live_task, [2, 10], 5, "response", copies=2)`.
+
+# %%
+nv.check.ex_6_5(n2=..., n10=...)
+
+# %% [markdown] tags=["solution"]
+# ```{admonition} Solution
+# :class: dropdown
+# At N = 10 two response terms are two responses more to layer 1: the answer ends two `R`
+# earlier. At N = 2, two `R` fewer would again be `E` straight after `T`, never seen in
+# training; the network goes as far as it has learned to go and stops after its first `R`: one
+# `R` fewer. The cell below prints the shifts.
+# ```
+
+# %% tags=["hide-cell", "solution"]
+two_fewer = nv.attention.response_shift(nope, live_task, [2, 10], 5, "response", copies=2)
+display(two_fewer.groupby(["n", "shift"]).size().rename("trials"))
+shift_at = two_fewer.groupby("n")["shift"].agg(lambda s: int(s.mode()[0]))
+nv.check.ex_6_5(n2=shift_at[2], n10=shift_at[10])
 
 # %% [markdown]
 # ## Summary

@@ -53,7 +53,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 import numvars as nv
 
@@ -397,9 +397,18 @@ Markdown(claims[claims["chapter"] == "07_where_the_count_lives"][["claim", "pape
 # %% [markdown]
 # ## Exercises
 #
-# **1. Predict the full swap.** Before running anything: on Up-Down `count` pairs, what IIA
-# should a swap of all $S$ coordinates get? Hint: split the pairs by whether target and source
-# share a phase. Then compare with the live $k = 20$ row of §7.4.
+# Each exercise has a cell that checks your answer: replace each `...` with it and run the cell.
+# The checkers read the live measurements of this page (the quick profile's GRUs), whatever
+# `PROFILE` says.
+#
+# **1. Predict the full swap.** *(predict, then run · 15 min)* Change $k$ to $S$: swap all 20
+# coordinates of the live GRUs' states on Up-Down `count` pairs. Before running anything: what
+# test IIA should it get (`iia`, a number)? Hint: split the pairs by whether target and source
+# share a phase, and say for each part whether the IIA is `"high"` (above one half) or `"low"`
+# (`same_phase`, `cross_phase`). Then compare with the live $k = 20$ row of §7.4.
+
+# %%
+nv.check.ex_7_1(iia=..., same_phase=..., cross_phase=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -415,13 +424,20 @@ Markdown(claims[claims["chapter"] == "07_where_the_count_lives"][["claim", "pape
 whole = live_k[(live_k["k"] == 20) & (live_k["method"] == "learned")]
 facts = nv.results.test_facts(live_sweep[0].pairs)
 print(f"share of same-phase test pairs: {(facts['t_phase'] == facts['u_phase']).mean():.3f}")
-whole[["seed", "test_iia", "iia_same_phase", "iia_cross_phase"]].round(3)
+display(whole[["seed", "test_iia", "iia_same_phase", "iia_cross_phase"]].round(3))
+high_or_low = {True: "high", False: "low"}
+nv.check.ex_7_1(iia=whole["test_iia"].mean(), same_phase=high_or_low[whole["iia_same_phase"].mean() > 0.5],
+                cross_phase=high_or_low[whole["iia_cross_phase"].mean() > 0.5])
 
 # %% [markdown]
-# **2. Change $k$, predict IIA.** For the live GRU, predict whether the rotation's IIA at
-# $k = 1$ is closer to its $k = 10$ value or to a random rotation's. Then fit it:
+# **2. Change $k$, predict IIA.** *(predict, then run · 10 min)* For the live GRU (seed 0),
+# change $k$ from 10 to 1 and predict: is the rotation's IIA at $k = 1$ closer to its $k = 10$
+# value (`"k10"`) or to a random rotation's (`"random"`)? Then fit it:
 # `nv.measure(nv.DasConfig(gru_config, k=1, **nv.grids.das_settings("quick")))` (a few seconds),
 # or read the one the sweep above stored with `nv.load_measurement` and the same config.
+
+# %%
+nv.check.ex_7_2(closer_to=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -432,34 +448,57 @@ whole[["seed", "test_iia", "iia_same_phase", "iia_cross_phase"]].round(3)
 # ```
 
 # %% tags=["hide-cell", "solution"]
-k1 = nv.load_measurement(nv.DasConfig(gru_config, k=1, **nv.grids.das_settings(book.profile.name)))
-k10 = live_k[(live_k["seed"] == 0) & (live_k["k"] == 10) & (live_k["method"] == "learned")]["test_iia"].iloc[0]
-random_rotation = live_table.query("seed == 0 and arch == 'gru' and method == 'random' and trained")["test_iia"].iloc[0]
-print(f"k = 1: {k1.test_iia:.3f}, k = 10: {k10:.3f}, random rotation (k = 10): {random_rotation:.3f}")
+settings = nv.grids.das_settings(book.profile.name)
+k1 = nv.load_measurement(nv.DasConfig(gru_config, k=1, **settings)).test_iia
+k10 = nv.load_measurement(nv.DasConfig(gru_config, **settings)).test_iia
+random_config = next(c for c in book.profile.das["alignment_functions"]
+                     if c.run == gru_config and c.method == "random" and c.trained)
+random_rotation = nv.load_measurement(random_config).test_iia
+print(f"k = 1: {k1:.3f}, k = 10: {k10:.3f}, random rotation (k = 10): {random_rotation:.3f}")
+nv.check.ex_7_2(closer_to="k10" if abs(k1 - k10) < abs(k1 - random_rotation) else "random")
 
 # %% [markdown]
-# **3. Why no offset?** A colleague proposes to learn $b$ in $h \mapsto A h + b$ as well. Show
-# in one line why its gradient is zero, then check it numerically with a random $b$.
+# **3. Why no offset?** *(predict, then implement · 20 min)* A colleague proposes to learn $b$
+# in $h \mapsto A h + b$ as well. Predict the norm of the gradient of the loss with respect to
+# $b$ (`gradient`, a number) and show in one line why. Then write
+# `intervene_with_offset(A, b, h_o, h_s, k)`: map the rows of `h_o` and `h_s` (n, S) by
+# $h \mapsto A h + b$, take the first `k` coordinates from `h_s`'s and the rest from `h_o`'s
+# (`nv.das.swap_first`), subtract `b` and map back by $A^{-1}$ (`torch.linalg.solve`); return
+# the intervened rows (n, S). The checker calls your function on seeded random maps and offsets
+# and compares it with the swap without offset, `nv.das.FixedLinear(A, k)(h_o, h_s)`.
+
+# %%
+nv.check.ex_7_3(intervene_with_offset=..., gradient=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # Swapping the first $k$ coordinates of $A h_s + b$ into $A h_o + b$ leaves $b$ in every
 # coordinate, and mapping back subtracts it: $M(Ah_s + b) + (1-M)(Ah_o + b) - b = MAh_s +
-# (1-M)Ah_o$. The intervened state, hence the loss, does not depend on $b$. The cell below
-# intervenes with and without a random offset.
+# (1-M)Ah_o$. The intervened state, hence the loss, does not depend on $b$: its gradient is 0.
+# The cell below intervenes with and without a random offset, and takes the gradient.
 # ```
 
 # %% tags=["hide-cell", "solution"]
-offset = torch.randn(20, generator=draws)
-A = nv.das.FixedLinear(linear.matrix.detach(), 10)
-with_b = A.unalign(nv.das.swap_first(A.align(h_o) + offset, A.align(h_s) + offset, 10) - offset)
-print("with and without b, the same intervened states (to float precision):", torch.allclose(with_b, A(h_o, h_s), atol=1e-4))
+def intervene_with_offset(A, b, h_o, h_s, k):
+    z_o, z_s = h_o @ A.T + b, h_s @ A.T + b  # rows: h ↦ A h + b
+    z = nv.das.swap_first(z_o, z_s, k) - b
+    return torch.linalg.solve(A, z.T).T  # A⁻¹ z, row by row
+
+
+offset = torch.randn(20, generator=draws).requires_grad_(True)
+A = linear.matrix.detach()
+with_b = intervene_with_offset(A, offset, h_o, h_s, 10)
+print("with and without b, the same intervened states (to float precision):",
+      torch.allclose(with_b, nv.das.FixedLinear(A, 10)(h_o, h_s), atol=1e-4))
+with_b.square().sum().backward()
+nv.check.ex_7_3(intervene_with_offset=intervene_with_offset, gradient=offset.grad.norm().item())
 
 # %% [markdown]
-# **4. Read a gain.** Suppose the linear map reaches a much higher IIA than the rotation on a
-# trained network, and almost none on the same network untrained. What more would you need to
-# see before saying "the network's count is linearly, but not orthogonally, encoded"?
+# **4. Read a gain.** *(discuss · 10 min)* Suppose the linear map reaches a much higher IIA than
+# the rotation on a trained network, and almost none on the same network untrained. What more
+# would you need to see before saying "the network's count is linearly, but not orthogonally,
+# encoded"?
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution

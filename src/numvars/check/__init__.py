@@ -9,5 +9,7 @@ so a chapter's untouched stub cells run. The rules every checker follows are in
 """
 
 from numvars.check.chapter1 import ex_1_1, ex_1_3, ex_1_4
+from numvars.check.chapter6 import ex_6_1, ex_6_3, ex_6_4, ex_6_5
+from numvars.check.chapter7 import ex_7_1, ex_7_2, ex_7_3
 
-__all__ = ["ex_1_1", "ex_1_3", "ex_1_4"]
+__all__ = ["ex_1_1", "ex_1_3", "ex_1_4", "ex_6_1", "ex_6_3", "ex_6_4", "ex_6_5", "ex_7_1", "ex_7_2", "ex_7_3"]

@@ -1,0 +1,156 @@
+"""Checkers for chapter 6's exercises (transformers: the ±1 sum in attention, the full swap by layer).
+
+The live networks are the chapter's: the quick profile's Single-Object transformers — two
+2-layer RoPE (the main experiment) and two 1-layer NoPE (``nope_transformer``) — loaded from the
+default store as the chapter loads them (trained there first if the store lacks them)."""
+
+from __future__ import annotations
+
+from functools import cache
+from numbers import Integral
+
+import pandas as pd
+
+from numvars.check.core import Part, attempted, close, not_attempted, number, verdict
+
+COUNTS = range(1, 21)  # the chapter's prompts: N = 1..20, five seeded prompts each
+PER_COUNT = 5
+
+
+def live_transformer(positional: str = "none", n_layers: int = 1, seed: int = 0):
+    """The quick profile's transformer of ``positional`` (``"none"``: NoPE, ``"rope"``), ``n_layers``
+    and ``seed``, and its task — the chapter's ``models[(positional, n_layers, seed)]`` and ``live_task``."""
+    from numvars.grids import profile
+    from numvars.jobs import load_run
+    from numvars.runner import ensure
+
+    configs = [c for c in profile("quick").train_configs() if c.arch == "transformer"]
+    chosen = [c for c in configs if (c.positional, c.n_layers, c.seed) == (positional, n_layers, seed)]
+    if not chosen:
+        raise ValueError(f"the quick profile has no {positional!r} transformer of {n_layers} layer(s) and seed {seed}; it has "
+                         f"{sorted((c.positional, c.n_layers, c.seed) for c in configs)}")
+    ensure(chosen, progress=False)
+    return load_run(chosen[0]).model(), chosen[0].task
+
+
+@cache
+def _shifts(extra: str, copies: int) -> pd.DataFrame:
+    """``nv.attention.response_shift`` on the live NoPE transformer (seed 0): N = 1..20, five prompts each."""
+    from numvars.attention import response_shift
+
+    nope, task = live_transformer("none", 1, 0)
+    return response_shift(nope, task, COUNTS, PER_COUNT, extra, copies=copies)
+
+
+def _shift_answer(answer, name: str) -> float:
+    """A predicted shift: a whole number of responses (an int, or a float such as 2.0)."""
+    value = number(answer, name)
+    if value != int(value):
+        raise ValueError(f"{name} should be a whole number of responses (such as 2 or -1), got {answer!r}")
+    return value
+
+
+def _shift_part(name: str, answer, shifts: pd.Series, why: str) -> Part:
+    """Part ``name``: the shift every trial of ``shifts`` made (or, if they differ, the most common one)."""
+    if not attempted(answer):
+        return not_attempted(name)
+    value = _shift_answer(answer, name)
+    counts = shifts.value_counts(dropna=False)
+    expected = float(counts.index[0])
+    seen = ", ".join(f"{'no clean answer' if pd.isna(s) else f'{s:+.0f}'}: {n}" for s, n in counts.items())
+    tally = f"measured on {len(shifts)} trials — {seen}"
+    if value == expected:
+        return Part(name, True, f"{value:+.0f} — {why}; {tally}")
+    return Part(name, False, f"you wrote {value:+.0f}, expected {expected:+.0f} — {why}; {tally}")
+
+
+def ex_6_1(shift=...):
+    """Exercise 6.1: with ``copies=2`` the demo term is added twice to every response query's sum
+    in the live 1-layer NoPE transformer. ``shift``: by how many ``R`` the answer moves (a whole
+    number, e.g. ``+1``: one ``R`` more), measured on five prompts of each N = 1..20."""
+    shifts = _shifts("demo", 2)["shift"]
+    return verdict("6.1", _shift_part("shift", shift, shifts,
+                                      "two more demo terms are, to layer 1, two more demo tokens: a ±1 counter answers two R more"))
+
+
+@cache
+def _layer_2_swap() -> pd.DataFrame:
+    """``nv.attention.full_swap_by_layer`` after layer 2 of the live 2-layer RoPE transformer (seed 0),
+    on the chapter's Ctx-Distr full-swap test pairs."""
+    from numvars.attention import full_swap_by_layer
+    from numvars.grids import profile
+    from numvars.jobs import pair_set
+
+    rope, _ = live_transformer("rope", 2, 0)
+    pairs = next(c for c in profile("quick").das["transformer_variants"] if c.method == "full_swap").pairs
+    return full_swap_by_layer(rope, pair_set(pairs, "test"), layer=2)
+
+
+def _share(answer, name: str):
+    if attempted(answer):
+        value = number(answer, name)
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name} should be a share of pairs, between 0 and 1, got {answer!r}")
+    return answer
+
+
+def ex_6_3(at_t=..., later=...):
+    """Exercise 6.3: a full swap of the live 2-layer RoPE transformer's residual stream after
+    layer 2 (its last) on the chapter's Ctx-Distr test pairs. ``at_t``: the share of pairs whose
+    prediction at t moves; ``later``: the share whose predictions after t move (numbers between
+    0 and 1; right within 0.02 of the measured share)."""
+    swapped = _layer_2_swap()
+    n = len(swapped)
+    at_t_share, later_share = float(swapped["moved_at_t"].mean()), float(swapped["moved_later"].mean())
+    return verdict(
+        "6.3",
+        close("at_t", _share(at_t, "at_t"), at_t_share, 0.02,
+              f"the head reads t's stream, so the prediction at t could move, but Ctx-Distr joins positions of one phase "
+              f"whose scored predictions agree (another R), and in the demo phase the next token is not scored "
+              f"(measured on {n} pairs)"),
+        close("later", _share(later, "later"), later_share, 0.02,
+              f"after the last layer no later position reads t's stream: nothing after t can move (measured on {n} pairs)"))
+
+
+def _whole_numbers(answer, name: str) -> set[int]:
+    """An int, or a list/tuple/set of ints, as a set."""
+    values = list(answer) if isinstance(answer, list | tuple | set | frozenset | range) else [answer]
+    if not values or not all(isinstance(v, Integral) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{name} should be an int N or a list of ints, got {answer!r}")
+    return {int(v) for v in values}
+
+
+def ex_6_4(n=..., shift=...):
+    """Exercise 6.4: one response term (``copies=1``) in the live 1-layer NoPE transformer, five
+    prompts of each N = 1..20. ``n``: the N (an int, or a list of ints if several) at which the
+    answer does not end exactly one ``R`` earlier; ``shift``: what it does there instead (a whole
+    number of responses, e.g. ``0``: the term changed nothing)."""
+    shifts = _shifts("response", 1)
+    misses = shifts[shifts["shift"] != -1]
+    failing = sorted(int(v) for v in misses["n"].unique())
+    why_n = ("one R fewer at N = 1 would be E straight after T, a step no training sequence shows (every N ≥ 1); "
+             f"measured: misses at N = {failing}, of {len(shifts)} trials")
+    if not attempted(n):
+        part_n = not_attempted("n")
+    else:
+        answer = _whole_numbers(n, "n")
+        shown = ", ".join(map(str, sorted(answer)))
+        part_n = (Part("n", True, f"{shown} — {why_n}") if answer == set(failing)
+                  else Part("n", False, f"you wrote {shown}, expected {', '.join(map(str, failing))} — {why_n}"))
+    part_shift = _shift_part("shift", shift, misses["shift"],
+                             "the network answers as if there were no extra term: it cannot stop before its first R")
+    return verdict("6.4", part_n, part_shift)
+
+
+def ex_6_5(n2=..., n10=...):
+    """Exercise 6.5: two response terms (``copies=2``) in the live 1-layer NoPE transformer.
+    ``n2`` and ``n10``: the shift of the answer (a whole number of responses, e.g. ``-2``: two
+    ``R`` fewer) at N = 2 and at N = 10, five seeded prompts each."""
+    shifts = _shifts("response", 2)
+    return verdict(
+        "6.5",
+        _shift_part("n2", n2, shifts.loc[shifts["n"] == 2, "shift"],
+                    "−2 at N = 2 would be E straight after T, which training never shows; the network stops after "
+                    "its first R instead, as close to −2 as it has learned to go"),
+        _shift_part("n10", n10, shifts.loc[shifts["n"] == 10, "shift"],
+                    "two more response terms are, to layer 1, two responses more: a ±1 counter stops two R earlier"))
