@@ -356,40 +356,63 @@ claims[claims["chapter"] == "05_size_learning_gradience"][["claim", "paper", "ou
 # %% [markdown]
 # ## Exercises
 #
-# **1. Predict before you look.** A random rotation swaps a random half of the state. Will its
-# count IIA rise with $d$, like DAS's? Write down your guess, then find the answer in §5.1's
-# table.
+# **1. Predict before you look.** *(predict, then read · 10 min)* Change the alignment: a
+# random rotation instead of the learned one swaps a random half of the state. From the
+# smallest GRU ($d = 8$) to the largest ($d = 96$) of the size sweep, does the mean count IIA
+# of DAS (`das`) and of a random rotation (`random`) rise, fall or stay flat? Answer each with
+# one of `"rises"`, `"falls"`, `"stays flat"` (the checker calls a change of more than a tenth
+# a rise or a fall), then find the answer in §5.1's table.
+
+# %%
+nv.check.ex_5_1(das=..., random=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
-# It stays low at every size (the `random` column). A random half of a bigger state holds a
-# random half of the count's direction just as before — and swapping half a direction is not
-# swapping the count. What grows with $d$ is how cleanly the *learned* subspace holds it.
+# DAS rises with $d$; the random rotation stays low at every size (the `random` column). A
+# random half of a bigger state holds a random half of the count's direction just as before —
+# and swapping half a direction is not swapping the count. What grows with $d$ is how cleanly
+# the *learned* subspace holds it.
 # ```
 
+# %% tags=["hide-cell", "solution"]
+gru_sizes = size_summary[size_summary["arch"] == "gru"].sort_values("d")
+print(gru_sizes[["d", "count", "random"]].round(3).to_string(index=False))
+nv.check.ex_5_1(das="rises", random="stays flat")
+
 # %% [markdown]
-# **2. A lag by hand.** For the GRU with $d = 16$, seed 0, read accuracy and IIA at each
-# checkpoint from `curves`, find by eye the first epoch at which each reaches half of its last
-# value, and check your answer with `nv.dynamics.epoch_reaching`.
+# **2. A lag by hand.** *(read, then check · 15 min)* For the GRU with $d = 16$, seed 0, read
+# accuracy and IIA at each saved checkpoint from `curves` (leave out the `"analysed"` row),
+# find by eye the first epoch at which each reaches half of its last value, and pass the two
+# epochs (numbers) to the checker. Then check your answer with `nv.dynamics.epoch_reaching`.
+
+# %%
+nv.check.ex_5_2(accuracy_epoch=..., iia_epoch=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # The cell below prints both curves and the two epochs; `lag_50` in `statistics` is their
-# difference.
+# difference. Both curves jump between the same two checkpoints, so the lag is 0 here.
 # ```
 
 # %% tags=["hide-cell", "solution"]
-one = curves[(curves["d"] == 16) & (curves["seed"] == 0) & (curves["checkpoint"] != "analysed")].sort_values("epoch")
+one = curves[(curves["d"] == 16) & (curves["seed"] == 0) & (curves["checkpoint"] != "analysed")]
+one = one.sort_values("epoch")
 print(one[["epoch", "accuracy", "test_iia"]].round(2).to_string(index=False))
-print("accuracy reaches 50 % of its final value at epoch", nv.dynamics.epoch_reaching(one["epoch"], one["accuracy"], 0.5),
-      "; IIA at epoch", nv.dynamics.epoch_reaching(one["epoch"], one["test_iia"], 0.5))
+accuracy_epoch = nv.dynamics.epoch_reaching(one["epoch"], one["accuracy"], 0.5)
+iia_epoch = nv.dynamics.epoch_reaching(one["epoch"], one["test_iia"], 0.5)
+nv.check.ex_5_2(accuracy_epoch=accuracy_epoch, iia_epoch=iia_epoch)
 
 # %% [markdown]
-# **3. What would a perfect symbol score?** Before running anything: what slope and what
-# "large − small" difference would a network whose count swaps always work produce? And a
-# network whose IIA is exactly its chance level on every pair?
+# **3. What would a perfect symbol score?** *(predict · 10 min)* Before running anything: what
+# `slope` and what `large_minus_small` difference (numbers) would a network whose count swaps
+# always work produce? And change the network to one whose IIA is its chance level on every
+# pair — it ignores the swap: is its slope (`chance_slope`) `"negative"`, `"zero"` or
+# `"positive"`? The checker computes both on the size sweep's count test pairs.
+
+# %%
+nv.check.ex_5_3(slope=..., large_minus_small=..., chance_slope=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -402,24 +425,34 @@ print("accuracy reaches 50 % of its final value at epoch", nv.dynamics.epoch_rea
 # graded" when its IIA is well above chance.
 # ```
 
+# %% tags=["hide-cell", "solution"]
+nv.check.ex_5_3(slope=0, large_minus_small=0, chance_slope="negative")
+
 # %% [markdown]
-# **4. Change a threshold.** `nv.dynamics.SMALL_COUNT` and `LARGE_COUNT` (5 and 15) set what
-# "small" and "large" counts are. Recompute the gradience table with large counts > 10
-# (`nv.results.gradience_per_network(counts, large=10)`, the count reading) and predict first: will the
-# large − small difference grow or shrink?
+# **4. Change a threshold.** *(predict, then run · 15 min)* `nv.dynamics.SMALL_COUNT` and
+# `LARGE_COUNT` (5 and 15) set what "small" and "large" counts are. Change "large" to counts
+# above 10 (`nv.results.gradience_per_network(counts, large=10)`, the count reading) and
+# predict first: does the size of the large − small difference grow (`"grows"`), shrink
+# (`"shrinks"`) or stay `"about the same"` (a change of at most two hundredths) — for the GRUs
+# (`gru`, averaged over sizes) and for the LSTMs of $d \ge 20$ (`lstm`)? Then recompute the
+# table.
+
+# %%
+nv.check.ex_5_4(gru=..., lstm=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
-# For the GRUs it shrinks in magnitude: pairs whose larger count is 11–15, which are swapped
-# more reliably than those above 15, join the "large" group. For the LSTMs of $d \ge 20$,
-# already near 0, it hardly moves.
+# For the GRUs it shrinks: pairs whose larger count is 11–15, which are swapped more reliably
+# than those above 15, join the "large" group. For the LSTMs of $d \ge 20$, already near 0, it
+# hardly moves (the table below).
 # ```
 
 # %% tags=["hide-cell", "solution"]
-thresholds = {large: nv.results.gradience_per_network(counts, large=large).groupby(["arch", "d"])["large_minus_small"].mean()
-              for large in (15, 10)}
-pd.DataFrame({f"large > {large}": values for large, values in thresholds.items()}).round(3)
+thresholds = {large: nv.results.gradience_per_network(counts, large=large)
+              .groupby(["arch", "d"])["large_minus_small"].mean() for large in (15, 10)}
+display(pd.DataFrame({f"large > {large}": values for large, values in thresholds.items()}).round(3))
+nv.check.ex_5_4(gru="shrinks", lstm="about the same")
 
 # %% [markdown]
 # ## Summary

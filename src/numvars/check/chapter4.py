@@ -1,0 +1,159 @@
+"""Checkers for chapter 4's exercises (which program does each network run?)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from numvars.check.core import Part, attempted, close, not_attempted, number, verdict
+from numvars.das import make_pairs
+from numvars.programs import Pair, get_program, sample_pairs
+from numvars.tasks import Task
+
+#: the Single-Object pairs exercises 4.1 and 4.3 tell the learner to draw (the live networks' task)
+N_PAIRS, PAIR_SEED = 1_000, 0
+#: chance levels per measure (exercise 4.3): measure -> (program, variable)
+MEASURES = {"count": ("up_down", "count"), "phase": ("up_down", "phase"),
+            "demo_count": ("up_up", "demo_count"), "resp_count": ("up_up", "resp_count")}
+
+
+def _paper_means(task: str, arch: str | None = None):
+    """Mean test IIA of the committed paper grid's analysed networks on ``task``, per arch and variable."""
+    from numvars.results import analysed, read_table
+
+    rows = analysed(read_table("paper", "das.csv"))
+    rows = rows[(rows["task"] == task) & rows["method"].isin(["learned", "full_swap"])]
+    if arch is not None:
+        rows = rows[rows["arch"] == arch]
+    return rows.groupby(["arch", "variable"])["test_iia"].mean()
+
+
+def carrier_correct(task: Task, ids, t: int, source, u: int, score) -> bool:
+    """Would a network that runs Up-Down and carries its whole state get a full-swap pair right?
+    Its state after ``t`` is the source's after ``u``; teacher-forced on the counterfactual
+    ``ids`` (for a full swap: the unchanged target), it must predict every scored token."""
+    program = get_program("up_down", task)
+    state = program.states(source[: u + 1])[u]
+    for j in range(t + 1, len(ids)):
+        if score[j] and program.predict(state) != ids[j]:
+            return False
+        try:
+            state = program.step(state, ids[j])
+        except ValueError:  # E: nothing more to read
+            return not any(score[j + 1 :])
+    return True
+
+
+@functools.lru_cache(maxsize=8)
+def full_swap_levels(task: Task, n_pairs: int = N_PAIRS, seed: int = PAIR_SEED) -> tuple[float, float]:
+    """On the full-swap pairs ``make_pairs(ctx_distr, None, n_pairs, seed)``: the IIA of a
+    context re-reader and of an Up-Down network that carries its whole state."""
+    pairs = make_pairs(get_program("ctx_distr", task), None, n_pairs, seed=seed)
+    carried = []
+    for i in range(len(pairs)):
+        ids = [x for x in pairs.tokens[i].tolist() if x != task.pad_id]
+        source = [x for x in pairs.sources[i].tolist() if x != task.pad_id]
+        carried.append(carrier_correct(task, ids, int(pairs.t[i]), source, int(pairs.u[i]), pairs.score[i].tolist()))
+    return float(pairs.rereader_correct.float().mean()), sum(carried) / len(carried)
+
+
+def ex_4_1(rereader=..., carrier=...):
+    """Exercise 4.1: on 1 000 Single-Object full-swap pairs
+    (``nv.das.make_pairs(nv.get_program("ctx_distr", task), None, 1000, seed=0)``), the full-swap
+    IIA (a number in [0, 1]) of a network that re-reads its context (``rereader``) and of one that
+    runs Up-Down and carries everything in its state (``carrier``)."""
+    if not (attempted(rereader) or attempted(carrier)):
+        return verdict("4.1", not_attempted("rereader"), not_attempted("carrier"))
+    for name, answer in (("rereader", rereader), ("carrier", carrier)):
+        if attempted(answer) and not 0 <= number(answer, name) <= 1:
+            raise ValueError(f"{name} is an IIA, a share of pairs between 0 and 1; got {answer!r}")
+    expected_rereader, expected_carrier = full_swap_levels(Task("single"))
+    measured = _paper_means("single")
+    rnn = ", ".join(f"{arch.upper()} {measured[(arch, 'full_swap')]:.2f}" for arch in ("gru", "lstm"))
+    return verdict(
+        "4.1",
+        close("rereader", rereader, expected_rereader, 0.02,
+              "it ignores the swap and re-reads the unchanged target, whose continuation is what a full swap scores"),
+        close("carrier", carrier, expected_carrier, 0.03,
+              "not 0: a swap between same-phase positions that hold the same count writes back the state the target "
+              f"already had; the paper grid's Single-Object RNNs measure {rnn} (results/paper/das.csv)"),
+    )
+
+
+def _coincide_truth(task: Task, pairs) -> list[bool]:
+    up_down, up_up = get_program("up_down", task), get_program("up_up", task)
+    return [up_down.counterfactual(*pair, "count", seed=i) == up_up.counterfactual(*pair, "demo_count", seed=i)
+            for i, pair in enumerate(pairs)]
+
+
+def ex_4_2(coincide=...):
+    """Exercise 4.2: a rule ``coincide(task, pair) -> bool`` (``pair`` an
+    :class:`~numvars.programs.Pair`: target, t, source, u) that says, without computing any
+    counterfactual, whether Up-Down's ``count`` counterfactual equals Up-Up's ``demo_count``
+    counterfactual. Checked on ``nv.sample_pairs(nv.Task("multi"), 1000, seed=0)`` (pair i with
+    seed i, as :func:`numvars.analysis.counterfactual_agreement`); right when it agrees on every
+    pair — the coincidence is a deterministic function of the pair, so an exact rule exists and
+    no disagreement is noise."""
+    if not attempted(coincide):
+        return verdict("4.2", not_attempted("coincide"))
+    if not callable(coincide) or isinstance(coincide, type):
+        raise TypeError(f"coincide should be a function coincide(task, pair) -> bool, got {coincide!r}")
+    task = Task("multi")
+    pairs = sample_pairs(task, N_PAIRS, seed=PAIR_SEED)
+    truth = _coincide_truth(task, pairs)
+    answers = []
+    for pair in pairs:
+        answer = coincide(task, Pair(list(pair.target), pair.t, list(pair.source), pair.u))
+        if not isinstance(answer, (bool, np.bool_)):
+            raise TypeError(f"coincide should return True or False, got {answer!r} for target "
+                            f"{task.decode(pair.target)} at t = {pair.t}, source {task.decode(pair.source)} at u = {pair.u}")
+        answers.append(bool(answer))
+    wrong = [i for i, (a, b) in enumerate(zip(answers, truth)) if a != b]
+    share = sum(truth) / len(truth)
+    if not wrong:
+        why = (f"agrees on all {len(pairs)} pairs (the counterfactuals coincide on {share:.0%} of them): the same number "
+               "of responses already made at t and at u, or both programs say E at once")
+        return verdict("4.2", Part("coincide", True, why))
+    i = wrong[0]
+    pair = pairs[i]
+    up_down = get_program("up_down", task)
+    why = (f"agrees on {len(pairs) - len(wrong)} of {len(pairs)} pairs; first counterexample: target {task.decode(pair.target)} "
+           f"at t = {pair.t}, source {task.decode(pair.source)} at u = {pair.u} — you say {answers[i]}, but Up-Down gives "
+           f"{task.decode(up_down.counterfactual(*pair, 'count', seed=i))} and Up-Up "
+           f"{task.decode(get_program('up_up', task).counterfactual(*pair, 'demo_count', seed=i))}")
+    return verdict("4.2", Part("coincide", False, why))
+
+
+@functools.lru_cache(maxsize=8)
+def chance_levels(task: Task, n_pairs: int = N_PAIRS, seed: int = PAIR_SEED) -> dict[str, float]:
+    """Per measure of :data:`MEASURES`: the share of ``make_pairs(program, variable, n_pairs,
+    seed)`` that a network ignoring the swap gets right (:func:`numvars.das.rereader_correct`).
+    Cached: do not modify the returned dict."""
+    return {measure: float(make_pairs(get_program(program, task), variable, n_pairs, seed=seed).rereader_correct.float().mean())
+            for measure, (program, variable) in MEASURES.items()}
+
+
+def ex_4_3(count=..., phase=..., demo_count=..., resp_count=...):
+    """Exercise 4.3: the chance level (a number in [0, 1]) of each measure — the IIA of a network
+    that ignores the swap and re-reads its context — on 1 000 Single-Object pairs
+    ``nv.das.make_pairs(program, variable, 1000, seed=0)``: Up-Down ``count`` and ``phase``,
+    Up-Up ``demo_count`` and ``resp_count``. Tolerance 0.03."""
+    answers = {"count": count, "phase": phase, "demo_count": demo_count, "resp_count": resp_count}
+    if not any(attempted(a) for a in answers.values()):
+        return verdict("4.3", *(not_attempted(name) for name in answers))
+    for name, answer in answers.items():
+        if attempted(answer) and not 0 <= number(answer, name) <= 1:
+            raise ValueError(f"{name} is an IIA, a share of pairs between 0 and 1; got {answer!r}")
+    levels = chance_levels(Task("single"))
+    measured = _paper_means("single", "transformer")
+    reasons = {
+        "count": "a re-reader is right only where the swap writes back its own count",
+        "phase": "half the swaps move a phase the target already has",
+        "demo_count": "as rare as for count: a changed demo_count changes the responses",
+        "resp_count": "often right: a swap between responses made leaves many continuations unchanged",
+    }
+    parts = [close(name, answer, levels[name], 0.03,
+                   f"{reasons[name]}; the paper grid's Single-Object transformers measure {measured[('transformer', name)]:.2f}")
+             for name, answer in answers.items()]
+    return verdict("4.3", *parts)

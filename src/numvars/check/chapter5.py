@@ -1,0 +1,144 @@
+"""Checkers for chapter 5's exercises (size, learning and graded symbols), computed from the
+committed paper-profile tables under ``results/paper/``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from numvars.check.core import attempted, choice, close, not_attempted, number, verdict
+
+#: how much a mean IIA must change from the smallest to the largest GRU to "rise" or "fall"
+#: (exercise 5.1): a tenth of the IIA scale, above the seed-to-seed spread of a size's mean
+TREND_TOLERANCE = 0.1
+TRENDS = ("rises", "falls", "stays flat")
+#: how much |large − small| must change to "grow" or "shrink" (exercise 5.4): two pairs in a hundred
+THRESHOLD_TOLERANCE = 0.02
+CHANGES = ("grows", "shrinks", "about the same")
+SIGNS = ("negative", "zero", "positive")
+
+
+def _trend(change: float) -> str:
+    return "rises" if change > TREND_TOLERANCE else "falls" if change < -TREND_TOLERANCE else "stays flat"
+
+
+def ex_5_1(das=..., random=...):
+    """Exercise 5.1: from the smallest to the largest GRU of the size sweep
+    (``results/paper/sizes.csv``), does the mean count IIA of DAS (``das``) and of a random
+    rotation (``random``) rise, fall or stay flat? Each a word of ``["rises", "falls", "stays
+    flat"]``; "rises"/"falls" means a change of more than 0.1."""
+    if not (attempted(das) or attempted(random)):
+        return verdict("5.1", not_attempted("das"), not_attempted("random"))
+    from numvars.results import read_table, size_table
+
+    gru = size_table(read_table("paper", "sizes.csv")).query("arch == 'gru'").sort_values("d")
+    first, last = gru.iloc[0], gru.iloc[-1]
+    parts = []
+    for name, answer, column, reason in [
+        ("das", das, "count", "a bigger state gives the learned subspace room to hold the count cleanly"),
+        ("random", random, "random", "a random half of any state holds only part of the count's direction"),
+    ]:
+        change = last[column] - first[column]
+        why = f"d={first['d']} {first[column]:.2f}, d={last['d']} {last[column]:.2f} ({change:+.2f}): {reason}"
+        parts.append(choice(name, answer, _trend(change), TRENDS, why))
+    return verdict("5.1", *parts)
+
+
+def _d16_seed0():
+    from numvars.results import read_table
+
+    curves = read_table("paper", "checkpoints.csv")
+    one = curves[(curves["arch"] == "gru") & (curves["d"] == 16) & (curves["seed"] == 0) & (curves["checkpoint"] != "analysed")]
+    return one.sort_values("epoch")
+
+
+def ex_5_2(accuracy_epoch=..., iia_epoch=...):
+    """Exercise 5.2: for the d = 16 GRU of seed 0 (``results/paper/checkpoints.csv``, its saved
+    checkpoints), the first checkpoint epoch (a number) at which task accuracy and count IIA
+    reach half of their value at the last checkpoint."""
+    from numvars.dynamics import epoch_reaching
+
+    if not (attempted(accuracy_epoch) or attempted(iia_epoch)):
+        return verdict("5.2", not_attempted("accuracy_epoch"), not_attempted("iia_epoch"))
+    one = _d16_seed0()
+    epochs = set(one["epoch"].tolist())
+    for name, answer in (("accuracy_epoch", accuracy_epoch), ("iia_epoch", iia_epoch)):
+        if attempted(answer) and number(answer, name) not in epochs:
+            raise ValueError(f"{name} should be one of the checkpoint epochs {sorted(epochs)}, got {answer!r}")
+    parts = []
+    for name, answer, column in (("accuracy_epoch", accuracy_epoch, "accuracy"), ("iia_epoch", iia_epoch, "test_iia")):
+        expected = epoch_reaching(one["epoch"], one[column], 0.5)
+        before = one[one["epoch"] < expected][column].iloc[-1]
+        at = one[one["epoch"] == expected][column].iloc[0]
+        final = one[column].iloc[-1]
+        why = (f"half of the last value {final:.2f} is {final / 2:.2f}; the curve is {before:.2f} one checkpoint "
+               f"earlier and {at:.2f} at epoch {expected:g}")
+        parts.append(close(name, answer, expected, 0, why, digits=0))
+    return verdict("5.2", *parts)
+
+
+def _size_sweep_facts():
+    """The size sweep's count test pairs (the same for every network) with what a network that
+    ignores the swap gets right (``rereader``) and the counts the swap exchanges."""
+    from numvars.grids import das_grid
+    from numvars.results import test_facts
+
+    config = next(c for c in das_grid("paper")["sizes"] if c.variable == "count" and c.method == "learned")
+    return test_facts(config.pairs)
+
+
+def ex_5_3(slope=..., large_minus_small=..., chance_slope=...):
+    """Exercise 5.3: for a perfect symbol (every count swap works) the gradience ``slope`` and
+    ``large_minus_small`` (numbers); and the sign of the slope (``chance_slope``: a word of
+    ``["negative", "zero", "positive"]``) of a network that ignores the swap — IIA at its chance
+    level on every pair. Both on the size sweep's 1 000 count test pairs."""
+    from numvars.dynamics import gradience_measures
+
+    if not any(attempted(a) for a in (slope, large_minus_small, chance_slope)):
+        return verdict("5.3", not_attempted("slope"), not_attempted("large_minus_small"), not_attempted("chance_slope"))
+    facts = _size_sweep_facts()
+    difference = (facts["u_count"] - facts["t_count"]).abs().to_numpy()
+    larger = np.maximum(facts["u_count"], facts["t_count"]).to_numpy()
+    perfect = gradience_measures(difference, larger, np.ones(len(facts), dtype=bool))
+    chance = gradience_measures(difference, larger, facts["rereader"].to_numpy())
+    sign = "negative" if chance["slope"] < 0 else "positive" if chance["slope"] > 0 else "zero"
+    return verdict(
+        "5.3",
+        close("slope", slope, round(perfect["slope"], 6), 0.001, "IIA is 1 whatever the difference: a flat line"),
+        close("large_minus_small", large_minus_small, perfect["large_minus_small"], 0.001,
+              "IIA is 1 for small and large counts alike"),
+        choice("chance_slope", chance_slope, sign, SIGNS,
+               f"slope {chance['slope']:+.3f} per count of difference: a swap between equal counts changes nothing, so a "
+               "network that ignores it is right there and wrong further apart — graded without any symbol"),
+    )
+
+
+def _thresholds(large: int):
+    from numvars.results import gradience_per_network, read_table
+
+    cells = read_table("paper", "gradience.csv")
+    counts = cells[cells["standard"] & (cells["reading"] == "count")]
+    return gradience_per_network(counts, large=large).groupby(["arch", "d"])["large_minus_small"].mean()
+
+
+def ex_5_4(gru=..., lstm=...):
+    """Exercise 5.4: with "large" counts > 10 instead of > 15, does the magnitude of the
+    large − small difference grow, shrink or stay about the same — for the GRUs (all sizes,
+    mean change over sizes) and for the LSTMs of d ≥ 20? Each a word of ``["grows", "shrinks",
+    "about the same"]``; "about the same" means a change of at most 0.02."""
+    if not (attempted(gru) or attempted(lstm)):
+        return verdict("5.4", not_attempted("gru"), not_attempted("lstm"))
+    old, new = _thresholds(15), _thresholds(10)
+    change = new.abs() - old.abs()
+    parts = []
+    for name, answer, rows, reason in [
+        ("gru", gru, change.loc["gru"], "pairs whose larger count is 11–15, swapped more reliably than those above 15, "
+                                        "join the large group"),
+        ("lstm", lstm, change.loc["lstm"][change.loc["lstm"].index >= 20], "their large and small counts are both "
+                                                                           "swapped almost always"),
+    ]:
+        mean = float(rows.mean())
+        expected = "grows" if mean > THRESHOLD_TOLERANCE else "shrinks" if mean < -THRESHOLD_TOLERANCE else "about the same"
+        sizes = ", ".join(f"d={d} {old.loc[(name, d)]:+.3f} -> {new.loc[(name, d)]:+.3f}" for d in rows.index)
+        why = f"{sizes}; its size changes by {mean:+.3f} on average: {reason}"
+        parts.append(choice(name, answer, expected, CHANGES, why))
+    return verdict("5.4", *parts)
