@@ -35,7 +35,10 @@
 # ```
 
 # %% tags=["parameters"]
-PROFILE = "quick"  # "quick": 6 small runs trained live (about a minute); "paper": the full grid
+PROFILE = "quick"  # "quick": 6 small runs trained live (about a minute)
+# "paper": §2.3 and the first figure of §2.4 train (or load from the store) the paper profile's 54 main-grid
+# networks instead — hours on a CPU. The paper tables of §2.4 are read either way, and the exercises
+# always use the quick networks.
 
 # %%
 import matplotlib.pyplot as plt
@@ -109,7 +112,8 @@ for config in [nv.ModelConfig(arch, vocab_size=len(task.vocab)) for arch in ("gr
     model = nv.build_model(config).eval()
     out = model(batch)
     t = 3  # replace the state after the 4th token of sequence 0 by the state after token 6 of sequence 1
-    patched = model(batch, patch=nv.Patch(torch.tensor([0]), torch.tensor([t]), out.states[1, 6].unsqueeze(0)))
+    patch = nv.Patch(torch.tensor([0]), torch.tensor([t]), out.states[1, 6].unsqueeze(0))
+    patched = model(batch, patch=patch)
     changed = (patched.logits[0] != out.logits[0]).any(dim=-1)
     rows.append(
         dict(
@@ -137,7 +141,7 @@ pd.DataFrame(rows).set_index("arch")
 # * after each epoch, trial accuracy on 500 fresh validation sequences; a run stops at
 #   ≥ 99.99 % and is **dropped** — and reported as dropped — if it has not got there within
 #   the epoch budget;
-# * a checkpoint every 5 epochs, for the learning-dynamics analysis of chapter 4.
+# * a checkpoint every 5 epochs, for the learning-dynamics analysis of chapter 5 (§5.2).
 #
 # On a CPU a d = 20 network spends its time on per-operation overhead, not arithmetic, so
 # `numvars` trains all seeds of a condition as one **stacked ensemble**: every weight has a
@@ -198,8 +202,10 @@ by_condition = paper_runs.groupby("condition", sort=False)
 pd.DataFrame({
     "runs": by_condition.size(),
     "reached the criterion": by_condition["reached"].sum(),
-    "criterion epoch (mean ± sd)": by_condition["criterion_epoch"].apply(lambda e: f"{e.mean():.0f} ± {e.std():.0f}"),
-    "analysed epoch (min–max)": by_condition["analysed_epoch"].apply(lambda e: f"{e.min():.0f}–{e.max():.0f}"),
+    "criterion epoch (mean ± sd)":
+        by_condition["criterion_epoch"].apply(lambda e: f"{e.mean():.0f} ± {e.std():.0f}"),
+    "analysed epoch (min–max)":
+        by_condition["analysed_epoch"].apply(lambda e: f"{e.min():.0f}–{e.max():.0f}"),
     "meet the standard": by_condition["standard"].sum(),
 })
 
@@ -240,8 +246,9 @@ for name in ("trained", "held-out"):
 # N = 26–30 (every network at its analysed checkpoint):
 
 # %%
-transformer_variants = paper_accuracy[paper_accuracy["experiment"].isin(["void_transformer", "nope_transformer", "bare_transformer"])]
-sizes = paper_accuracy[paper_accuracy["experiment"].isin(["gru_sizes", "lstm_sizes"])]  # every size, d = 20 included
+variant_experiments = ["void_transformer", "nope_transformer", "bare_transformer"]
+transformer_variants = paper_accuracy[paper_accuracy["experiment"].isin(variant_experiments)]
+sizes = paper_accuracy[paper_accuracy["experiment"].isin(["gru_sizes", "lstm_sizes"])]  # d = 20 too
 nv.results.departures(pd.concat([main, sizes[sizes["d"] != 20], transformer_variants]))
 
 # %% [markdown]
@@ -281,33 +288,61 @@ nv.results.behaviour_summary(transformer_variants, by=["experiment", "task", "n_
 # %% [markdown]
 # ## Exercises
 #
-# **1. The update gate.** In the GRU equations, what value of $z$ makes the network copy its
-# state unchanged, whatever the token? Find, in the trained quick GRU, the step of one
-# sequence where the mean update gate is largest, and name the token read there.
+# The exercises use the quick profile's Single-Object networks of seed 0, whatever `PROFILE` is:
+
+# %%
+single = nv.Task("single")
+quick_networks = {c.arch: nv.load_run(c).model()  # GRU, LSTM and transformer of seed 0
+                  for c in nv.grids.profile("quick").training["main"] if c.seed == 0}
+
+# %% [markdown]
+# **1. The update gate.** *(predict, then run · 15 min)* In the GRU equations, what value of
+# $z$ makes the network copy its state unchanged, whatever the token? A counter that is *held*
+# by copying would need $z$ near that value. Predict: while the trained GRU counts down its
+# responses, are its update gates near it? Then compute $z$ (all $d$ units) at every step of
+# `B D D D D T R R R R E` with the trained GRU (`quick_networks["gru"]`, the arithmetic of
+# §2.1) and answer with `z_copy` (a number), `largest_mean` (the largest mean of $z$ over the
+# units, among the steps `B` … last `R`; a number) and `units_held` (how many units have
+# $z > 0.9$ at `T` and at every `R`; an int).
+
+# %%
+nv.check.ex_2_1(z_copy=..., largest_mean=..., units_held=...)
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
 # $z = 1$ gives $h_t = h_{t-1}$: the state is copied, whatever the token. The cell below
-# recomputes the gate at every step of one sequence from the trained weights (the same
-# arithmetic as in §2.1) and prints its mean over the 20 dimensions.
+# recomputes the gate at every step from the trained weights (the same arithmetic as in §2.1).
+# The mean gate stays far from 1 at every step, and no unit keeps $z$ near 1 through the
+# responses (both printed below): the count goes down by one at every `R`, so it cannot be held
+# by copying — the network rewrites its state at every token.
 # ```
 
 # %% tags=["hide-cell", "solution"]
-trained_gru = runs[0].model()
-seq = torch.tensor([nv.Task("single").encode("B D D D D T R R R R E")])
-states = trained_gru(seq).states[0]  # (L, d)
-gx_all = trained_gru.embed(seq.unsqueeze(0))[0, 0] @ trained_gru.w_x[0] + trained_gru.b_x[0]
-h_before = torch.cat([torch.zeros(1, 20), states[:-1]])
-gh_all = h_before @ trained_gru.w_h[0] + trained_gru.b_h[0]
-update_gate = torch.sigmoid(gx_all[:, 20:40] + gh_all[:, 20:40]).mean(dim=1)
-tokens_read = nv.Task("single").decode(seq[0]).split()
-print("mean update gate per token:", [f"{tok}:{z:.2f}" for tok, z in zip(tokens_read, update_gate.tolist())])
+trained_gru = quick_networks["gru"]
+d_gru = trained_gru.config.d
+seq = torch.tensor([single.encode("B D D D D T R R R R E")])
+with torch.no_grad():
+    states = trained_gru(seq).states[0]  # (L, d)
+    gx_all = trained_gru.embed(seq.unsqueeze(0))[0, 0] @ trained_gru.w_x[0] + trained_gru.b_x[0]  # (L, 3d)
+    h_before = torch.cat([torch.zeros(1, d_gru), states[:-1]])  # the state each token is read from
+    gh_all = h_before @ trained_gru.w_h[0] + trained_gru.b_h[0]
+    z_all = torch.sigmoid(gx_all[:, d_gru : 2 * d_gru] + gh_all[:, d_gru : 2 * d_gru])  # (L, d): the z block
+tokens_read = single.decode(seq[0]).split()
+mean_z = z_all.mean(dim=1)
+print("mean update gate per token:", 
+      " ".join(f"{tok}:{z:.2f}" for tok, z in zip(tokens_read, mean_z.tolist())))
+trial = mean_z[: tokens_read.index("E")]  # B .. the last R
+print(f"mean z over the trial: between {trial.min():.2f} and {trial.max():.2f}")
+responses = z_all[tokens_read.index("T") : tokens_read.index("E")]  # T and every R
+units_held = int((responses > 0.9).all(dim=0).sum())
+print(f"units with z > 0.9 at T and every R: {units_held} of {d_gru}")
+nv.check.ex_2_1(z_copy=1, largest_mean=round(trial.max().item(), 2), units_held=units_held)
 
 # %% [markdown]
-# **2. Why not past 20?** The networks never saw N > 20, and they fail there. Give two
-# different reasons a network could fail at N = 25 even if it carried a perfect count, and
-# say which one the counterfactuals of chapter 1 (§1.5) run into.
+# **2. Why not past 20?** *(discuss · 10 min)* The networks never saw N > 20, and they fail
+# there. Give two different reasons a network could fail at N = 25 even if it carried a perfect
+# count, and say which one the counterfactuals of chapter 1 (§1.5) run into.
 
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
@@ -315,9 +350,73 @@ print("mean update gate per token:", [f"{tok}:{z:.2f}" for tok, z in zip(tokens_
 # (a) The count's *representation* may not extend: states for 21+ were never formed, and
 # nothing forces the network's number line to continue. (b) The *readout* (the head's decision
 # "count is zero, say E") was only trained on states that occur for N ≤ 20. Chapter 1 showed
-# that about 4 % of the paper's counterfactuals ask for more than 20 responses, so both limit
-# the interchange-intervention accuracy a perfect count could reach.
+# that a few per cent of the paper's counterfactuals ask for more than 20 responses (§1.5's
+# table), so both limit the interchange-intervention accuracy a perfect count could reach.
 # ```
+
+# %% [markdown]
+# **3. Swap the whole state.** *(predict, then run · 15 min)* Feed `B D D D D D T` (N = 5), but
+# replace the state after its last `D` (t = 5) by the state after the last `D` of
+# `B D D D D D D D D T` (N = 8, u = 8), and let the network generate greedily. **Predict first**,
+# for the GRU, the LSTM and the transformer: how many `R` before `E`? Then run it with a
+# `nv.Patch` (§2.2) and `nv.models.generate(model, prefix, patch=..., stop=single.eos_id)`,
+# which re-runs the patched prefix at every step. Answer with three ints.
+
+# %%
+nv.check.ex_2_3(gru=..., lstm=..., transformer=...)
+
+# %% [markdown] tags=["solution"]
+# ```{admonition} Solution
+# :class: dropdown
+# The recurrent networks say the source's N: their state is the only path from the past to the
+# future, so everything after the swap — the count included — comes from the N = 8 state. The
+# transformer says its own N: its intervenable state at one position is only one of the
+# layer-1 outputs that layer 2 attends to, and every later position reads the five untouched
+# demo tokens again. The swap does not move its count (printed below). This is the paper's
+# conclusion in ten lines: the recurrent nets carry a count from token to token, the
+# transformer recomputes it from the context.
+# ```
+
+# %% tags=["hide-cell", "solution"]
+prefix = single.encode("B D D D D D T")
+source = torch.tensor([single.encode("B D D D D D D D D T")])
+produced = {}
+for arch, net in quick_networks.items():
+    with torch.no_grad():
+        h_s = net(source).states[0, 8]  # the state after the source's last D
+    swap_all = nv.Patch(torch.tensor([0]), torch.tensor([5]), h_s[None])  # after the target's last D
+    new = single.decode(nv.models.generate(net, prefix, patch=swap_all, stop=single.eos_id)[len(prefix) :])
+    produced[arch] = new.split().index("E")
+    print(f"{arch:12s} {single.decode(prefix)} | {new}")
+nv.check.ex_2_3(**produced)
+
+# %% [markdown]
+# **4. Who fails on held-out counts?** *(read a table · 10 min)* From the paper profile's
+# accuracy table (`book.paper_table("accuracy_per_count.csv")`, experiment `main`), list the
+# Same-Object transformer seeds that are below accuracy 1 on a held-out count, and on which N.
+# Answer with a dict `{seed: [N, …]}` (leave out the seeds that get all held-out counts right).
+# Why is each of these accuracies exactly 0 or 1?
+
+# %%
+nv.check.ex_2_4(failures=...)
+
+# %% [markdown] tags=["solution"]
+# ```{admonition} Solution
+# :class: dropdown
+# Select the rows, keep the held-out N (`Task.count_range`) and the accuracies below 1. Each is
+# 0 or 1 because the Same-Object task has one token for every demo: there is only one sequence
+# of each N, so its 15 test sequences are the same sequence.
+# ```
+
+# %% tags=["hide-cell", "solution"]
+same = nv.Task("same")
+rows = paper_accuracy.query("experiment == 'main' and arch == 'transformer' and task == 'same'")
+held_out_rows = rows[rows["N"].map(lambda n: same.count_range(n) == "held-out")]
+print("accuracies seen on held-out counts:", sorted(held_out_rows["accuracy"].unique().tolist()))
+failing = held_out_rows[held_out_rows["accuracy"] < 1]
+failures = {int(seed): sorted(group["N"].tolist()) for seed, group in failing.groupby("seed")}
+print(failures)
+nv.check.ex_2_4(failures)
 
 # %% [markdown]
 # ## Summary

@@ -179,3 +179,26 @@ def test_bad_inputs_are_refused():
         model(x, return_attention=True)
     with pytest.raises(ValueError, match=r"needs tokens of shape \(E, B, L\)"):
         build_model(ModelConfig("gru", vocab_size=8), seeds=(0, 1))(x)
+
+
+@pytest.mark.parametrize("config", ARCHS[:3], ids=lambda c: c.arch)
+def test_generate_is_greedy_and_carries_a_patch_through_every_step(config):
+    from numvars.models import generate
+
+    model = build_model(config).eval()
+    prefix = torch.tensor(TASK.encode("B D0 D1 D2 T"))
+    out = generate(model, prefix, max_new=6)
+    assert out.shape == (len(prefix) + 6,) and torch.equal(out[: len(prefix)], prefix)
+    for i in range(len(prefix), len(out)):  # each new token is the argmax after the tokens before it
+        assert out[i] == model(out[None, :i]).logits[0, -1].argmax()
+    source = model(torch.tensor([TASK.encode("B D0 D1 D2 D0 D1 D2 T")])).states[0, 6]
+    patch = Patch(torch.tensor([0]), torch.tensor([3]), source[None])
+    patched = generate(model, prefix, patch=patch, max_new=6)
+    for i in range(len(prefix), len(patched)):
+        assert patched[i] == model(patched[None, :i], patch=patch).logits[0, -1].argmax()
+    stopped = generate(model, prefix[None].expand(2, -1), max_new=6, stop=int(out[len(prefix)]))
+    assert stopped.shape == (2, len(prefix) + 1)  # both rows stop at once
+    with pytest.raises(ValueError, match="past the prefix"):
+        generate(model, prefix, patch=Patch(torch.tensor([0]), torch.tensor([5]), source[None]))
+    with pytest.raises(ValueError, match="one network"):
+        generate(build_model(config, seeds=(0, 1)), prefix)

@@ -1,0 +1,58 @@
+"""Chapter 3's checkers: a right answer, a wrong one, the untouched stub and a malformed answer
+each. The expected answers are computed here as the checkers compute them (the program, the live
+quick GRU and its stored count alignment, numvars.das)."""
+
+import pytest
+import torch
+
+import numvars as nv
+from numvars.check import chapter3
+
+
+def test_ex_3_1_possible_numbers_of_responses():
+    expected = chapter3.possible_responses()
+    assert len(expected) == nv.programs.MAX_EXTRA_DEMOS + 1  # 0..3 extra demos, every one drawn
+    assert nv.check.ex_3_1(sorted(expected)).right
+    assert nv.check.ex_3_1(range(min(expected), max(expected) + 1)).right
+    wrong = nv.check.ex_3_1({min(expected)})
+    assert not wrong.right and f"expected {sorted(expected)}" in repr(wrong)
+    assert not nv.check.ex_3_1().attempted
+    with pytest.raises(TypeError, match="should be a set, list or range"):
+        nv.check.ex_3_1(5)
+    with pytest.raises(TypeError, match="whole numbers"):
+        nv.check.ex_3_1([5.0, 6])
+
+
+def test_ex_3_2_full_swap_against_das():
+    learned, full = chapter3.count_alignment_iias()
+    direction = "higher" if full > learned else "lower"
+    right = nv.check.ex_3_2(direction=direction, full_swap_iia=full)
+    assert right.right, right
+    other = {"higher": "lower", "lower": "higher"}[direction]
+    wrong = nv.check.ex_3_2(direction=other, full_swap_iia=full + 0.05)
+    assert [p.right for p in wrong.parts] == [False, False]
+    assert f"expected {direction!r}" in repr(wrong) and f"expected {full:.3f}" in repr(wrong)
+    assert not nv.check.ex_3_2().attempted
+    with pytest.raises(ValueError, match=r"one of \['higher', 'lower'\]"):
+        nv.check.ex_3_2(direction="same")
+
+
+def interchange(h_o, h_s, R, k):
+    z_o, z_s = h_o @ R.T, h_s @ R.T
+    return torch.cat([z_s[:, :k], z_o[:, k:]], dim=1) @ R
+
+
+def test_ex_3_3_implement_the_swap():
+    assert nv.check.ex_3_3(interchange).right
+    by_projection = lambda h_o, h_s, R, k: h_o + (h_s - h_o) @ R[:k].T @ R[:k]  # noqa: E731 — only the subspace matters
+    assert nv.check.ex_3_3(by_projection).right
+    unrotated = nv.check.ex_3_3(lambda h_o, h_s, R, k: torch.cat([h_s[:, :k], h_o[:, k:]], dim=1))
+    assert [p.right for p in unrotated.parts] == [False, True] and "first mismatch: S = 20, k = 1" in repr(unrotated)
+    transposed = nv.check.ex_3_3(lambda h_o, h_s, R, k: interchange(h_o, h_s, R.T, k))
+    assert not transposed.right
+    crashing = nv.check.ex_3_3(lambda h_o, h_s, R, k: 1 / 0)
+    assert not crashing.right and "ZeroDivisionError" in repr(crashing)
+    assert not nv.check.ex_3_3().attempted
+    assert not nv.check.ex_3_3(lambda h_o, h_s, R, k: ...).attempted  # the stub's function
+    with pytest.raises(TypeError, match="pass your function itself"):
+        nv.check.ex_3_3(interchange(torch.zeros(1, 2), torch.zeros(1, 2), torch.eye(2), 1))
