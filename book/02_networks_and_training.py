@@ -292,8 +292,9 @@ nv.results.behaviour_summary(transformer_variants, by=["experiment", "task", "n_
 
 # %%
 single = nv.Task("single")
-quick_networks = {c.arch: nv.load_run(c).model()  # GRU, LSTM and transformer of seed 0
-                  for c in nv.grids.profile("quick").training["main"] if c.seed == 0}
+quick_seed_0 = [c for c in nv.grids.profile("quick").training["main"] if c.seed == 0]  # GRU, LSTM, transformer
+nv.ensure(quick_seed_0, progress=False)  # already there when PROFILE is "quick" (§2.3)
+quick_networks = {c.arch: nv.load_run(c).model() for c in quick_seed_0}
 
 # %% [markdown]
 # **1. The update gate.** *(predict, then run · 15 min)* In the GRU equations, what value of

@@ -315,6 +315,63 @@ print("the projection form agrees:", nv.check.ex_3_3(interchange_by_projection).
 nv.check.ex_3_3(interchange)
 
 # %% [markdown]
+# **4. Probe versus intervention.** *(predict, then run · 20 min)* §3.5's table shows the random
+# rotation's IIA far below DAS's. A *linear probe* asks a weaker question: can the count be read
+# out of a subspace at all? Fit a least-squares linear map (with an intercept) from the state
+# to Up-Down's `count`, at every demo and response token of `task.sample(300, seed=0)`, and
+# report its R² on `task.sample(300, seed=1)` — for the full state, for the $k$ rotated
+# coordinates DAS swaps (`h @ R[:k].T` with `R = alignment.rotation`), and for those of the
+# random rotation (`nv.load_measurement(controls["random rotation"]).alignment()`). **Predict
+# first**: will the probe read the count far worse (R² lower by more than 0.1) from the random
+# subspace than from DAS's? Answer `random_far_worse` (`"yes"` or `"no"`), then the three R²
+# (numbers).
+
+# %%
+nv.check.ex_3_4(random_far_worse=..., r2_full=..., r2_das=..., r2_random=...)
+
+# %% [markdown] tags=["solution"]
+# ```{admonition} Solution
+# :class: dropdown
+# No (printed below): the probe reads the count almost as well from the random subspace as from
+# DAS's, and from both nearly as well as from the whole state — the count is spread over the
+# state, so almost any half of it is enough to decode it. Yet swapping the random subspace
+# does not move the network's count (§3.5's IIA). *Decodable is not causally used*: a probe
+# says that information is there; only an intervention says that the network uses it there.
+# ```
+
+# %% tags=["hide-cell", "solution"]
+def probe_states(seed, n=300):
+    """States after every demo and response token of n sequences, and Up-Down's count there."""
+    sequences = task.sample(n, seed=seed)
+    with torch.no_grad():
+        states = model(task.pad(sequences)).states  # (n, L, S)
+    rows, counts = [], []
+    for i, ids in enumerate(sequences):
+        for position, (token, state) in enumerate(zip(ids, up_down.states(ids))):
+            if token in task.demo_ids or token == task.response_id:
+                rows.append(states[i, position])
+                counts.append(state["count"])
+    return torch.stack(rows).double(), torch.tensor(counts, dtype=torch.float64)
+
+
+def r2(x_fit, y_fit, x_test, y_test):
+    with_one = lambda x: torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)  # an intercept
+    weights = torch.linalg.lstsq(with_one(x_fit), y_fit[:, None]).solution
+    residual = y_test - (with_one(x_test) @ weights)[:, 0]
+    return float(1 - residual.pow(2).sum() / (y_test - y_test.mean()).pow(2).sum())
+
+
+(x_fit, y_fit), (x_test, y_test) = probe_states(0), probe_states(1)
+random_fit = nv.load_measurement(controls["random rotation"])
+subspaces = {"das": alignment.rotation.double()[: alignment.k],
+             "random": random_fit.alignment().rotation.double()[: random_fit.k]}
+probe = {"r2_full": r2(x_fit, y_fit, x_test, y_test)}
+probe |= {f"r2_{name}": r2(x_fit @ rows.T, y_fit, x_test @ rows.T, y_test) for name, rows in subspaces.items()}
+print(" ".join(f"{name} {value:.3f}" for name, value in probe.items()),
+      f"| test IIA: DAS {fit.test_iia:.3f}, random rotation {random_fit.test_iia:.3f}")
+nv.check.ex_3_4(random_far_worse="yes" if probe["r2_das"] - probe["r2_random"] > 0.1 else "no", **probe)
+
+# %% [markdown]
 # ## Summary
 #
 # * An interchange intervention sets a variable of a target's state to a source's value and
@@ -324,3 +381,5 @@ nv.check.ex_3_3(interchange)
 #   network completes exactly as the program does.
 # * Controls matter: a random rotation and an untrained network show what IIA a network with no
 #   aligned count reaches.
+# * A probe is not an intervention: the count can be decoded from subspaces the network does
+#   not use (exercise 4).

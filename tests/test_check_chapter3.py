@@ -56,3 +56,30 @@ def test_ex_3_3_implement_the_swap():
     assert not nv.check.ex_3_3(lambda h_o, h_s, R, k: ...).attempted  # the stub's function
     with pytest.raises(TypeError, match="pass your function itself"):
         nv.check.ex_3_3(interchange(torch.zeros(1, 2), torch.zeros(1, 2), torch.eye(2), 1))
+
+
+def test_ex_3_4_probe_versus_intervention():
+    m = chapter3.probe_versus_intervention()
+    assert m["iia_das"] > m["iia_random"] + 0.3  # the intervention tells the subspaces apart …
+    worse = "yes" if m["r2_das"] - m["r2_random"] > 0.1 else "no"
+    assert worse == "no"  # … the probe does not
+    r2 = {name: m[name] for name in ("r2_full", "r2_das", "r2_random")}
+    right = nv.check.ex_3_4(random_far_worse=worse, **r2)
+    assert right.right, right
+    wrong = nv.check.ex_3_4(random_far_worse="yes", **{**r2, "r2_random": m["r2_random"] - 0.2})
+    assert [p.right for p in wrong.parts] == [False, True, True, False]
+    assert "expected 'no'" in repr(wrong) and f"expected {m['r2_random']:.3f}" in repr(wrong)
+    assert not nv.check.ex_3_4().attempted
+    with pytest.raises(TypeError, match="r2_full should be a number"):
+        nv.check.ex_3_4(r2_full="high")
+    with pytest.raises(ValueError, match=r"one of \['yes', 'no'\]"):
+        nv.check.ex_3_4(random_far_worse="maybe")
+
+
+def test_probe_r2_is_one_for_a_linear_target_and_low_for_noise():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 5, generator=generator, dtype=torch.float64)
+    y = x @ torch.arange(5.0, dtype=torch.float64) + 3
+    assert chapter3.probe_r2(x[:100], y[:100], x[100:], y[100:]) == pytest.approx(1.0)
+    noise = torch.randn(200, generator=generator, dtype=torch.float64)
+    assert chapter3.probe_r2(x[:100], noise[:100], x[100:], noise[100:]) < 0.2

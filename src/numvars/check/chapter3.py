@@ -128,3 +128,81 @@ def ex_3_3(interchange=...):
                 "k = 0 leaves h_o, k = S gives h_s: R is orthogonal, so RᵀR = I" if extremes and all(extremes)
                 else "expected h_o at k = 0 and h_s at k = S (RᵀR = I)")
     return verdict("3.3", matches, ends)
+
+
+PROBE_SEQUENCES = 300  # exercise 3.4: sequences to fit the probe on (seed 0) and to test it on (seed 1)
+
+
+@torch.no_grad()
+def probe_data(model, seed: int, n: int = PROBE_SEQUENCES) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exercise 3.4: the states (M, S) of ``model`` after every demo and response token of
+    ``n`` Single-Object sequences drawn with ``seed``, and Up-Down's ``count`` there (M,),
+    both float64."""
+    task = Task("single")
+    up_down = get_program("up_down", task)
+    sequences = task.sample(n, seed=seed)
+    states = model(task.pad(sequences)).states  # (n, L, S)
+    rows, counts = [], []
+    for i, ids in enumerate(sequences):
+        for t, (token, state) in enumerate(zip(ids, up_down.states(ids))):
+            if token in task.demo_ids or token == task.response_id:
+                rows.append(states[i, t])
+                counts.append(state["count"])
+    return torch.stack(rows).double(), torch.tensor(counts, dtype=torch.float64)
+
+
+def probe_r2(x_fit, y_fit, x_test, y_test) -> float:
+    """R² on (``x_test``, ``y_test``) of the least-squares linear fit (with an intercept) of
+    ``y_fit`` on ``x_fit``."""
+    ones = lambda x: torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)  # noqa: E731
+    weights = torch.linalg.lstsq(ones(x_fit), y_fit[:, None]).solution
+    residual = y_test - (ones(x_test) @ weights)[:, 0]
+    return float(1 - residual.pow(2).sum() / (y_test - y_test.mean()).pow(2).sum())
+
+
+def probe_versus_intervention() -> dict[str, float]:
+    """Exercise 3.4's measurements on the live GRU (quick profile, Single-Object, seed 0): the
+    probe's test R² on the full state, on the k rotated coordinates DAS swaps and on those of
+    the stored random-rotation control; and the two alignments' test IIA."""
+    from dataclasses import replace
+
+    from numvars.grids import das_settings, profile
+    from numvars.jobs import DasConfig, load_measurement, load_run
+    from numvars.runner import ensure
+
+    network = next(c for c in profile("quick").training["main"] if c.arch == "gru" and c.seed == 0)
+    learned = DasConfig(network, "up_down", "count", **das_settings("quick"))
+    random = replace(learned, method="random")
+    ensure([network, learned, random], progress=False)
+    model = load_run(network).model().eval()
+    (x_fit, y_fit), (x_test, y_test) = probe_data(model, 0), probe_data(model, 1)
+    out = {"r2_full": probe_r2(x_fit, y_fit, x_test, y_test)}
+    for name, config in [("das", learned), ("random", random)]:
+        fit = load_measurement(config)
+        rows = fit.alignment().rotation.double()[: fit.k]  # the swapped subspace: the first k rows of R
+        out[f"r2_{name}"] = probe_r2(x_fit @ rows.T, y_fit, x_test @ rows.T, y_test)
+        out[f"iia_{name}"] = fit.test_iia
+    return out
+
+
+def ex_3_4(random_far_worse=..., r2_full=..., r2_das=..., r2_random=...):
+    """Exercise 3.4, probe versus intervention on the live GRU: ``random_far_worse`` (``"yes"`` or
+    ``"no"``) — does a linear probe read the count from the random rotation's swapped subspace
+    far worse (R² lower by more than 0.1) than from DAS's? Then the probe's test R² (numbers,
+    ± 0.02) on the full state, DAS's subspace and the random one (fit on 300 sequences of seed
+    0, tested on 300 of seed 1, at every demo and response token)."""
+    answers = {"random_far_worse": random_far_worse, "r2_full": r2_full, "r2_das": r2_das, "r2_random": r2_random}
+    if not any(attempted(a) for a in answers.values()):
+        return verdict("3.4", *(not_attempted(name) for name in answers))
+    m = probe_versus_intervention()
+    worse = "yes" if m["r2_das"] - m["r2_random"] > 0.1 else "no"
+    why = (f"R² {m['r2_das']:.3f} (DAS) against {m['r2_random']:.3f} (random), while the IIA is "
+           f"{m['iia_das']:.3f} against {m['iia_random']:.3f}: the count can be read from almost any "
+           "subspace, but only DAS's is the one the network uses — decodable is not causal")
+    return verdict(
+        "3.4",
+        choice("random_far_worse", random_far_worse, worse, ("yes", "no"), why),
+        close("r2_full", r2_full, m["r2_full"], 0.02, "all S coordinates"),
+        close("r2_das", r2_das, m["r2_das"], 0.02, "the k rotated coordinates DAS swaps"),
+        close("r2_random", r2_random, m["r2_random"], 0.02, "the random rotation's k coordinates"),
+    )
