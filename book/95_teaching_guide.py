@@ -49,29 +49,6 @@
 # and 7 are independent of one another; pick by interest (learning dynamics, transformers,
 # geometry). The {doc}`90_scorecard` and the {doc}`reproduction_notes` are reference pages.
 #
-# ## Exercises and checkers
-#
-# Every chapter ends with exercises; each says what kind it is and how long it takes, and most
-# ask learners to change something and predict the result before running it. A checked
-# exercise has a cell that calls its checker with `...` in place of the answer (`...` means
-# "not attempted yet", so a notebook with untouched stubs runs through); a learner replaces the
-# `...` and runs the cell. The checker computes the answer with `numvars` — from the programs,
-# the live networks in the store, or the committed tables — and says right or not yet, with
-# the reason. The folded solution ends by calling the checker with the right answer, and the
-# tests check that every solution passes its checker and that every checker says "not yet" to
-# a wrong answer. The list, read from the chapters:
-
-# %%
-from pathlib import Path
-
-from numvars.check.catalogue import exercises
-
-catalogue = exercises(Path("."))  # this page runs in book/
-checked = catalogue["checker"] != ""
-print(f"{len(catalogue)} exercises, {checked.sum()} of them checked; about {catalogue['minutes'].sum():.0f} minutes in all")
-catalogue.drop(columns="chapter").set_index("exercise")
-
-# %% [markdown]
 # ## How long each chapter runs
 #
 # Measured with `python benchmarks/chapter_times.py` on a two-core machine without a GPU, with
@@ -95,7 +72,31 @@ table.round(0).astype(int)
 # %% [markdown]
 # Reading time is longer than run time everywhere: a chapter is 30–60 minutes of reading,
 # running and exercises for a first-year graduate student.
+
+# %% [markdown]
+# ## Checked exercises
 #
+# Every chapter ends with exercises; each says what kind it is and how long it takes, and most
+# ask learners to change something and predict the result before running it. A checked
+# exercise has a cell that calls its checker with `...` in place of the answer (`...` means
+# "not attempted yet", so a notebook with untouched stubs runs through); a learner replaces the
+# `...` and runs the cell. The checker computes the answer with `numvars` — from the programs,
+# the live networks in the store, or the committed tables — and says right or not yet, with
+# the reason. The folded solution ends by calling the checker with the right answer, and the
+# tests check that every solution passes its checker and that every checker says "not yet" to
+# a wrong answer. The list, read from the chapters:
+
+# %%
+from pathlib import Path
+
+from numvars.check.catalogue import exercises
+
+catalogue = exercises(Path("."))  # this page runs in book/
+checked = catalogue["checker"] != ""
+print(f"{len(catalogue)} exercises, {checked.sum()} of them checked; about {catalogue['minutes'].sum():.0f} minutes in all")
+catalogue.drop(columns="chapter").set_index("exercise")
+
+# %% [markdown]
 # ## A 90-minute lab: "swap the count"
 #
 # Goal: learners compute an interchange intervention by hand, then see DAS find the count in a
@@ -104,23 +105,24 @@ table.round(0).astype(int)
 # | minutes | what | run live | exercises |
 # |---|---|---|---|
 # | 0–10 | the question (intro page; chapter 1's opening) | — | — |
-# | 10–40 | chapter 1 §1.1–1.4: tasks, programs, counterfactuals | every cell | 1.1 by hand; 1.2 in pairs |
-# | 40–75 | chapter 3 §3.1–3.5: DAS on the quick GRU | every cell (warm store) | 3.1 by hand, then 3.2 |
-# | 75–90 | chapter 4's grid figure (read, not run): which networks hold a count | — | discuss 4.1 |
+# | 10–40 | chapter 1 §1.1–1.4: tasks, programs, counterfactuals | every cell | 1.1 by hand, 1.4 predict; 1.2 in pairs |
+# | 40–50 | chapter 2 §2.2: one face for three networks | §2.2 | 2.3: predict, then swap a whole state |
+# | 50–80 | chapter 3 §3.1–3.5: DAS on the quick GRU | every cell (warm store) | 3.1 predict, 3.2 change k, 3.3 implement the swap |
+# | 80–90 | chapter 3's controls and chapter 4's grid figure (read): which networks hold a count | — | 3.4 (probe versus intervention) as a discussion |
 #
 # ## A module of three 90-minute sessions
 #
 # | session | chapters | run live | read | exercises |
 # |---|---|---|---|---|
-# | 1. Programs and networks | 1, 2 | chapter 1 whole; chapter 2 §2.1–2.3 | 2.4 (behaviour per count) | 1.1, 1.2, 1.3 (homework), 2.1 |
-# | 2. Distributed alignment search | 3, 4 | chapter 3 whole | chapter 4 §4.2–4.5 | 3.1, 3.2, 4.1, 4.2 |
+# | 1. Programs and networks | 1, 2 | chapter 1 whole; chapter 2 §2.1–2.3 | §2.4 (behaviour per count) | 1.1, 1.2, 1.4, 2.1, 2.3; 1.3 as homework |
+# | 2. Distributed alignment search | 3, 4 | chapter 3 whole | chapter 4 §4.2–4.5 | 3.1–3.4, 4.1; 4.2 and 4.3 as homework |
 # | 3. One of: learning and size (5), transformers (6), geometry (7) | 5, 6 or 7 | the chapter's live cells | its paper-scale tables | the chapter's exercises |
 #
 # The summed run times of each session's live chapters, warm (they fit in the session with
 # room to spare) and cold (the preparation):
 
 # %%
-sessions = {"lab (1, 3)": ["01", "03"], "session 1 (1, 2)": ["01", "02"], "session 2 (3, 4)": ["03", "04"],
+sessions = {"lab (1, 2, 3)": ["01", "02", "03"], "session 1 (1, 2)": ["01", "02"], "session 2 (3, 4)": ["03", "04"],
             "session 3a (5)": ["05"], "session 3b (6)": ["06"], "session 3c (7)": ["07"]}
 per_chapter = table.drop(index="all chapters")
 pd.DataFrame({name: per_chapter[per_chapter.index.str[:2].isin(chapters)].sum() for name, chapters in sessions.items()}).T.round(0).astype(int)
@@ -149,4 +151,5 @@ pd.DataFrame({name: per_chapter[per_chapter.index.str[:2].isin(chapters)].sum() 
 # | a `StoreWarning` says a file under the store is corrupt or foreign | a run was killed while writing, or a file was copied in from elsewhere | nothing to do: the file was moved aside (`.bad`) and its result is computed again; delete the `.bad` files when convenient |
 # | an edited `.py` chapter and its `.ipynb` disagree | jupytext pairing | `make sync` |
 # | `make test` fails on a notebook after editing a chapter | the golden outputs changed | `make golden`, then review `git diff book/` |
+# | a checker raises a `TypeError` or `ValueError` | the answer has the wrong form (a word where a number is asked, a token the task lacks, a choice not offered) | read the message: it says what is allowed; `...` is always accepted as "not attempted yet" |
 # | `PROFILE = "paper"` takes hours | the paper profile trains the whole grid | keep the quick profile in class: the paper-scale numbers are already in `results/paper/` and every chapter shows them |

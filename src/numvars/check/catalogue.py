@@ -35,14 +35,14 @@ def exercise_text(path: Path) -> str:
 
 def exercises(book: Path) -> pd.DataFrame:
     """One row per exercise of the chapters ``book/NN_*.py`` (NN < 90): chapter, exercise
-    (``"3.2"``), title, kind and minutes (NaN where the prompt does not say), and checker (the
+    (``"3.2"``), title (TeX's ``$`` dropped: the table is plain text), kind and minutes (NaN where the prompt does not say), and checker (the
     ``nv.check`` function's name, or ``""``)."""
     rows = []
     for path in sorted(book.glob("[0-8][0-9]_*.py")):
         chapter = chapter_number(path)
         for number, title, kind, minutes in PROMPT.findall(exercise_text(path)):
             name = f"ex_{chapter}_{number}"
-            rows.append(dict(chapter=path.stem, exercise=f"{chapter}.{number}", title=title.rstrip("."),
+            rows.append(dict(chapter=path.stem, exercise=f"{chapter}.{number}", title=title.rstrip(".").replace("$", ""),
                              kind=kind or None, minutes=int(minutes) if minutes else None,
                              checker=f"nv.check.{name}" if name in numvars.check.__all__ else ""))
     return pd.DataFrame(rows, columns=["chapter", "exercise", "title", "kind", "minutes", "checker"])
