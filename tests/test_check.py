@@ -121,3 +121,11 @@ def test_the_catalogue_reads_a_prompt_with_and_without_kind_and_time(tmp_path):
     table = table.where(table.notna(), None)
     assert table[["exercise", "title", "kind", "minutes", "checker"]].values.tolist() == [
         ["1.1", "Swap", "predict", 5, "nv.check.ex_1_1"], ["1.2", "Think more", None, None, ""]]
+
+
+def test_live_config_names_what_the_quick_profile_has():
+    assert core.live_config("transformer", 1, "nope_transformer").positional == "none"
+    with pytest.raises(ValueError, match=r"no experiment 'mian'; it has \["):
+        core.live_config("gru", 0, "mian")
+    with pytest.raises(ValueError, match=r"have no 'gru' of seed 7"):
+        core.live_config("gru", 7)

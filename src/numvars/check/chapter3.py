@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from numvars.check.core import Part, attempted, choice, close, not_attempted, verdict
+from numvars.check.core import Part, attempted, choice, close, live_config, not_attempted, verdict
 from numvars.programs import get_program
 from numvars.tasks import Task
 
@@ -56,11 +56,11 @@ def count_alignment_iias() -> tuple[float, float]:
     live GRU (quick profile, Single-Object, seed 0) — its stored count alignment, the same
     test pairs."""
     from numvars import das
-    from numvars.grids import das_settings, profile
+    from numvars.grids import das_settings
     from numvars.jobs import DasConfig, load_measurement, load_run, pair_set
     from numvars.runner import ensure
 
-    network = next(c for c in profile("quick").training["main"] if c.arch == "gru" and c.seed == 0)
+    network = live_config("gru", 0)
     config = DasConfig(network, "up_down", "count", **das_settings("quick"))
     ensure([network, config], progress=False)
     model = load_run(network).model().eval()
@@ -166,11 +166,11 @@ def probe_versus_intervention() -> dict[str, float]:
     the stored random-rotation control; and the two alignments' test IIA."""
     from dataclasses import replace
 
-    from numvars.grids import das_settings, profile
+    from numvars.grids import das_settings
     from numvars.jobs import DasConfig, load_measurement, load_run
     from numvars.runner import ensure
 
-    network = next(c for c in profile("quick").training["main"] if c.arch == "gru" and c.seed == 0)
+    network = live_config("gru", 0)
     learned = DasConfig(network, "up_down", "count", **das_settings("quick"))
     random = replace(learned, method="random")
     ensure([network, learned, random], progress=False)

@@ -11,26 +11,10 @@ from numbers import Integral
 
 import pandas as pd
 
-from numvars.check.core import Part, attempted, close, not_attempted, number, verdict
+from numvars.check.core import Part, attempted, close, live_config, live_network, not_attempted, number, verdict
 
 COUNTS = range(1, 21)  # the chapter's prompts: N = 1..20, five seeded prompts each
 PER_COUNT = 5
-
-
-def live_transformer(positional: str = "none", n_layers: int = 1, seed: int = 0):
-    """The quick profile's transformer of ``positional`` (``"none"``: NoPE, ``"rope"``), ``n_layers``
-    and ``seed``, and its task — the chapter's ``models[(positional, n_layers, seed)]`` and ``live_task``."""
-    from numvars.grids import profile
-    from numvars.jobs import load_run
-    from numvars.runner import ensure
-
-    configs = [c for c in profile("quick").train_configs() if c.arch == "transformer"]
-    chosen = [c for c in configs if (c.positional, c.n_layers, c.seed) == (positional, n_layers, seed)]
-    if not chosen:
-        raise ValueError(f"the quick profile has no {positional!r} transformer of {n_layers} layer(s) and seed {seed}; it has "
-                         f"{sorted((c.positional, c.n_layers, c.seed) for c in configs)}")
-    ensure(chosen, progress=False)
-    return load_run(chosen[0]).model(), chosen[0].task
 
 
 @cache
@@ -38,7 +22,7 @@ def _shifts(extra: str, copies: int) -> pd.DataFrame:
     """``nv.attention.response_shift`` on the live NoPE transformer (seed 0): N = 1..20, five prompts each."""
     from numvars.attention import response_shift
 
-    nope, task = live_transformer("none", 1, 0)
+    nope, task = live_network("transformer", 0, "nope_transformer"), live_config("transformer", 0, "nope_transformer").task
     return response_shift(nope, task, COUNTS, PER_COUNT, extra, copies=copies)
 
 
@@ -81,7 +65,7 @@ def _layer_2_swap() -> pd.DataFrame:
     from numvars.grids import profile
     from numvars.jobs import pair_set
 
-    rope, _ = live_transformer("rope", 2, 0)
+    rope = live_network("transformer", 0)  # the main experiment's: 2 layers, RoPE
     pairs = next(c for c in profile("quick").das["transformer_variants"] if c.method == "full_swap").pairs
     return full_swap_by_layer(rope, pair_set(pairs, "test"), layer=2)
 

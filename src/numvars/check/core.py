@@ -125,19 +125,28 @@ def sequence(task, name: str, answer, expected_ids: Sequence[int], why: str = ""
     return equal(name, task.decode(task.encode(answer)), task.decode(expected_ids), why)
 
 
-def live_network(arch: str, seed: int = 0):
-    """The quick profile's trained Single-Object network of ``arch`` (``"gru"``, ``"lstm"`` or
-    ``"transformer"``) and ``seed`` (0 or 1) — the one the chapters run live. Trained into the
-    default store first if it is not there (both seeds of that architecture, about 30 s)."""
+def live_config(arch: str, seed: int = 0, experiment: str = "main"):
+    """The quick profile's training config of ``arch`` (``"gru"``, ``"lstm"`` or
+    ``"transformer"``) and ``seed`` (0 or 1) in ``experiment`` — ``"main"``: the Single-Object
+    networks the chapters run live; ``"nope_transformer"``: chapter 6's 1-layer NoPE ones."""
     from numvars.grids import profile
+
+    training = profile("quick").training
+    if experiment not in training:
+        raise ValueError(f"the quick profile has no experiment {experiment!r}; it has {sorted(training)}")
+    chosen = [c for c in training[experiment] if c.arch == arch and c.seed == seed]
+    if not chosen:
+        raise ValueError(f"the quick profile's {experiment!r} networks have no {arch!r} of seed {seed}; they are "
+                         f"{sorted((c.arch, c.seed) for c in training[experiment])}")
+    return chosen[0]
+
+
+def live_network(arch: str, seed: int = 0, experiment: str = "main"):
+    """The trained network of :func:`live_config` (one member), from the default store —
+    trained there first if it is missing (about 30 s)."""
     from numvars.jobs import load_run
     from numvars.runner import ensure
 
-    configs = [c for c in profile("quick").training["main"] if c.arch == arch]
-    chosen = [c for c in configs if c.seed == seed]
-    if not chosen:
-        raise ValueError(f"the quick profile has no {arch!r} network of seed {seed}; "
-                         f"it has {sorted({c.arch for c in profile('quick').training['main']})} with seeds "
-                         f"{sorted({c.seed for c in configs})}")
-    ensure(configs, progress=False)
-    return load_run(chosen[0]).model()
+    config = live_config(arch, seed, experiment)
+    ensure([config], progress=False)
+    return load_run(config).model()
