@@ -331,7 +331,7 @@ with torch.no_grad():
     z_all = torch.sigmoid(gx_all[:, d_gru : 2 * d_gru] + gh_all[:, d_gru : 2 * d_gru])  # (L, d): the z block
 tokens_read = single.decode(seq[0]).split()
 mean_z = z_all.mean(dim=1)
-print("mean update gate per token:", 
+print("mean update gate per token:",
       " ".join(f"{tok}:{z:.2f}" for tok, z in zip(tokens_read, mean_z.tolist())))
 trial = mean_z[: tokens_read.index("E")]  # B .. the last R
 print(f"mean z over the trial: between {trial.min():.2f} and {trial.max():.2f}")
