@@ -218,6 +218,11 @@ nv.results.controls_table(count_das, controls)
 # %% [markdown]
 # ## Exercises
 #
+# Each checked exercise has a cell that calls its checker with `...` for the answer: replace the
+# `...` with yours and run the cell. The checkers measure the quick profile's GRU — the network
+# this page runs by default; with `PROFILE = "paper"` the page's network is the paper's
+# Multi-Object GRU, and the checkers' answers are not its answers.
+#
 # **1. A counterfactual by hand.** *(predict, then run · 10 min)* Target `B D D D T R R R E`
 # (N = 3) stopped after its first demo token (t = 1); source with N = 6 stopped after its first
 # response. Predict Up-Down's `count` counterfactual under the paper's rule. It has a random
@@ -370,6 +375,58 @@ probe |= {f"r2_{name}": r2(x_fit @ rows.T, y_fit, x_test @ rows.T, y_test) for n
 print(" ".join(f"{name} {value:.3f}" for name, value in probe.items()),
       f"| test IIA: DAS {fit.test_iia:.3f}, random rotation {random_fit.test_iia:.3f}")
 nv.check.ex_3_4(random_far_worse="yes" if probe["r2_das"] - probe["r2_random"] > 0.1 else "no", **probe)
+
+# %% [markdown]
+# **5. Write the training loop.** *(implement, then predict · 25 min)* §3.3 called
+# `numvars.das.fit_alignment`; now write its core yourself. Fill in `train_rotation` below:
+# Adam on the rotation's parameters; for each batch of pair indices,
+# `nv.das.intervened_predictions(model, runs, rows, alignment)` gives `(logits, targets,
+# scored)` — the intervened network's predictions after $t$, the counterfactual tokens, and
+# which of them the program determines; the loss is the cross-entropy of the scored ones. The
+# network stays frozen: only $R$ learns. Before you run it: after 40 epochs, with no early
+# stopping and no best-epoch selection, will your test IIA be nearer the stored fit's or the
+# random rotation's (§3.5)? The checker scores your rotation on the stored fit's test pairs:
+# right from halfway between the two.
+
+# %%
+def train_rotation(model, pairs, k, epochs=40, lr=3e-3, batch_size=512, seed=0):
+    """A LearnedRotation (S, S) swapping k coordinates, trained on `pairs` with `model` frozen."""
+    runs = nv.das.run_frozen(model, pairs)  # every h_o and h_s, computed once
+    alignment = nv.das.LearnedRotation(model.config.state_size, k, seed=seed)  # R starts as the random rotation
+    ...  # your loop: an optimiser, then for each epoch and batch of rows, loss and step
+    return alignment
+
+
+nv.check.ex_3_5(...)  # then: nv.check.ex_3_5(train_rotation(model, nv.pair_set(count_das.pairs, "train"), fit.k))
+
+# %% [markdown] tags=["solution"]
+# ```{admonition} Solution
+# :class: dropdown
+# The loop below is `fit_alignment`'s without its bookkeeping (validation, patience, the best
+# epoch kept). Forty epochs already bring the rotation most of the way from the random start to
+# the stored fit (printed below): most of what DAS finds, it finds early; §3.3's curve shows the
+# rest coming slowly.
+# ```
+
+# %% tags=["hide-cell", "solution"]
+def train_rotation(model, pairs, k, epochs=40, lr=3e-3, batch_size=512, seed=0):
+    """A LearnedRotation (S, S) swapping k coordinates, trained on `pairs` with `model` frozen."""
+    runs = nv.das.run_frozen(model, pairs)
+    alignment = nv.das.LearnedRotation(model.config.state_size, k, seed=seed)
+    model.requires_grad_(False)  # frozen: only R learns
+    optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        for rows in torch.randperm(len(runs), generator=order).split(batch_size):
+            logits, targets, scored = nv.das.intervened_predictions(model, runs, rows, alignment)
+            loss = torch.nn.functional.cross_entropy(logits[scored], targets[scored])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return alignment
+
+
+nv.check.ex_3_5(train_rotation(model, nv.pair_set(count_das.pairs, "train"), fit.k))
 
 # %% [markdown]
 # ## Summary

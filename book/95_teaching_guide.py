@@ -115,7 +115,7 @@ catalogue.drop(columns="chapter").set_index("exercise")
 # | session | chapters | run live | read | exercises |
 # |---|---|---|---|---|
 # | 1. Programs and networks | 1, 2 | chapter 1 whole; chapter 2 §2.1–2.3 | §2.4 (behaviour per count) | 1.1, 1.2, 1.4, 2.1, 2.3; 1.3 as homework |
-# | 2. Distributed alignment search | 3, 4 | chapter 3 whole | chapter 4 §4.2–4.5 | 3.1–3.4, 4.1; 4.2 and 4.3 as homework |
+# | 2. Distributed alignment search | 3, 4 | chapter 3 whole | chapter 4 §4.2–4.5 | 3.1–3.5, 4.1; 4.2 and 4.3 as homework |
 # | 3. One of: learning and size (5), transformers (6), geometry (7) | 5, 6 or 7 | the chapter's live cells | its paper-scale tables | the chapter's exercises |
 #
 # The summed run times of each session's live chapters, warm (they fit in the session with

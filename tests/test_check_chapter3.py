@@ -83,3 +83,27 @@ def test_probe_r2_is_one_for_a_linear_target_and_low_for_noise():
     assert chapter3.probe_r2(x[:100], y[:100], x[100:], y[100:]) == pytest.approx(1.0)
     noise = torch.randn(200, generator=generator, dtype=torch.float64)
     assert chapter3.probe_r2(x[:100], noise[:100], x[100:], noise[100:]) < 0.2
+
+
+def test_ex_3_5_scores_a_rotation_against_halfway_from_random_to_the_stored_fit():
+    model, learned, _ = chapter3.count_fits()
+    stored = nv.load_measurement(learned)
+    rotation, k = stored.alignment().rotation, stored.k
+    same_subspace = torch.cat([rotation[:k].flip(0), rotation[k:]])  # the first k rows reordered: the same swap
+    right = nv.check.ex_3_5(nv.das.Alignment(same_subspace, k))
+    assert right.right and f"yours {stored.test_iia:.3f}" in repr(right), right
+    untrained = nv.check.ex_3_5(nv.das.LearnedRotation(model.config.state_size, k, seed=0))  # = the random control
+    assert not untrained.right and "halfway" in repr(untrained)
+    assert "train your own" in repr(nv.check.ex_3_5(stored.alignment()))
+    assert not nv.check.ex_3_5().attempted
+    with pytest.raises(TypeError, match="pass the trained alignment itself"):
+        nv.check.ex_3_5(rotation)
+    with pytest.raises(TypeError, match=r"could not swap two \(n, 20\) states: TypeError"):
+        nv.check.ex_3_5(torch.nn.Linear(20, 3))  # one input, not (h_o, h_s)
+    with pytest.raises(TypeError, match=r"should map \(n, 20\) states to \(n, 20\), it gave \(2, 3\)"):
+        nv.check.ex_3_5(FirstThree())
+
+
+class FirstThree(torch.nn.Module):
+    def forward(self, h_o, h_s):
+        return h_o[:, :3]

@@ -104,7 +104,7 @@ def test_golden_solutions_are_tagged(notebook: Path):
 def _names(source: str) -> tuple[set[str], set[str]]:
     """(names a code cell binds, names it reads); IPython magics and shell lines are skipped."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
-    bound, read = set(), set()
+    bound, read, parameters = set(), set(), set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Name):
             (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
@@ -112,7 +112,9 @@ def _names(source: str) -> tuple[set[str], set[str]]:
             bound.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             bound.update((a.asname or a.name).split(".")[0] for a in node.names)
-    return bound, read
+        elif isinstance(node, ast.arg):  # a parameter: the function's own name, not the notebook's
+            parameters.add(node.arg)
+    return bound | parameters, read - parameters
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=_ids(CHAPTERS))
@@ -196,3 +198,8 @@ def test_zip_holds_what_make_lab_needs(edition: Path):
 def test_zip_is_reproducible(edition: Path, tmp_path: Path):
     again = student.build(tmp_path, CHAPTERS)
     assert again.read_bytes() == (edition / student.ZIP_NAME).read_bytes()
+
+
+def test_a_parameter_is_not_read_from_a_solution():
+    bound, read = _names("def train(model, seed=0):\n    return seed + offset\n")
+    assert {"train", "model", "seed"} <= bound and read == {"offset"}

@@ -10,7 +10,7 @@ so a chapter's untouched stub cells run. The rules every checker follows are in
 
 from numvars.check.chapter1 import ex_1_1, ex_1_3, ex_1_4
 from numvars.check.chapter2 import ex_2_1, ex_2_3, ex_2_4
-from numvars.check.chapter3 import ex_3_1, ex_3_2, ex_3_3, ex_3_4
+from numvars.check.chapter3 import ex_3_1, ex_3_2, ex_3_3, ex_3_4, ex_3_5
 from numvars.check.chapter4 import ex_4_1, ex_4_2, ex_4_3
 from numvars.check.chapter5 import ex_5_1, ex_5_2, ex_5_3, ex_5_4
 from numvars.check.chapter6 import ex_6_1, ex_6_3, ex_6_4, ex_6_5
@@ -19,7 +19,7 @@ from numvars.check.chapter7 import ex_7_1, ex_7_2, ex_7_3
 __all__ = [
     "ex_1_1", "ex_1_3", "ex_1_4",
     "ex_2_1", "ex_2_3", "ex_2_4",
-    "ex_3_1", "ex_3_2", "ex_3_3", "ex_3_4",
+    "ex_3_1", "ex_3_2", "ex_3_3", "ex_3_4", "ex_3_5",
     "ex_4_1", "ex_4_2", "ex_4_3",
     "ex_5_1", "ex_5_2", "ex_5_3", "ex_5_4",
     "ex_6_1", "ex_6_3", "ex_6_4", "ex_6_5",

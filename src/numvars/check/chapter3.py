@@ -51,21 +51,40 @@ def ex_3_1(responses=...):
     return verdict("3.1", Part("responses", False, f"you wrote {sorted(answer)}, expected {shown} — {why}"))
 
 
-def count_alignment_iias() -> tuple[float, float]:
-    """Exercise 3.2: (DAS's test IIA, the full swap's test IIA) for Up-Down's ``count`` on the
-    live GRU (quick profile, Single-Object, seed 0) — its stored count alignment, the same
-    test pairs."""
-    from numvars import das
+def count_fits():
+    """The live GRU's (quick profile, Single-Object, seed 0) stored Up-Down ``count`` fits —
+    ``(model, learned, random)``: the network (eval mode) and the DasConfigs of its learned
+    rotation and of the random-rotation control, computed first if the store lacks them."""
+    from dataclasses import replace
+
     from numvars.grids import das_settings
-    from numvars.jobs import DasConfig, load_measurement, load_run, pair_set
+    from numvars.jobs import DasConfig, load_run
     from numvars.runner import ensure
 
     network = live_config("gru", 0)
-    config = DasConfig(network, "up_down", "count", **das_settings("quick"))
-    ensure([network, config], progress=False)
-    model = load_run(network).model().eval()
-    full = das.iia(model, das.run_frozen(model, pair_set(config.pairs, "test")), das.FullSwap(model.config.state_size))
-    return load_measurement(config).test_iia, full
+    learned = DasConfig(network, "up_down", "count", **das_settings("quick"))
+    random = replace(learned, method="random")
+    ensure([network, learned, random], progress=False)
+    return load_run(network).model().eval(), learned, random
+
+
+def frozen_test_runs(model, config):
+    """The frozen runs of ``model`` on the test pairs of the measurement ``config``."""
+    from numvars import das
+    from numvars.jobs import pair_set
+
+    return das.run_frozen(model, pair_set(config.pairs, "test"))
+
+
+def count_alignment_iias() -> tuple[float, float]:
+    """Exercise 3.2: (DAS's test IIA, the full swap's test IIA) for Up-Down's ``count`` on the
+    live GRU — its stored count alignment, the same test pairs."""
+    from numvars import das
+    from numvars.jobs import load_measurement
+
+    model, learned, _ = count_fits()
+    full = das.iia(model, frozen_test_runs(model, learned), das.FullSwap(model.config.state_size))
+    return load_measurement(learned).test_iia, full
 
 
 def ex_3_2(direction=..., full_swap_iia=...):
@@ -164,17 +183,9 @@ def probe_versus_intervention() -> dict[str, float]:
     """Exercise 3.4's measurements on the live GRU (quick profile, Single-Object, seed 0): the
     probe's test R² on the full state, on the k rotated coordinates DAS swaps and on those of
     the stored random-rotation control; and the two alignments' test IIA."""
-    from dataclasses import replace
+    from numvars.jobs import load_measurement
 
-    from numvars.grids import das_settings
-    from numvars.jobs import DasConfig, load_measurement, load_run
-    from numvars.runner import ensure
-
-    network = live_config("gru", 0)
-    learned = DasConfig(network, "up_down", "count", **das_settings("quick"))
-    random = replace(learned, method="random")
-    ensure([network, learned, random], progress=False)
-    model = load_run(network).model().eval()
+    model, learned, random = count_fits()
     (x_fit, y_fit), (x_test, y_test) = probe_data(model, 0), probe_data(model, 1)
     out = {"r2_full": probe_r2(x_fit, y_fit, x_test, y_test)}
     for name, config in [("das", learned), ("random", random)]:
@@ -206,3 +217,37 @@ def ex_3_4(random_far_worse=..., r2_full=..., r2_das=..., r2_random=...):
         close("r2_das", r2_das, m["r2_das"], 0.02, "the k rotated coordinates DAS swaps"),
         close("r2_random", r2_random, m["r2_random"], 0.02, "the random rotation's k coordinates"),
     )
+
+
+def ex_3_5(alignment=...):
+    """Exercise 3.5: the rotation your own DAS loop trained for Up-Down's ``count`` on the live
+    GRU (an ``nv.das.LearnedRotation`` or any alignment module ``(h_o, h_s) -> h_v`` on states
+    of size S), scored on the test pairs of the chapter's stored fit. Right when its test IIA is
+    at least halfway from the random rotation's (where training starts) to the stored fit's."""
+    if not attempted(alignment):
+        return verdict("3.5", not_attempted("test IIA"))
+    if not isinstance(alignment, torch.nn.Module):
+        raise TypeError(f"pass the trained alignment itself (an nv.das.LearnedRotation), got {alignment!r}")
+    from numvars import das
+    from numvars.jobs import load_measurement
+
+    model, learned, random = count_fits()
+    stored, control = load_measurement(learned), load_measurement(random)
+    rotation = getattr(alignment, "rotation", None)
+    if isinstance(rotation, torch.Tensor) and rotation.shape == stored.alignment().rotation.shape \
+            and torch.allclose(rotation.detach(), stored.alignment().rotation, atol=1e-6):
+        return verdict("3.5", Part("test IIA", False, "that is the chapter's stored fit (fit.alignment()): train your own"))
+    size = model.config.state_size
+    try:
+        with torch.no_grad():
+            shape = tuple(alignment(torch.zeros(2, size), torch.zeros(2, size)).shape)
+    except Exception as error:  # the learner's module: say what it could not do
+        raise TypeError(f"your alignment could not swap two (n, {size}) states: {type(error).__name__}: {error}") from None
+    if shape != (2, size):
+        raise TypeError(f"your alignment should map (n, {size}) states to (n, {size}), it gave {shape}")
+    with torch.no_grad():
+        yours = das.iia(model, frozen_test_runs(model, learned), alignment)
+    bar = (stored.test_iia + control.test_iia) / 2
+    why = (f"the stored fit scores {stored.test_iia:.3f} ({len(stored.history)} epochs, the best kept), a random rotation "
+           f"{control.test_iia:.3f}; right from {bar:.3f}, halfway")
+    return verdict("3.5", Part("test IIA", yours >= bar, f"yours {yours:.3f} — {why}"))
