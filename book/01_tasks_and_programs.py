@@ -31,7 +31,7 @@
 # 3. compute an interchange intervention on a program, by hand and with `numvars`, in either
 #    phase — including the rules for a demo-phase swap, a phase swap and an impossible request;
 # 4. explain why three programs that agree on every task sequence disagree on counterfactuals,
-#    and why that disagreement is what DAS measures.
+#    and why that disagreement is what {term}`DAS` measures.
 # ```
 
 # %% tags=["parameters"]
@@ -51,7 +51,7 @@ N_SEQS, N_PAIRS = nv.grids.PROGRAM_SAMPLES[PROFILE]  # sequences per task, inter
 #
 # Every sequence is `B`, a *demo phase* of N objects, a trigger `T`, a *response phase* of N
 # response tokens, and `E` (end of sequence). The task is numeric equivalence (after Gordon,
-# 2004): produce as many responses as there were objects.
+# 2004; references in the {doc}`glossary`): produce as many responses as there were objects.
 #
 # | task | demo tokens | response token | example, N = 2 |
 # |---|---|---|---|
@@ -232,7 +232,7 @@ pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
 
 # %% [markdown]
 # Under the paper's rule, a network that ignored every swap would still match a few per cent of
-# Up-Down counterfactuals, which sets the floor for the interchange intervention accuracy (IIA)
+# Up-Down counterfactuals, which sets the floor for the {term}`interchange intervention accuracy <IIA>` (IIA)
 # of chapter 4. A few per cent of counterfactuals ask for more than 20 responses, a count no
 # network saw in training (chapter 2 shows they fail there). The authors' rule asks for that less
 # often (last column): after a demo-phase swap it stops the demo phase once the count has

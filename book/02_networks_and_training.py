@@ -18,7 +18,7 @@
 #
 # Everything the paper says about number variables concerns networks that *solved* the task.
 # This chapter builds the three architectures — GRU, LSTM and transformer — with one face that
-# later chapters can intervene on, trains them to the paper's criterion, and shows what they
+# later chapters can intervene on, trains them to the paper's {term}`criterion`, and shows what they
 # learned behaviourally: perfect counting on every N they were trained on, including the four
 # counts they never saw, and a collapse past 20 (paper Fig. 6).
 #
@@ -93,8 +93,8 @@ print("largest difference, by hand vs numvars:", f"{(h_by_hand - h_model).abs().
 # intervenable state is the concatenation $[h_t; c_t]$ (size $2d$), since both carry
 # information forward. The **transformer** has no recurrence at all: every position attends
 # (causally, one head) to all earlier positions, in 2 pre-LayerNorm layers with rotary position
-# embeddings (RoPE) or no positional encoding (NoPE). The only place a running count could pass
-# from one position to the next is the residual stream after layer 1, read by layer 2's
+# embeddings ({term}`RoPE`) or no positional encoding ({term}`NoPE`). The only place a running count could pass
+# from one position to the next is the {term}`residual stream` after layer 1, read by layer 2's
 # attention — that is its intervenable state. Every model embeds tokens in $d = 20$ dimensions
 # and predicts the next token with the same head: Linear($d$, $4d$), GELU, dropout 0.5,
 # Linear($4d$, vocabulary).
@@ -138,7 +138,9 @@ pd.DataFrame(rows).set_index("arch")
 #   batches of 128 per epoch, next-token cross-entropy on every non-pad token;
 # * Adam, linear warm-up over 100 steps to $10^{-3}$, then $\text{lr} \propto 1/\sqrt{\text{step}}$
 #   down to a floor of $10^{-7}$;
-# * after each epoch, trial accuracy on 500 fresh validation sequences; a run stops at
+# * after each epoch, trial accuracy on 500 fresh validation sequences, with
+#   {term}`teacher forcing` (the true tokens are fed in, whatever the network predicted — for a
+#   whole trial, that is the same as letting it generate); a run stops at
 #   ≥ 99.99 % and is **dropped** — and reported as dropped — if it has not got there within
 #   the epoch budget;
 # * a checkpoint every 5 epochs, for the learning-dynamics analysis of chapter 5 (§5.2).
