@@ -103,7 +103,8 @@ class ReReader(torch.nn.Module):
         super().__init__()
         self.task = task
 
-    def forward(self, ids, extra_term=None):
+    def forward(self, ids, patch=None, extra_term=None):  # CountingModel's signature; no state to patch
+        assert patch is None
         task = self.task
         logits = torch.zeros(*ids.shape, len(task.vocab))
         for b, row in enumerate(ids.tolist()):

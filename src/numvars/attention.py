@@ -23,7 +23,8 @@ import torch
 from torch import Tensor
 
 from numvars.analysis import pair_facts
-from numvars.models import PAD_ID, CountingModel, ExtraTerm, Patch
+from numvars.models import CountingModel, ExtraTerm, Patch
+from numvars.models import generate as greedy
 from numvars.programs import DEMO, RESPONSE, phase_at
 from numvars.tasks import Task
 
@@ -95,25 +96,16 @@ def generate(model: CountingModel, task: Task, prompts: Tensor, max_new: int, ex
     ``"response"`` adds ``copies`` terms of that token (the first demo token, or the response
     token) to the first layer's attention of every response-phase query (``T`` — bare framing:
     the first response — and after), as App. A.4 does. Returns (B, P + max_new) ids; a sequence's tokens after its ``E`` are PAD."""
-    if model.n_members != 1:
-        raise ValueError(f"generate runs one network; this ensemble has {model.n_members} members")
     if extra not in (None, "demo", "response"):
         raise ValueError(f"extra must be None, 'demo' or 'response', got {extra!r}")
     token = {None: None, "demo": task.demo_ids[0], "response": task.response_id}[extra]
-    ids = prompts.clone()
-    done = torch.zeros(len(ids), dtype=torch.bool)
-    for _ in range(max_new):
-        term = None
-        if token is not None:
-            response_phase = (ids == task.switch_id).long().cumsum(dim=1) > 0  # T (or the first R) and every position after it
-            term = ExtraTerm(token, response_phase, copies)
-        next_ids = model(ids, extra_term=term).logits[:, -1].argmax(dim=-1)
-        next_ids = torch.where(done, torch.full_like(next_ids, PAD_ID), next_ids)
-        ids = torch.cat([ids, next_ids.unsqueeze(1)], dim=1)
-        done |= next_ids == task.eos_id
-        if done.all():
-            break
-    return ids
+
+    def term(ids: Tensor) -> ExtraTerm | None:  # the response phase grows with every generated token
+        if token is None:
+            return None
+        return ExtraTerm(token, (ids == task.switch_id).long().cumsum(dim=1) > 0, copies)  # T (or the first R) on
+
+    return greedy(model, prompts, max_new=max_new, stop=task.eos_id, extra_term=term)
 
 
 def responses_before_eos(task: Task, ids: Tensor) -> Tensor:

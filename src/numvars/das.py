@@ -300,21 +300,28 @@ class PairSet:
                        self.rereader_correct[rows], self.target_n[rows])
 
 
+def program_completes(program: Program, state: dict, ids: Sequence[int], first: int, score: Sequence[bool]) -> bool:
+    """Does ``program``, in ``state`` before reading ``ids[first]``, predict every scored token
+    of ``ids`` from ``first`` on, reading ``ids`` as it goes (teacher forcing)? Where ``ids``
+    stops being a task sequence the program can read (e.g. ``R`` without ``T`` after a phase
+    swap), it is right only if nothing later is scored."""
+    for j in range(first, len(ids)):
+        if score[j] and program.predict(state) != ids[j]:
+            return False
+        try:
+            state = program.step(state, ids[j])
+        except ValueError:
+            return not any(score[j + 1 :])
+    return True
+
+
 def rereader_correct(task: Task, ids: Sequence[int], score: Sequence[bool]) -> bool:
     """Would a network that ignores the intervention predict every scored token of the
     counterfactual ``ids``? Such a network solves the task from the tokens it has read (it
     re-reads the context, as a transformer does): its predictions are the un-intervened
     program's on ``ids`` itself. The share of pairs it gets right is an IIA's chance level."""
     program = get_program("up_down", task)  # every program solves the task: any of them predicts it
-    state = program.states(ids[:1])[0]
-    for j in range(1, len(ids)):
-        if score[j] and program.predict(state) != ids[j]:
-            return False
-        try:
-            state = program.step(state, ids[j])
-        except ValueError:  # not a task sequence (e.g. R without T after a phase swap): nothing to re-read
-            return not any(score[j + 1 :])
-    return True
+    return program_completes(program, program.states(ids[:1])[0], ids, 1, score)
 
 
 def make_pairs(program: Program, variables, n_pairs: int, seed: int, demo_continuation: str = "paper",

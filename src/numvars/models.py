@@ -619,15 +619,15 @@ def build_model(config: ModelConfig, seeds: Sequence[int] = (0,)) -> CountingMod
 
 @torch.no_grad()
 def generate(model: CountingModel, prefix: Tensor | Sequence[int], patch: Patch | None = None, max_new: int = 40,
-             stop: int | None = None) -> Tensor:
+             stop: int | None = None, extra_term: Callable[[Tensor], ExtraTerm | None] | None = None) -> Tensor:
     """Greedy continuation of ``prefix`` — ids (P,), or (B, P) sequences of one length — by a
     one-member model, for up to ``max_new`` tokens. ``patch`` replaces states inside the prefix
     (its steps < P) and is applied again at every step: the model is causal, so the whole
     sequence is re-run each time and the replaced state drives every later prediction. A row
     stops after the token ``stop`` (e.g. the task's ``E``; later tokens are PAD); generation ends
-    when every row has stopped. Returns (B, P + n) ids — (P + n,) for a 1-d prefix. For a
-    transformer without positional encoding and App. A.4's extra term, see
-    :func:`numvars.attention.generate`."""
+    when every row has stopped. ``extra_term(ids)`` gives the :class:`ExtraTerm` for the ids so
+    far at every step (App. A.4's manipulation, :func:`numvars.attention.generate`). Returns
+    (B, P + n) ids — (P + n,) for a 1-d prefix."""
     if model.n_members != 1:
         raise ValueError(f"generate runs one network; this ensemble has {model.n_members} members")
     ids = torch.as_tensor(prefix, dtype=torch.long)
@@ -642,7 +642,8 @@ def generate(model: CountingModel, prefix: Tensor | Sequence[int], patch: Patch 
     model.eval()
     try:
         for _ in range(max_new):
-            next_ids = model(ids, patch=patch).logits[:, -1].argmax(dim=-1)
+            term = None if extra_term is None else extra_term(ids)
+            next_ids = model(ids, patch=patch, extra_term=term).logits[:, -1].argmax(dim=-1)
             next_ids = torch.where(done, torch.full_like(next_ids, PAD_ID), next_ids)
             ids = torch.cat([ids, next_ids.unsqueeze(1)], dim=1)
             if stop is not None:

@@ -70,14 +70,6 @@ def _layer_2_swap() -> pd.DataFrame:
     return full_swap_by_layer(rope, pair_set(pairs, "test"), layer=2)
 
 
-def _share(answer, name: str):
-    if attempted(answer):
-        value = number(answer, name)
-        if not 0 <= value <= 1:
-            raise ValueError(f"{name} should be a share of pairs, between 0 and 1, got {answer!r}")
-    return answer
-
-
 def ex_6_3(at_t=..., later=...):
     """Exercise 6.3: a full swap of the live 2-layer RoPE transformer's residual stream after
     layer 2 (its last) on the chapter's Ctx-Distr test pairs. ``at_t``: the share of pairs whose
@@ -88,12 +80,13 @@ def ex_6_3(at_t=..., later=...):
     at_t_share, later_share = float(swapped["moved_at_t"].mean()), float(swapped["moved_later"].mean())
     return verdict(
         "6.3",
-        close("at_t", _share(at_t, "at_t"), at_t_share, 0.02,
+        close("at_t", at_t, at_t_share, 0.02,
               f"the head reads t's stream, so the prediction at t could move, but Ctx-Distr joins positions of one phase "
               f"whose scored predictions agree (another R), and in the demo phase the next token is not scored "
-              f"(measured on {n} pairs)"),
-        close("later", _share(later, "later"), later_share, 0.02,
-              f"after the last layer no later position reads t's stream: nothing after t can move (measured on {n} pairs)"))
+              f"(measured on {n} pairs)", share=True),
+        close("later", later, later_share, 0.02,
+              f"after the last layer no later position reads t's stream: nothing after t can move (measured on {n} pairs)",
+              share=True))
 
 
 def _whole_numbers(answer, name: str) -> set[int]:

@@ -96,11 +96,15 @@ def number(answer, name: str) -> float:
     return float(answer)
 
 
-def close(name: str, answer, expected: float, tolerance: float, why: str = "", digits: int = 3) -> Part:
-    """Part ``name``: a number within ``tolerance`` of ``expected``."""
+def close(name: str, answer, expected: float, tolerance: float, why: str = "", digits: int = 3,
+          share: bool = False) -> Part:
+    """Part ``name``: a number within ``tolerance`` of ``expected``; with ``share``, a share of
+    pairs (an IIA), so a number outside [0, 1] is a ``ValueError``."""
     if not attempted(answer):
         return not_attempted(name)
     value = number(answer, name)
+    if share and not 0 <= value <= 1:
+        raise ValueError(f"{name} is a share of pairs (an IIA), between 0 and 1; got {answer!r}")
     near = abs(value - expected) <= tolerance
     shown = f"{value:.{digits}f}" + ("" if near else f", expected {expected:.{digits}f} ± {tolerance:g}")
     return Part(name, near, (shown if near else f"you wrote {shown}") + (f" — {why}" if why else ""))
