@@ -1,9 +1,13 @@
-"""Command line: ``python -m numvars reproduce|train|das|results --profile quick|paper``.
+"""Command line: ``python -m numvars reproduce|train|das|results|verify --profile quick|paper``.
 
 * ``reproduce`` — everything, in dependency order: train the profile's networks, run its DAS
   grid, write its tables under ``results/<profile>/`` and ``manifest.json`` (code version,
   package versions, machine, wall-clock per stage).
-* ``train`` / ``das`` / ``results`` — one stage each (``das`` trains any network it needs).
+* ``train`` / ``das`` / ``results`` — one stage each (``das`` trains any network it needs;
+  ``results`` also writes the trained networks' weights under ``results/<profile>/networks``).
+* ``verify CELL`` — measure one Fig. 2/7 cell (e.g. ``gru/multi/count``) again from the shipped
+  networks and compare it with the committed table (:mod:`numvars.verify`); exit code 1 if it
+  differs.
 
 Every stage skips what the store holds, so a command killed at any point and started again
 recomputes nothing that was saved. ``--workers N`` runs N local processes;
@@ -30,7 +34,9 @@ from numvars.grids import PROFILES, Profile, profile as get_profile
 from numvars.jobs import RUN_KIND
 from numvars.results import RESULTS_DIR, write_tables
 from numvars.runner import Interrupted, default_workers, ensure
+from numvars.shipped import ShippedError
 from numvars.store import Store, StoreNotWritable
+from numvars.verify import MEASURES, TOLERANCE, parse_cell, verify
 
 STAGES = ("train", "das", "results")
 PACKAGES = ("torch", "numpy", "pandas", "dask", "distributed")
@@ -44,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, category, *rest, **kw: f"warning: {message}\n"
     try:
         profile = get_profile(args.profile)
+        if args.command == "verify":
+            try:
+                cell = parse_cell(args.cell)
+            except ValueError as error:
+                parser.error(str(error))
+            result = verify(cell, profile, workers=args.workers, tolerance=args.tolerance)
+            print(result.report(profile.name))
+            return 0 if result.agrees else 1
         if args.command == "reproduce":
             reproduce(profile, store, out, args.workers, args.scheduler)
         elif args.command == "results":
@@ -70,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; everything computed so far is saved in {store.root}: run the same command again to resume", file=sys.stderr)
         return 130
-    except (StoreNotWritable, ConnectionError) as error:
+    except (StoreNotWritable, ConnectionError, LookupError, ShippedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
@@ -142,19 +156,28 @@ def _parser() -> argparse.ArgumentParser:
         "reproduce": "train, measure and write every table of a profile (results/<profile>/, manifest.json)",
         "train": "train the networks of a profile",
         "das": "run the DAS grid of a profile (training what it needs) and write its tables",
-        "results": "write results/<profile>/ tables from the store",
+        "results": "write results/<profile>/ tables and networks from the store",
+        "verify": "measure one Fig. 2/7 cell again from the shipped networks and compare it with the committed table",
     }
     for name, text in helps.items():
         p = sub.add_parser(name, help=text, description=text)
-        p.add_argument("--profile", choices=PROFILES, default="quick")
-        p.add_argument("--store", type=Path, default=None, help="store folder (default: $NUMVARS_STORE or ./store)")
+        if name == "verify":
+            p.add_argument("cell", help="ARCH/TASK/MEASURE, e.g. gru/multi/count (measures: " + ", ".join(MEASURES) + ")")
+            p.add_argument("--tolerance", type=float, default=TOLERANCE,
+                           help=f"largest difference of a network's test IIA that counts as agreeing (default {TOLERANCE})")
+        p.add_argument("--profile", choices=PROFILES, default="paper" if name == "verify" else "quick")
+        if name == "verify":
+            p.set_defaults(store=None)  # it measures in a fresh temporary store: nothing is reused
+        else:
+            p.add_argument("--store", type=Path, default=None, help="store folder (default: $NUMVARS_STORE or ./store)")
         if name != "results":
             p.add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: up to 2)")
+        if name not in ("results", "verify"):
             p.add_argument("--scheduler", default=None, metavar="ADDRESS", type=_scheduler,
                            help="run on Dask: 'local' (a LocalCluster of --workers processes) or tcp://HOST:PORT")
         if name in ("train", "das", "results"):
             p.add_argument("--experiment", action="append", default=None,
                            help="only this experiment of the profile (repeatable; results: the experiments whose networks must be trained)")
-        if name != "train":
+        if name not in ("train", "verify"):
             p.add_argument("--out", type=Path, default=None, help="folder for the tables (default: results/<profile>)")
     return parser

@@ -61,6 +61,9 @@ CURVE_SIZES = {"quick": (20,), "paper": (8, 16, 20, 32, 48)}
 CHECKPOINT_EPOCHS = {"quick": (0, 30, 60, 70, 80, 85, 90),
                      "paper": (0, 10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 600)}
 CURVE_PAIRS = {"quick": (500, 250, 500), "paper": PAPER_PAIRS}  # train, validation, test
+#: whether the learning-curve checkpoints of CHECKPOINT_EPOCHS are shipped with a profile's networks
+#: (numvars.shipped): the quick profile's take a few hundred KB, the paper profile's about 12 MB
+SHIPPED_CURVES = {"quick": True, "paper": False}
 PROTOCOL_SEEDS = (0, 1)  # networks every protocol variant is measured on (chapter 4's protocol table)
 #: the protocol variants (chapter 4 §4.7): name -> the DasConfig settings that differ from the
 #: default, and the measures they are run for

@@ -38,6 +38,7 @@ from numvars.grids import PROTOCOL_VARIANTS, Profile
 from numvars.jobs import DAS_KIND, PAPER_PAIRS, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
 from numvars.store import Store
 from numvars.tasks import EVAL_MAX_COUNT, TRAINED_MAX_COUNT, Task
+from numvars.shipped import ship_profile
 from numvars.training import RunResult, TrainConfig, accuracy_per_count, config_columns
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
@@ -1077,7 +1078,9 @@ def _pair_counts(profile: Profile) -> tuple[int, int, int]:
 
 
 def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
-    """Write a profile's tables (:data:`TABLES`) from the store into ``out``; returns the paths."""
+    """Write a profile's tables (:data:`TABLES`) from the store into ``out``, and the weights of
+    its trained networks into ``out/networks`` (:mod:`numvars.shipped`); returns the paths
+    written (a network file whose content did not change is not rewritten)."""
     out.mkdir(parents=True, exist_ok=True)
     runs = runs_table(profile, store)
     figures = {name: configs for name, configs in profile.das.items() if name in FIGURE_EXPERIMENTS}
@@ -1114,4 +1117,4 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
         paths.append(out / name)
     summary = {"profile": profile.name, "runs": len(runs), "dropped": int((~runs["reached"]).sum()) if len(runs) else 0}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return paths + [out / "summary.json"]
+    return paths + [out / "summary.json"] + ship_profile(profile, store, out / "networks")

@@ -34,6 +34,7 @@ import torch
 from tqdm import tqdm
 
 from numvars.jobs import DAS_KIND, RUN_KIND, Config, Job, jobs_for, kind_of, load_run
+from numvars.shipped import restore
 from numvars.store import Store
 
 
@@ -85,7 +86,8 @@ def ensure(
     configs = list(dict.fromkeys(configs))
     measurements = [c for c in configs if kind_of(c) == DAS_KIND]
     networks = [c for c in configs if kind_of(c) == RUN_KIND] + [m.run for m in measurements if m.trained]
-    computed = _compute(networks, store, workers, scheduler, progress, "training networks")
+    restore(networks, store, _epochs_needed(measurements))  # shipped weights, where the repository has them
+    computed = _compute(networks, store, workers, scheduler, progress, "training networks", redo=_lacking(measurements, store))
     usable = {run for run in {m.run for m in measurements if m.trained} if _usable(run, store)}
     skipped = [m for m in measurements if m.trained and m.run not in usable]
     if skipped:
@@ -96,14 +98,31 @@ def ensure(
     return Outcome(len(computed), stored, skipped, time.perf_counter() - start)
 
 
+def _epochs_needed(measurements: Sequence) -> dict:
+    """{network: the saved epochs measured on it} (learning curves)."""
+    needed: dict = {}
+    for m in measurements:
+        if m.trained and m.at_epoch:
+            needed.setdefault(m.run, set()).add(m.checkpoint)
+    return needed
+
+
+def _lacking(measurements: Sequence, store: Store) -> list:
+    """The stored networks that lack a saved epoch a measurement needs — restored from shipped
+    weights, which keep only the analysed and criterion checkpoints: they are trained again."""
+    return [run for run, epochs in _epochs_needed(measurements).items()
+            if (result := load_run(run, store)) is not None and not epochs <= set(result.checkpoints)]
+
+
 def _usable(run, store: Store) -> bool:
     result = load_run(run, store)
     return result is not None and result.reached
 
 
-def _compute(configs: list, store: Store, workers: int, scheduler: str | None, progress: bool, desc: str) -> list:
-    """Run the jobs for the configs the store lacks; returns those configs (now computed)."""
-    missing = [c for c in dict.fromkeys(configs) if not store.exists(kind_of(c), c, verify=True)]  # a bad file is rebuilt
+def _compute(configs: list, store: Store, workers: int, scheduler: str | None, progress: bool, desc: str, redo=()) -> list:
+    """Run the jobs for the configs the store lacks (and those of ``redo``); returns those configs
+    (now computed)."""
+    missing = [c for c in dict.fromkeys(configs) if c in redo or not store.exists(kind_of(c), c, verify=True)]  # a bad file is rebuilt
     if not missing:
         return []
     bar = tqdm(total=len(missing), desc=desc, unit="result", disable=not progress)
