@@ -34,10 +34,21 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from numvars.recurrence import pack, run_packed, unpack
+
 ARCHITECTURES = ("gru", "lstm", "transformer")
 PAD_ID = 0  # every task's PAD (numvars.tasks): no output is computed there
 POSITIONAL = ("rope", "none")
 ROPE_BASE = 10_000.0
+#: how an unpatched forward pass is computed. ``"stepped"``: every row of a batch through every
+#: position under autograd — the reference, and what every committed network was trained with.
+#: ``"packed"``: only the real tokens' work (GRU/LSTM: rows sorted by length, only running rows
+#: stepped, a hand-written backward, :mod:`numvars.recurrence`; transformer: rows bucketed by
+#: length, each bucket trimmed to its longest row). The same function, rounded differently — so
+#: a network trained packed is a different network (its own store key).
+KERNELS = ("stepped", "packed")
+#: rows per length bucket of the packed transformer
+BUCKET_ROWS = 32
 
 
 @dataclass(frozen=True)
@@ -50,8 +61,11 @@ class ModelConfig:
     n_layers: int = 2  # transformer only
     positional: str = "rope"  # transformer only: "rope" or "none" (NoPE)
     dropout: float = 0.5
+    kernel: str = "stepped"  # KERNELS
 
     def __post_init__(self):
+        if self.kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {self.kernel!r}; allowed: {list(KERNELS)}")
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.arch!r}; allowed: {list(ARCHITECTURES)}")
         if not isinstance(self.d, int) or self.d < 1:
@@ -274,6 +288,16 @@ class CountingModel(nn.Module):
             x = x * keep * (1 / (1 - p))
         return torch.addmm(self.head_b2[e], x, self.head_w2[e])
 
+    def head_stacked(self, hidden: Tensor) -> Tensor:
+        """Every member's output head at once on its rows ``hidden`` (E, n, d) -> logits
+        (E, n, V); member ``e``'s dropout masks from its own generator."""
+        x = F.gelu(torch.baddbmm(self.head_b1.unsqueeze(1), hidden, self.head_w1))  # (E, n, 4d)
+        p = self.config.dropout
+        if self.training and p > 0:
+            keep = torch.stack([torch.rand(x.shape[1:], generator=g) >= p for g in self.dropout_generators])
+            x = x * keep * (1 / (1 - p))
+        return torch.baddbmm(self.head_b2.unsqueeze(1), x, self.head_w2)
+
     def forward(self, tokens: Tensor, patch: Patch | None = None, return_attention: bool = False,
                 extra_term: ExtraTerm | None = None) -> Output:
         """Logits and intervenable states for every token.
@@ -386,9 +410,11 @@ class _Recurrent(CountingModel):
         self._declare("b_h", (g * d,), f"uniform:{d}")
 
     def _run(self, tokens, patch, return_attention, extra_term):
+        if patch is None and self.config.kernel == "packed":
+            return (*self._run_packed(tokens), None)
         E, B, L = tokens.shape
         gates_x = stacked_linear(self.embed(tokens), self.w_x, self.b_x)  # (E, B, L, g*d)
-        state = torch.zeros(E, B, self.config.state_size)
+        state = self.w_h.new_zeros(E, B, self.config.state_size)  # the weights' dtype (float64 in tests)
         states = []
         # unbind, not gates_x[:, :, t]: a slice's backward would write a full-size gradient per step
         for t, gates_x_t in enumerate(gates_x.unbind(dim=2)):
@@ -398,6 +424,25 @@ class _Recurrent(CountingModel):
             states.append(state)
         states = torch.stack(states, dim=2)  # (E, B, L, S)
         return self.head(states[..., : self.config.d], tokens != PAD_ID), states, None
+
+    def _run_packed(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """The ``"packed"`` kernel: logits (E, B, L, V) and states (E, B, L, S) of unpatched
+        sequences, 0 at PAD, from :func:`numvars.recurrence.run_packed` — each member's rows sorted
+        by length and only the rows still running stepped — and the head run on the packed
+        states of every member at once (:meth:`head_stacked`). The input projection is looked
+        up per token."""
+        E, B, L = tokens.shape
+        lengths = sequence_lengths(tokens)
+        order, running, rows, steps = pack(lengths)
+        if not running:
+            return self.w_h.new_zeros(E, B, L, self.config.vocab_size), self.w_h.new_zeros(E, B, L, self.config.state_size)
+        packed_tokens = tokens.gather(1, order.unsqueeze(-1).expand(E, B, L))[:, rows, steps]  # (E, R)
+        table = stacked_linear(self.embedding, self.w_x, self.b_x)  # (E, V, g*d): W_x x + b_x of every token x
+        gates_x = torch.bmm(F.one_hot(packed_tokens, self.config.vocab_size).to(table.dtype), table)  # (E, R, g*d)
+        state0 = self.w_h.new_zeros(E, running[0], self.config.state_size)
+        packed = run_packed(self.config.arch, running, gates_x, state0, self.w_h, self.b_h)  # (E, R, S)
+        logits = self.head_stacked(packed[..., : self.config.d])  # (E, R, V)
+        return unpack(logits, order, running, lengths, L), unpack(packed, order, running, lengths, L)
 
     def _resume(self, tokens, steps, new_states, states, needed):
         # Packed like pack_padded_sequence: rows sorted by how many predictions they need, and
@@ -520,8 +565,30 @@ class Transformer(CountingModel):
         return q, k, v
 
     def _run(self, tokens, patch, return_attention, extra_term):
+        if self.config.kernel == "packed" and patch is None and not return_attention and extra_term is None:
+            return (*self._run_bucketed(tokens), None)
         logits, residuals, attention = self._residuals(tokens, patch, return_attention, extra_term)
         return logits, residuals[1], (attention if return_attention else None)
+
+    def _run_bucketed(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """The ``"packed"`` kernel: logits (E, B, L, V) and states (E, B, L, d) of unpatched
+        sequences, each member's rows sorted by length and run in buckets of
+        :data:`BUCKET_ROWS`, each trimmed to its longest row (a causal model's outputs at a
+        position do not depend on later ones); 0 past a bucket's end."""
+        E, B, L = tokens.shape
+        lengths = sequence_lengths(tokens)
+        order = lengths.argsort(dim=1, descending=True, stable=True)  # (E, B)
+        ordered = tokens.gather(1, order.unsqueeze(-1).expand(E, B, L))
+        longest = lengths.gather(1, order).amax(dim=0)  # (B,): the longest row of any member at each rank
+        logits, states = [], []
+        for start in range(0, B, BUCKET_ROWS):
+            width = max(1, int(longest[start]))
+            part_logits, residuals, _ = self._residuals(ordered[:, start : start + BUCKET_ROWS, :width], None, False, None)
+            logits.append(F.pad(part_logits, (0, 0, 0, L - width)))
+            states.append(F.pad(residuals[1], (0, 0, 0, L - width)))
+        rank = order.argsort(dim=1).unsqueeze(-1).unsqueeze(-1)  # (E, B, 1, 1): where each original row went
+        unsort = lambda x: x.gather(1, rank.expand(E, B, L, x.shape[-1]))  # noqa: E731
+        return unsort(torch.cat(logits, dim=1)), unsort(torch.cat(states, dim=1))
 
     def residuals(self, tokens: Tensor, patch: Patch | None = None) -> list[Tensor]:
         """The residual stream after each layer, (E, B, L, d) each: entry 0 is the embedding,
@@ -580,6 +647,13 @@ class Transformer(CountingModel):
         ff = F.gelu(stacked_linear(stacked_layer_norm(h, p("ln2_w"), p("ln2_b")), p("ff1_w"), p("ff1_b")))
         h = h + stacked_linear(ff, p("ff2_w"), p("ff2_b"))
         return torch.zeros(B, width, E, d).index_put(tuple(real.nonzero().T), h.transpose(0, 1)).permute(2, 0, 1, 3)
+
+
+def sequence_lengths(tokens: Tensor) -> Tensor:
+    """(..., L) right-padded ids -> (...,) the tokens before the padding (the last non-PAD
+    position + 1)."""
+    position = torch.arange(1, tokens.shape[-1] + 1)
+    return ((tokens != PAD_ID) * position).amax(dim=-1) if tokens.shape[-1] else tokens.new_zeros(tokens.shape[:-1])
 
 
 def shift_left(x: Tensor, start: Tensor, width: int, fill=0) -> Tensor:

@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from numvars.models import CountingModel, ModelConfig, build_model, keep_adam_state
+from numvars.store import OMIT_IF_DEFAULT
 from numvars.tasks import EVAL_PER_COUNT, Task
 
 
@@ -63,6 +64,9 @@ class TrainConfig:
     max_epochs: int = 2000
     checkpoint_every: int = 5
     stop: str = "criterion"  # "criterion": stop when it is met; "budget": train all max_epochs
+    #: numvars.models.KERNELS: "packed" computes only the real tokens' work (faster; rounds
+    #: differently, so its networks are others); the default keeps every existing key
+    kernel: str = field(default="stepped", metadata={OMIT_IF_DEFAULT: True})
 
     def __post_init__(self):
         self.model_config  # validates the architecture fields
@@ -74,7 +78,7 @@ class TrainConfig:
 
     @property
     def model_config(self) -> ModelConfig:
-        return ModelConfig(self.arch, len(self.task.vocab), self.d, self.n_layers, self.positional)
+        return ModelConfig(self.arch, len(self.task.vocab), self.d, self.n_layers, self.positional, kernel=self.kernel)
 
     def condition(self) -> "TrainConfig":
         """This config with seed 0: what all seeds of one condition share."""
