@@ -199,3 +199,17 @@ def test_live_config_names_what_the_quick_profile_has():
         core.live_config("gru", 0, "mian")
     with pytest.raises(ValueError, match=r"have no 'gru' of seed 7"):
         core.live_config("gru", 7)
+
+
+def test_the_lab_and_the_module_fit_their_slots():
+    from numvars.check.catalogue import LAB, MODULE, Slot, overfull, plan_table
+
+    table = exercises(BOOK)
+    assert not overfull(LAB, table) and not overfull(MODULE, table)
+    assert plan_table(LAB, table)["minutes"].sum() == 90
+    planned = [e for slot in (*LAB, *MODULE) for e in (*slot.in_class, *slot.homework)]
+    assert set(planned) <= set(table["exercise"]), set(planned) - set(table["exercise"])
+    in_class = [e for slot in LAB for e in slot.in_class]
+    assert "3.5" in in_class and not set(in_class) & {e for slot in LAB for e in slot.homework}
+    crammed = (Slot("0–30", 30, "too much", ("3.3", "3.5")),)  # 45 min of exercises in 30
+    assert overfull(crammed, table) == ["0–30: 45 min of exercises in 30 min"]
