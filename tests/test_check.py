@@ -213,3 +213,17 @@ def test_the_lab_and_the_module_fit_their_slots():
     assert "3.5" in in_class and not set(in_class) & {e for slot in LAB for e in slot.homework}
     crammed = (Slot("0–30", 30, "too much", ("3.3", "3.5")),)  # 45 min of exercises in 30
     assert overfull(crammed, table) == ["0–30: 45 min of exercises in 30 min"]
+
+
+@pytest.mark.parametrize("name", nv.check.__all__)
+def test_every_checker_reports_a_malformed_answer_in_its_verdict(name):
+    """A list of lists fits no part of any exercise: each part given one is reported malformed,
+    never raised, and a stub elsewhere stays not attempted."""
+    import inspect
+
+    checker = getattr(nv.check, name)
+    for parameter in inspect.signature(checker).parameters:
+        verdict = checker(**{parameter: [["?"]]})
+        assert verdict.malformed and not verdict.right, (name, parameter, verdict)
+        assert "malformed" in repr(verdict) and "expected" not in repr(verdict).replace("expected a", "").replace(
+            "expected one of", "").replace("expected the", "").replace("expected your", "").replace("expected counts", ""), repr(verdict)
