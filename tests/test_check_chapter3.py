@@ -32,6 +32,8 @@ def test_ex_3_2_full_swap_against_das():
     wrong = assert_hidden(nv.check.ex_3_2, f"expected {direction!r}", f"{full:.3f}", direction=other,
                           full_swap_iia=full + 0.05)
     assert [p.right for p in wrong.parts] == [False, False] and "too high, by more than the tolerance" in repr(wrong)
+    half = nv.check.ex_3_2(direction=direction, full_swap_iia=full + 0.05)  # a right part does not give away the other
+    assert part(half, "direction").right and f"{full:.3f}" not in repr(half)
     assert not nv.check.ex_3_2().attempted
     malformed = nv.check.ex_3_2(direction="same", full_swap_iia=full)
     assert_malformed(malformed, "direction", r"one of \['higher', 'lower'\]")
@@ -81,6 +83,8 @@ def test_ex_3_4_probe_versus_intervention():
     wrong = assert_hidden(nv.check.ex_3_4, "expected 'no'", f"expected {m['r2_random']:.3f}", random_far_worse="yes",
                           **{**r2, "r2_random": m["r2_random"] - 0.2})
     assert [p.right for p in wrong.parts] == [False, True, True, False]
+    half = nv.check.ex_3_4(random_far_worse=worse, r2_full=0.5)
+    assert part(half, "random_far_worse").right and f"{m['r2_das']:.3f}" not in repr(half)
     assert not nv.check.ex_3_4().attempted
     assert_malformed(nv.check.ex_3_4(r2_full="high"), "r2_full", "expected a number")
     assert_malformed(nv.check.ex_3_4(random_far_worse="maybe"), "random_far_worse", r"one of \['yes', 'no'\]")

@@ -11,6 +11,8 @@ def test_ex_7_1_a_whole_state_swap_is_right_where_the_phases_agree():
     assert nv.check.ex_7_1(iia=0.5, same_phase="high", cross_phase=" Low").right
     wrong = assert_hidden(nv.check.ex_7_1, "expected 0.5", "expected 'low'", iia=0.95, same_phase="high", cross_phase="high")
     assert [p.right for p in wrong.parts] == [False, True, False]
+    half = nv.check.ex_7_1(iia=0.5, same_phase="low")  # a right iia does not give away the phase parts
+    assert half.parts[0].right and "measured" not in repr(half)
     assert not nv.check.ex_7_1().attempted
     malformed = nv.check.ex_7_1(iia="half", same_phase="near 1", cross_phase="low")
     assert_malformed(malformed, "same_phase", r"one of \['high', 'low'\]")

@@ -70,3 +70,21 @@ def test_the_real_answer_key_shows_an_expected_value_for_every_checker(tmp_path:
         exercise = name.removeprefix("ex_").replace("_", ".")
         block = key.split(f"Exercise {exercise}: answer key.", 1)[1].split("```", 1)[0]
         assert "answer key:" in block, (exercise, block)
+
+
+@pytest.mark.slow
+def test_the_teaching_guide_runs_from_the_instructor_zip(edition: Path, tmp_path: Path):
+    """The guide reads ../benchmarks/chapter_times.csv and the chapters' .py: both ship, so it
+    runs and lists every exercise (the student edition's copy used to fail and list none)."""
+    import os
+
+    from nbclient import NotebookClient
+
+    with zipfile.ZipFile(edition / instructor.ZIP_NAME) as zf:
+        zf.extractall(tmp_path)
+    book = tmp_path / instructor.ZIP_FOLDER / "book"
+    nb = nbformat.read(book / "95_teaching_guide.ipynb", as_version=4)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / instructor.ZIP_FOLDER / "src")}
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(book)}}).execute(env=env)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "29 exercises" in text or re.search(r"\b(2\d|3\d) exercises, 25 of them checked", text), text[:300]

@@ -57,10 +57,11 @@ def ex_1_3(program_class=...):
     own, constructed from a task) whose ``count`` goes down at every demo token, that solves the
     task, and whose ``count`` counterfactuals are Up-Down's on 200 Multi-Object pairs. The
     package's own program classes are refused."""
-    key = ("a Program subclass whose count goes down by one per demo and up per response, saying E at 0 — its "
-           "count counterfactuals are Up-Down's: the swap sees the count's causal role, not its sign")
+    keys = ("a Program subclass of your own whose count goes down by one at every demo token",
+            "up by one per response, saying E when it is back at 0: right on every sequence",
+            "equal to Up-Down's on all 200 pairs: the swap sees the count's causal role, not its sign")
     if not attempted(program_class):
-        return verdict("1.3", *(not_attempted(name, why=key) for name in DOWN_UP_PARTS))
+        return verdict("1.3", *(not_attempted(name, why=key) for name, key in zip(DOWN_UP_PARTS, keys)))
     if program_class in LIBRARY_PROGRAMS:
         return verdict("1.3", Part("Down-Up", False, miss=f"that is the package's own {program_class.__name__}: "
                                                           "write a class of your own whose count goes down in the demo phase"))

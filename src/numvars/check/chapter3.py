@@ -121,10 +121,10 @@ def ex_3_2(direction=..., full_swap_iia=...):
         return verdict("3.2", not_attempted("direction"), not_attempted("full_swap_iia"))
     learned, full = count_alignment_iias()
     expected = "higher" if full > learned else "lower"
-    why = (f"DAS {learned:.3f}, full swap {full:.3f}: the full swap also copies the source's phase and last token, "
-           "which a count-only counterfactual keeps from the target")
+    why = "the full swap also copies the source's phase and last token, which a count-only counterfactual keeps from the target"
     return verdict("3.2", choice("direction", direction, expected, ("higher", "lower"), why),
-                   close("full_swap_iia", full_swap_iia, full, 0.01, "the same test pairs, R = I, k = S"))
+                   close("full_swap_iia", full_swap_iia, full, 0.01,
+                         f"the same test pairs, R = I, k = S; DAS's rotation scores {learned:.3f}"))
 
 
 @checker("3.3", mistakes=[
@@ -143,7 +143,8 @@ def ex_3_3(interchange=...):
     attempted."""
     key = "a function of your own equal to Rᵀ(M R h_s + (1 − M) R h_o) on all 62 cases, h_o at k = 0, h_s at k = S"
     if not attempted(interchange):
-        return verdict("3.3", not_attempted("interchange", why=key), not_attempted("k = 0 and k = S"))
+        return verdict("3.3", not_attempted("interchange", why=key),
+                       not_attempted("k = 0 and k = S", why="h_o at k = 0, h_s at k = S: R is orthogonal, so RᵀR = I"))
     from numvars import das
 
     if interchange is das.interchange or getattr(interchange, "__wrapped__", None) is das.interchange:
@@ -260,9 +261,8 @@ def ex_3_4(random_far_worse=..., r2_full=..., r2_das=..., r2_random=...):
         return verdict("3.4", *(not_attempted(name) for name in answers))
     m = probe_versus_intervention()
     worse = "yes" if m["r2_das"] - m["r2_random"] > 0.1 else "no"
-    why = (f"R² {m['r2_das']:.3f} (DAS) against {m['r2_random']:.3f} (random), while the IIA is "
-           f"{m['iia_das']:.3f} against {m['iia_random']:.3f}: the count can be read from almost any "
-           "subspace, but only DAS's is the one the network uses — decodable is not causal")
+    why = (f"the IIA is {m['iia_das']:.3f} (DAS) against {m['iia_random']:.3f} (random), yet the count can be read from "
+           "almost any subspace: only DAS's is the one the network uses — decodable is not causal")
     return verdict(
         "3.4",
         choice("random_far_worse", random_far_worse, worse, ("yes", "no"), why),

@@ -47,8 +47,8 @@ def ex_7_1(iia=..., same_phase=..., cross_phase=...):
     return verdict(
         "7.1",
         close("iia", iia, float(table["test_iia"].mean()), 0.1,
-              f"a whole-state swap is right on {same:.2f} of the pairs that share a phase and {cross:.2f} of the others: "
-              f"about the share of same-phase pairs (mean over {len(table)} GRUs)"),
+              "a whole-state swap carries the source's phase too: right where target and source share a phase, wrong "
+              f"elsewhere — about the share of same-phase pairs (mean over {len(table)} GRUs)"),
         choice("same_phase", same_phase, word[same > 0.5], PHASE_SPLIT,
                f"measured {same:.2f}: the source's phase is the target's, and its count is the counterfactual's"),
         choice("cross_phase", cross_phase, word[cross > 0.5], PHASE_SPLIT,
