@@ -273,8 +273,8 @@ def ex_3_4(random_far_worse=..., r2_full=..., r2_das=..., r2_random=...):
 
 
 #: exercise 3.5: a rotation is right from this fraction of the way from the random rotation's
-#: test IIA to the stored fit's (5 epochs of the chapter's loop reach about half of it, 40 epochs
-#: about nine tenths)
+#: test IIA to the stored fit's (the chapter's loop on the quick GRU: 5 epochs reach 59 % of it,
+#: 20 epochs 74 %, the prompt's 40 epochs 85 %; its subspace is then 0.18 from the stored fit's)
 PASS_FRACTION = 0.75
 #: exercise 3.5: a swapped subspace this close to the stored fit's (the distance of
 #: :func:`subspace_distance`, 0 for the same subspace, 1 for orthogonal ones) is a copy of it
