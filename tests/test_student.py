@@ -233,19 +233,33 @@ def test_student_requirements_are_slim_and_pinned_as_the_full_ones():
     assert "download.pytorch.org/whl/cpu" in (ROOT / "requirements-student.txt").read_text()  # the CPU-only torch
 
 
-def test_the_package_imports_nothing_the_student_requirements_lack():
-    """Every module numvars imports at the top of a file is in the standard library, numvars
-    itself or requirements-student.txt (dask and distributed only inside the cluster runner's functions)."""
+def _top_level_imports(tree: ast.AST, anywhere: bool = False) -> set[str]:
+    nodes = ast.walk(tree) if anywhere else tree.body
+    names = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_package_and_the_chapters_import_nothing_the_student_requirements_lack():
+    """Every module numvars imports at the top of a file, and every module a student notebook
+    imports, is in the standard library, numvars itself or requirements-student.txt (dask and
+    distributed only inside the cluster runner's functions)."""
     import sys
 
     slim = set(_pins(ROOT / "requirements-student.txt"))
+    allowed = lambda top: top in sys.stdlib_module_names or top == "numvars" or top in slim  # noqa: E731
     for path in (ROOT / "src" / "numvars").rglob("*.py"):
-        for node in ast.parse(path.read_text()).body:
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
-            for name in names:
-                top = name.split(".")[0]
-                assert top in sys.stdlib_module_names or top == "numvars" or top in slim, f"{path.name} imports {top}"
+        missing = {top for top in _top_level_imports(ast.parse(path.read_text())) if not allowed(top)}
+        assert not missing, f"{path.name} imports {missing}"
+    for notebook in STUDENT_CHAPTERS:
+        code = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
+        code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+        missing = {top for top in _top_level_imports(ast.parse(code), anywhere=True) if not allowed(top)}
+        assert not missing, f"{notebook.name} imports {missing}"
 
 
 def test_zip_is_reproducible(edition: Path, tmp_path: Path):
