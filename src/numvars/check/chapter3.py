@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from numvars.check.core import (Malformed, Part, attempted, checker, choice, close, judged, kind_of, live_config,
-                                not_attempted, nothing_to_do, out_of_reach, revealing, shown_answer, verdict)
+                                not_attempted, nothing_to_do, out_of_reach, shown_answer, verdict)
 from numvars.programs import get_program
 from numvars.tasks import Task
 

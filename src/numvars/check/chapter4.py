@@ -6,7 +6,8 @@ import functools
 
 import numpy as np
 
-from numvars.check.core import Malformed, Part, attempted, checker, close, judged, kind_of, not_attempted, nothing_to_do, out_of_reach, shown_answer, verdict
+from numvars.check.core import (Malformed, Part, attempted, checker, close, judged, kind_of, not_attempted, nothing_to_do,
+                                out_of_reach, shown_answer, verdict)
 from numvars.das import make_pairs, program_completes
 from numvars.programs import CtxDistr, Pair, Program, get_program, sample_pairs
 from numvars.tasks import Task

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from numvars.check.core import Malformed, attempted, checker, choice, close, malformed, not_attempted, nothing_to_do, number, verdict
+from numvars.check.core import (Malformed, attempted, checker, choice, close, malformed, not_attempted, nothing_to_do,
+                                number, verdict)
 
 #: how much a mean IIA must change from the smallest to the largest GRU to "rise" or "fall"
 #: (exercise 5.1): a tenth of the IIA scale, above the seed-to-seed spread of a size's mean
