@@ -6,6 +6,7 @@
 #   make lab [LAB_ARGS=...]          JupyterLab on book/ with the venv's kernel (a chapter's .py opens as a notebook too)
 #   make student                     _build/student/: the chapters without solutions or outputs, and numvars-student.zip
 #   make instructor                  _build/instructor/: every solution, the answer key, the rubric, the guide; a zip
+#   make slides                      _build/slides/: a reveal.js deck per lesson plan (the lab, sessions 1-3), offline
 #   make clean                       remove _build
 # Every target creates .venv from requirements.txt first if needed (stamp: .venv/.installed).
 
@@ -25,6 +26,7 @@ STAMP := $(VENV)/.installed
 STAGE := _build/staging
 STUDENT := _build/student
 INSTRUCTOR := _build/instructor
+SLIDES := _build/slides
 
 # Recipes run with the venv first on PATH, so kernels, papermill, jupyter-book and any
 # `python` a chapter starts are the venv's; the venv's kernelspec wins over a user one.
@@ -37,7 +39,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 PIP_NOISE := is ignored: it is neither a file nor a directory
 PIP := $(PY) -m pip install --disable-pip-version-check --quiet
 
-.PHONY: book test sync golden lab student instructor clean venv
+.PHONY: book test sync golden lab student instructor slides clean venv
 
 venv: $(STAMP)
 
@@ -111,6 +113,11 @@ student: $(STAMP)
 instructor: $(STAMP)
 	@rm -rf $(INSTRUCTOR)
 	python .ci/instructor.py $(INSTRUCTOR)
+
+# From the golden notebooks (nothing is executed); tests/test_slides.py checks the result.
+slides: $(STAMP)
+	@rm -rf $(SLIDES)
+	python .ci/slides.py $(SLIDES)
 
 clean:
 	rm -rf _build

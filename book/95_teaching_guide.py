@@ -169,6 +169,9 @@ pd.DataFrame({name: per_chapter[per_chapter.index.str[:2].isin(chapters)].sum() 
 #    `.venv/bin/python -m numvars reproduce --profile quick` (a few minutes on two cores), or
 #    point `NUMVARS_STORE` at a store prepared on the teacher's machine. A cold store still
 #    works: a chapter trains what it needs (chapter 3 about 45 s, chapter 4 about 3 minutes).
+# 5. `make slides`: a reveal.js deck for the lab and for each session (`_build/slides/`), from
+#    the chapters the plan covers — headings as slides, figures and tables as sub-slides, code
+#    hidden, no solutions; it opens offline, from a folder or a zip.
 #
 # ## Common pitfalls and how to recover
 #
