@@ -5,6 +5,8 @@
 #   make golden                      sync, then re-execute the golden notebooks in place (clean kernel)
 #   make lab [LAB_ARGS=...]          JupyterLab on book/ with the venv's kernel (a chapter's .py opens as a notebook too)
 #   make student                     _build/student/: the chapters without solutions or outputs, and numvars-student.zip
+#   make instructor                  _build/instructor/: every solution, the answer key, the rubric, the guide; a zip
+#   make slides                      _build/slides/: a reveal.js deck per lesson plan (the lab, sessions 1-3), offline
 #   make clean                       remove _build
 # Every target creates .venv from requirements.txt first if needed (stamp: .venv/.installed).
 
@@ -23,6 +25,8 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STAGE := _build/staging
 STUDENT := _build/student
+INSTRUCTOR := _build/instructor
+SLIDES := _build/slides
 
 # Recipes run with the venv first on PATH, so kernels, papermill, jupyter-book and any
 # `python` a chapter starts are the venv's; the venv's kernelspec wins over a user one.
@@ -35,7 +39,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 PIP_NOISE := is ignored: it is neither a file nor a directory
 PIP := $(PY) -m pip install --disable-pip-version-check --quiet
 
-.PHONY: book test sync golden lab student clean venv
+.PHONY: book test sync golden lab student instructor slides clean venv
 
 venv: $(STAMP)
 
@@ -103,6 +107,17 @@ student: $(STAMP)
 	[ $${#chapters[@]} -gt 0 ] || { echo "error: no golden notebooks book/NN_*.ipynb" >&2; exit 1; }
 	rm -rf $(STUDENT)
 	python .ci/student.py $(STUDENT) "$${chapters[@]}"
+
+# The golden notebooks with solutions, and an answer key computed by the checkers (reveal=True) from
+# the models in the store (trained there first if missing); tests/test_instructor.py checks it.
+instructor: $(STAMP)
+	@rm -rf $(INSTRUCTOR)
+	python .ci/instructor.py $(INSTRUCTOR)
+
+# From the golden notebooks (nothing is executed); tests/test_slides.py checks the result.
+slides: $(STAMP)
+	@rm -rf $(SLIDES)
+	python .ci/slides.py $(SLIDES)
 
 clean:
 	rm -rf _build

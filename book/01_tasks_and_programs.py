@@ -117,6 +117,16 @@ pd.DataFrame(
 #   context, adding one per demo token and subtracting one per response, and says `E` when the
 #   tally is 0. This is the strategy the paper finds in transformers.
 #
+# The diagram shows a trial as the programs read it: the demo phase, `T`, and the response
+# phase whose tokens a network must produce; under every token, what each program carries after
+# it (`c`: Up-Down's count; `d`, `r`: Up-Up's demo_count and resp_count). Ctx-Distr carries
+# nothing.
+
+# %%
+nv.diagrams.counting_task("B D D D T R R R E")
+plt.show()
+
+# %% [markdown]
 # The table shows every variable after every token of one void-token sequence. `V` changes
 # nothing. Ctx-Distr's `tally` is not carried: it is recomputed from the context each time.
 
@@ -134,6 +144,14 @@ plt.show()
 # On task sequences the three programs are indistinguishable. Each one scores 100 % trial
 # accuracy on every task, with and without void tokens, for every N from 1 to 30 (well past the
 # training range — a program does not care). The paper states the same (§2).
+
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# The three programs carry different variables, and none was built with a largest count in mind.
+# Before running the next cell: will any of them get a trial wrong at N = 30, or with void tokens?
+# What would that tell you about telling programs apart by their behaviour?
+# ```
 
 # %%
 rows = []
@@ -154,6 +172,14 @@ pd.DataFrame(rows).set_index(["task", "void_p"]).round(3)
 # continuation is the **counterfactual**: the sequence a network that really runs this program
 # would produce after the same swap.
 #
+# The diagram draws the first example below: Up-Down's count after the target's first `R`
+# (2) is set to its value after the source's fifth demo (5), and Up-Down carries on from there.
+
+# %%
+nv.diagrams.interchange_intervention("B D D D T R R R E", 5, "B D D D D D T R R R R R E", 5)
+plt.show()
+
+# %% [markdown]
 # The rules (all tested in `tests/test_programs.py`; the *Decisions* are listed in
 # {doc}`reproduction_notes`):
 #
@@ -176,6 +202,14 @@ pd.DataFrame(rows).set_index(["task", "void_p"]).round(3)
 #
 # Positions count from 0 at `B`. In `B D D D T R R R E`, position 5 is the first `R`, after
 # which Up-Down's count is 2.
+
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# Predict each row of the next table before you run it. Row 2 swaps in the count of a source
+# that has finished its responses; row 3 swaps a count into the demo phase (rule 3); the last row
+# is Ctx-Distr's full swap (rule 6). Write each counterfactual down, then compare.
+# ```
 
 # %%
 T3, S5, S2 = "B D D D T R R R E", "B D D D D D T R R R R R E", "B D D T R R E"
@@ -222,6 +256,14 @@ plt.show()
 # altogether would score (chapter 4 prints that chance level exactly, on the scored tokens,
 # beside every IIA); the last column, the share that asks for more than 20 responses.
 
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# An idealised network that *is* Up-Down has its count swapped. How often will its counterfactual
+# also be Up-Up's `demo_count` counterfactual — almost always, about half the time, or rarely? And
+# how often the unchanged target? Guess both shares before running the cell.
+# ```
+
 # %%
 multi = nv.Task("multi")
 pairs = nv.sample_pairs(multi, N_PAIRS, seed=0)
@@ -244,8 +286,10 @@ pd.DataFrame(agreement).T.rename_axis("demo-phase rule").round(3)
 #
 # Each checked exercise has a cell that calls its checker, `nv.check.ex_1_N(...)`, with `...`
 # in place of every answer: replace the `...` with yours and run the cell. The checker
-# computes the answer with `numvars` and says right or not yet, and why. The solutions are
-# folded; in the student edition (`make student`) they are removed.
+# computes the answer with `numvars` and says right or not yet. A wrong try says why and how far
+# (too high, which token differs, a counterexample), never the expected answer; once a part is
+# right it explains it. Add `reveal=True` to the call to see the expected answers — after you
+# have tried. The solutions are folded; in the student edition (`make student`) they are removed.
 #
 # **1. By hand.** *(predict · 10 min)* Target `B D D D D T R R R R E`, intervention after
 # position 6 (the first `R`); source `B D D T R R E`, position 2 (the second `D`). Write down
@@ -294,8 +338,9 @@ nv.check.ex_1_1(up_down=answers[0], demo_count=answers[1], resp_count=answers[2]
 # differ from Up-Down's? Start from Up-Down's code, printed below — a program's state is a
 # dict, `update(state, kind)` returns the next one for a token of kind `"demo"`, `"void"`,
 # `"trigger"` or `"response"`, and `says_eos(state)` decides the `E`. Pass your class (not an
-# instance) to the checker: it tests that your program solves the task and compares its
-# counterfactuals with Up-Down's on 200 pairs. What does that tell you about what an
+# instance) to the checker: it tests that your count goes down in the demo phase, that your
+# program solves the task, and compares its counterfactuals with Up-Down's on 200 pairs
+# (`nv.programs.UpDown` itself is refused). What does that tell you about what an
 # interchange intervention can and cannot see?
 
 # %%
@@ -345,9 +390,9 @@ nv.check.ex_1_4(a=..., b=...)
 # %% [markdown] tags=["solution"]
 # ```{admonition} Solution
 # :class: dropdown
-# (a) After position 4 the target has made two responses of its two; the source's
-# `resp_count` after position 10 is 4, more than `demo_count` 2: an impossible request, so `E`
-# at once (rule 5). (b) After position 6 Up-Down's count is 1 (three demos, two responses);
+# (a) Position 4 is the target's first `R`: after it the target has made one response of its
+# two (`resp_count = 1`); the source's `resp_count` after position 10 is 4, more than
+# `demo_count` 2: an impossible request, so `E` at once (rule 5). (b) After position 6 Up-Down's count is 1 (three demos, two responses);
 # the source's phase after position 1 is *demo*, so the program goes back into the demo phase
 # with count 1: 0–3 more `D` (rule 3), a second `T`, and one `R` per counted object — one more
 # than the extra `D`s. The cell below asks the programs.

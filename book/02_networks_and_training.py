@@ -105,6 +105,14 @@ print("largest difference, by hand vs numvars:", f"{(h_by_hand - h_model).abs().
 # A `Patch` replaces states at chosen (row, step) positions; the network carries on from the
 # replaced state. This is the hook DAS uses in chapter 3.
 
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# A patch replaces the state after step t = 3 of sequence 0. Which steps' predictions can change —
+# only step 3, every step from 3 on, or every step? Does the answer differ between the RNNs and
+# the transformer? Predict, then read the last column.
+# ```
+
 # %%
 batch = task.pad(task.sample(4, seed=0, counts=[3, 5, 8, 2]))
 rows = []
@@ -161,6 +169,14 @@ pd.DataFrame(
           final_val_accuracy=round(r.history[-1]["val_accuracy"], 4)) for r in runs]
 )
 
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# A trial counts as right only when every response and the `E` are right. Before you look at the
+# curves: will validation accuracy climb steadily from the first epoch, or stay near zero and then
+# jump? Why?
+# ```
+
 # %%
 nv.plots.plot_training_curves(nv.results.history_table(runs))
 plt.show()
@@ -173,6 +189,13 @@ plt.show()
 #
 # Each trained network is tested on 15 sequences of every N from 1 to 30. First the live quick
 # runs:
+
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# The networks never saw N = 4, 9, 14, 17 nor any N above 20. Where will they fail: on the held-out
+# counts inside the range, above 20, or both? Sketch the accuracy-per-count curve you expect.
+# ```
 
 # %%
 quick_accuracy = nv.results.accuracy_table(book.profile)

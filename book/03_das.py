@@ -105,6 +105,22 @@ pd.DataFrame(
 # where $M$ keeps the first $k$ rotated coordinates ($k = d/2$ here). In the rotated basis the
 # first $k$ coordinates come from the source and the rest from the target; $R^\top$ rotates
 # back. Two extremes check the formula: $k = 0$ changes nothing, $k = d$ is the full swap.
+#
+# The diagram draws the swap with its shapes: two states rotated by the same $R$, the first
+# $k$ rotated coordinates taken from the source, $R^\top$ back to $h_v$, from which the frozen
+# network carries on; §3.3 trains $R$ — and only $R$ — on the loss against the program's
+# counterfactual tokens.
+
+# %%
+nv.diagrams.das_pipeline(size=6, k=3)
+plt.show()
+
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# With a random rotation, how do the distances from $h_v$ to $h_o$ and to $h_s$ change as k goes
+# from 0 to 20? Steadily, or all at once? Predict the two ends exactly.
+# ```
 
 # %%
 with torch.no_grad():
@@ -173,6 +189,13 @@ print("validation IIA, every 10th of the last epochs:",
 # untouched, once with the learned swap after token $t$. The figure shows its probability
 # that the next token is `E` after each token read.
 
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# After the learned swap, where will the network's probability of `E` peak: where its own count
+# runs out (after the fifth `R`) or where the counterfactual ends? And without the swap?
+# ```
+
 # %%
 cf = torch.tensor([counterfactual])
 with torch.no_grad():
@@ -202,6 +225,13 @@ print("network after the swap:", task.decode(predicted))
 #
 # And a ceiling: the pairs whose counterfactual asks for more than 20 responses (a GRU never
 # saw so many, chapter 2).
+
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# Before running: will the random rotation's IIA be near 0, near the learned rotation's, or in
+# between? And an untrained network with a trained rotation? Say why for each.
+# ```
 
 # %%
 nv.results.controls_table(count_das, controls)
@@ -284,8 +314,9 @@ nv.check.ex_3_2(direction="higher" if full_swap_iia > fit.test_iia else "lower",
 # `interchange(h_o, h_s, R, k)`: rows `h_o`, `h_s` of shape (n, S), an orthogonal `R` (S, S),
 # `k` in 0..S; return $h_v = R^\top(M R h_s + (1-M) R h_o)$, swapping the first $k$ rotated
 # coordinates (states are row vectors here, so $R h$ is `h @ R.T`). The checker compares it with
-# `numvars` on random states for every k, and checks that k = 0 gives $h_o$ and k = S gives
-# $h_s$. Then show on paper that $h_v = h_o + P_k (h_s - h_o)$ with $P_k = R_{:k}^\top R_{:k}$
+# the formula on random states for every k, and checks that k = 0 gives $h_o$ and k = S gives
+# $h_s$; `nv.das.interchange` and the alignment modules are out of reach while your function
+# runs. Then show on paper that $h_v = h_o + P_k (h_s - h_o)$ with $P_k = R_{:k}^\top R_{:k}$
 # (the first k rows of R): what does that say about which rotations give the same swap?
 
 # %%
@@ -386,7 +417,8 @@ nv.check.ex_3_4(random_far_worse="yes" if probe["r2_das"] - probe["r2_random"] >
 # network stays frozen: only $R$ learns. Before you run it: after 40 epochs, with no early
 # stopping and no best-epoch selection, will your test IIA be nearer the stored fit's or the
 # random rotation's (§3.5)? The checker scores your rotation on the stored fit's test pairs:
-# right from halfway between the two.
+# right from three quarters of the way from the random rotation's test IIA to the stored fit's
+# (and the stored fit itself, or a copy of its subspace, is refused).
 
 # %%
 def train_rotation(model, pairs, k, epochs=40, lr=3e-3, batch_size=512, seed=0):

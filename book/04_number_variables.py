@@ -91,6 +91,33 @@ plt.show()
 # the standard, whiskers from the worst to the best seed, the paper's value (read off its
 # figures) as a black bar:
 
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# Before you look at the grid: which architectures will hold a count that DAS can swap — GRU,
+# LSTM, transformer? Will the full swap score higher or lower than the count's rotation, and
+# why might that differ between an RNN and a transformer?
+# ```
+#
+# ```{admonition} Guiding questions for §4.2
+# :class: note
+# Read the figure, the table and the findings below with these questions; a journal club can
+# take one each.
+#
+# 1. For which architectures and tasks does the count IIA approach 1, and where does it stay
+#    near the chance level of §4.3? What does a high count IIA *not* show (chapter 3,
+#    exercise 4)?
+# 2. Compare the count with Up-Up's `demo_count`: can one network score well on both? Where do
+#    the two programs' counterfactuals coincide (exercise 2), and how much of each score could
+#    come from those pairs?
+# 3. The full swap moves the whole state. Why is it high for an RNN that carries a count, and
+#    what does a transformer's full-swap score say about where its count lives (§4.5)?
+# 4. Where do our numbers and the paper's disagree? For each disagreement, does it change a
+#    conclusion, or only a digit? Which protocol choice of §4.7 could explain it?
+# 5. Which control convinces you that the alignment is a property of the trained network and not
+#    of DAS's freedom to pick a subspace (§4.3)? What would you add?
+# ```
+
 # %%
 paper_table = book.paper_table("das.csv")
 nv.plots.plot_iia_grid(nv.results.summarise(paper_table))
@@ -220,6 +247,14 @@ nv.results.per_network(paper_table).pivot_table(index=["arch", "task", "seed"], 
 # ## 4.3 What chance looks like
 #
 # The random rotation (above) and DAS on untrained networks:
+
+# %% [markdown]
+# ```{admonition} Think!
+# :class: tip
+# An untrained network with a trained rotation, and a trained network with a random rotation: which
+# scores higher on `count`, and could either reach the learned rotation's IIA? Predict both before
+# running the cell.
+# ```
 
 # %%
 untrained = nv.results.untrained_summary(paper_table)

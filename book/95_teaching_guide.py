@@ -81,15 +81,22 @@ table.round(0).astype(int)
 # exercise has a cell that calls its checker with `...` in place of the answer (`...` means
 # "not attempted yet", so a notebook with untouched stubs runs through); a learner replaces the
 # `...` and runs the cell. The checker computes the answer with `numvars` — from the programs,
-# the live networks in the store, or the committed tables — and says right or not yet, with
-# the reason. The folded solution ends by calling the checker with the right answer, and the
-# tests check that every solution passes its checker and that every checker says "not yet" to
-# a wrong answer. The list, read from the chapters:
+# the live networks in the store, or the committed tables — and says right or not yet. A wrong
+# part says why and how far ("too high, by more than the tolerance ± 0.01", the first token that
+# differs, a counterexample), never the expected value; a right part explains itself.
+# `reveal=True` shows the expected answers, so learners can check themselves after trying; for
+# graded work, collect the notebooks and re-run them. An answer of the wrong kind is reported in
+# the verdict ("✘ b: a list, expected a token string"), and the other parts are still judged.
+# Where an exercise asks for code the package already has (the swap, the Down-Up program, the
+# offset), the package's own function is refused and kept out of reach while the learner's runs.
+# The folded solution ends by calling the checker with the right answer, and the tests check
+# that every solution passes its checker and that no wrong try shows the answer. The list, read
+# from the chapters:
 
 # %%
 from pathlib import Path
 
-from numvars.check.catalogue import exercises
+from numvars.check.catalogue import LAB, MODULE, exercises, overfull, plan_table
 
 catalogue = exercises(Path("."))  # this page runs in book/
 checked = catalogue["checker"] != ""
@@ -97,32 +104,49 @@ print(f"{len(catalogue)} exercises, {checked.sum()} of them checked; about {cata
 catalogue.drop(columns="chapter").set_index("exercise")
 
 # %% [markdown]
+# The instructor edition (`make instructor`) adds `answer_key.md` — every checker's expected
+# answers with their tolerances (`reveal=True`) and the common mistakes it catches — and
+# `rubric.md`, marking schemes for the discussion exercises (1.2, 2.2, 3.4's why, 6.2, 7.4).
+# Learners' numbers may differ from the key's in the second decimal: their networks train on
+# their own machine, and each checker judges against the learner's own store.
+#
 # ## A 90-minute lab: "swap the count"
 #
-# Goal: learners compute an interchange intervention by hand, then see DAS find the count in a
-# trained GRU and judge it against chance.
-#
-# | minutes | what | run live | exercises |
-# |---|---|---|---|
-# | 0–10 | the question (intro page; chapter 1's opening) | — | — |
-# | 10–40 | chapter 1 §1.1–1.4: tasks, programs, counterfactuals | every cell | 1.1 by hand, 1.4 predict; 1.2 in pairs |
-# | 40–50 | chapter 2 §2.2: one face for three networks | §2.2 | 2.3: predict, then swap a whole state |
-# | 50–80 | chapter 3 §3.1–3.5: DAS on the quick GRU | every cell (warm store) | 3.1 predict, 3.2 change k, 3.3 implement the swap |
-# | 80–90 | chapter 3's controls and chapter 4's grid figure (read): which networks hold a count | — | 3.4 (probe versus intervention) as a discussion |
+# Goal: learners compute an interchange intervention by hand, implement the rotated swap, and
+# write the DAS training loop that finds the count in a trained GRU. Before the lab they read
+# the introduction and chapter 1 §1.1–1.3 (about 30 minutes). The plan below is checked against
+# the exercises' own minutes: in every slot at least a fifth of the time is left for reading and
+# running (the live cells of chapters 1–3 run in seconds on a warm store), and what does not fit
+# is homework.
+
+# %%
+lab = plan_table(LAB, catalogue)
+assert not overfull(LAB, catalogue), overfull(LAB, catalogue)
+print(f"in class: {lab['exercise minutes'].sum()} min of exercises in {lab['minutes'].sum()} min; "
+      f"homework: {lab['homework minutes'].sum()} min")
+lab
+
+# %% [markdown]
+# Exercise 2.3 is demonstrated rather than done: its checker trains the LSTM and the transformer
+# first in a cold store (about 20 s), so run chapter 2's exercise setup cell before the lab. Show
+# 3.4's numbers on a slide for the closing discussion if time allows; it is homework otherwise.
 #
 # ## A module of three 90-minute sessions
 #
-# | session | chapters | run live | read | exercises |
-# |---|---|---|---|---|
-# | 1. Programs and networks | 1, 2 | chapter 1 whole; chapter 2 §2.1–2.3 | §2.4 (behaviour per count) | 1.1, 1.2, 1.4, 2.1, 2.3; 1.3 as homework |
-# | 2. Distributed alignment search | 3, 4 | chapter 3 whole | chapter 4 §4.2–4.5 | 3.1–3.5, 4.1; 4.2 and 4.3 as homework |
-# | 3. One of: learning and size (5), transformers (6), geometry (7) | 5, 6 or 7 | the chapter's live cells | its paper-scale tables | the chapter's exercises |
-#
+# Session 3 is one of three chapters (5, 6 or 7), by the group's interest. Chapter 4 §4.2–4.5
+# is read between sessions 2 and 3 (a journal club on it can replace session 3).
+
+# %%
+module = plan_table(MODULE, catalogue)
+assert not overfull(MODULE, catalogue), overfull(MODULE, catalogue)
+module
+
+# %% [markdown]
 # The summed run times of each session's live chapters, warm (they fit in the session with
 # room to spare) and cold (the preparation):
 
 # %%
-sessions = {"lab (1, 2, 3)": ["01", "02", "03"], "session 1 (1, 2)": ["01", "02"], "session 2 (3, 4)": ["03", "04"],
+sessions = {"lab (1, 2, 3)": ["01", "02", "03"], "session 1 (1, 2)": ["01", "02"], "session 2 (3)": ["03"],
             "session 3a (5)": ["05"], "session 3b (6)": ["06"], "session 3c (7)": ["07"]}
 per_chapter = table.drop(index="all chapters")
 pd.DataFrame({name: per_chapter[per_chapter.index.str[:2].isin(chapters)].sum() for name, chapters in sessions.items()}).T.round(0).astype(int)
@@ -130,16 +154,24 @@ pd.DataFrame({name: per_chapter[per_chapter.index.str[:2].isin(chapters)].sum() 
 # %% [markdown]
 # ## What to prepare
 #
-# 1. On the machine learners will use (or one laptop per group): `git clone`, then `make book`
-#    once — it creates the virtualenv, installs the pinned requirements, trains and measures every
-#    quick-profile network into the model store (`./store`) and builds the HTML (the cold time
-#    above, plus the install). After that every chapter runs warm.
-# 2. `make test` once: it checks the installation end to end.
-# 3. Open the chapters with `make lab` (JupyterLab with the project's kernel), or open
-#    `_build/html/index.html` to read the rendered book — it works offline, from a folder or a
-#    zip.
-# 4. Hand out the student edition: `make student` writes the chapters without their solutions
-#    and a zip to distribute (`_build/student/`).
+# 1. On the teacher's machine: `git clone`, then `make book` once — it creates the virtualenv,
+#    installs the pinned requirements, trains and measures every quick-profile network into the
+#    model store (`./store`) and builds the HTML (the cold time above, plus the install).
+#    `make test` checks the installation end to end.
+# 2. `make instructor`: the answer key, the rubric and every solution (`_build/instructor/`).
+# 3. `make student`: `_build/student/numvars-student.zip` is what learners get — the chapters
+#    without solutions or outputs, the glossary, introduction and reproduction notes, the
+#    package, the committed tables and a slim `requirements.txt` (PyTorch CPU, numpy, pandas,
+#    matplotlib, seaborn, JupyterLab). Do not hand out the repository: its golden notebooks hold
+#    every solution.
+# 4. On the machines learners use (or a shared JupyterHub): unzip, `make lab` (it creates the
+#    virtualenv from the slim requirements), and warm the store once before class with
+#    `.venv/bin/python -m numvars reproduce --profile quick` (a few minutes on two cores), or
+#    point `NUMVARS_STORE` at a store prepared on the teacher's machine. A cold store still
+#    works: a chapter trains what it needs (chapter 3 about 45 s, chapter 4 about 3 minutes).
+# 5. `make slides`: a reveal.js deck for the lab and for each session (`_build/slides/`), from
+#    the chapters the plan covers — headings as slides, figures and tables as sub-slides, code
+#    hidden, no solutions; it opens offline, from a folder or a zip.
 #
 # ## Common pitfalls and how to recover
 #
@@ -151,5 +183,7 @@ pd.DataFrame({name: per_chapter[per_chapter.index.str[:2].isin(chapters)].sum() 
 # | a `StoreWarning` says a file under the store is corrupt or foreign | a run was killed while writing, or a file was copied in from elsewhere | nothing to do: the file was moved aside (`.bad`) and its result is computed again; delete the `.bad` files when convenient |
 # | an edited `.py` chapter and its `.ipynb` disagree | jupytext pairing | `make sync` |
 # | `make test` fails on a notebook after editing a chapter | the golden outputs changed | `make golden`, then review `git diff book/` |
-# | a checker raises a `TypeError` or `ValueError` | the answer has the wrong form (a word where a number is asked, a token the task lacks, a choice not offered) | read the message: it says what is allowed; `...` is always accepted as "not attempted yet" |
+# | a checker marks a part "malformed" | the answer has the wrong form (a word where a number is asked, a token the task lacks, a choice not offered) | read the part's message: it says what was passed and what is allowed; the other parts are judged anyway, and `...` is always "not attempted yet" |
+# | a checker says "… is the package's own answer" | the learner called `nv.das.interchange`, `FixedLinear` or a program's `counterfactual` where the exercise asks for their own code | write it out: the message names what was refused |
+# | a learner wants the answer | — | `reveal=True` in the checker call shows the expected values; ask for a prediction first |
 # | `PROFILE = "paper"` takes hours | the paper profile trains the whole grid | keep the quick profile in class: the paper-scale numbers are already in `results/paper/` and every chapter shows them |

@@ -4,6 +4,8 @@ the committed paper tables)."""
 
 import pytest
 
+from checking import assert_hidden, assert_malformed
+
 import numvars as nv
 from numvars.check import chapter2
 from numvars.check.core import live_network
@@ -18,14 +20,13 @@ def test_ex_2_1_update_gate():
     held = int((z[ids.index(task.trigger_id) : ids.index(task.eos_id)] > chapter2.HELD).all(dim=0).sum())
     right = nv.check.ex_2_1(z_copy=1, largest_mean=largest, units_held=held)
     assert right.right, right
-    wrong = nv.check.ex_2_1(z_copy=0, largest_mean=largest, units_held=held + 1)
-    assert [p.right for p in wrong.parts] == [False, True, False]
-    assert "expected 1.0" in repr(wrong) and f"expected {held}" in repr(wrong)
+    wrong = assert_hidden(nv.check.ex_2_1, "expected 1.0", f"expected {held}", z_copy=0, largest_mean=largest,
+                          units_held=held + 1)
+    assert [p.right for p in wrong.parts] == [False, True, False] and "too high" in repr(wrong)
     assert not nv.check.ex_2_1().attempted
-    with pytest.raises(TypeError, match="units_held should be a whole number"):
-        nv.check.ex_2_1(units_held=2.5)
-    with pytest.raises(TypeError, match="largest_mean should be a number"):
-        nv.check.ex_2_1(largest_mean="0.4")
+    malformed = nv.check.ex_2_1(largest_mean="0.4", units_held=2.5)
+    assert_malformed(malformed, "units_held", "a float 2.5, expected a whole number of units")
+    assert_malformed(malformed, "largest_mean", "a str '0.4', expected a number")
 
 
 def test_update_gates_match_the_models_own_step():
@@ -42,12 +43,13 @@ def test_ex_2_3_whole_state_swap():
     assert all(n >= 0 for n in produced.values()), produced
     right = nv.check.ex_2_3(**produced)
     assert right.right, right
-    wrong = nv.check.ex_2_3(gru=produced["gru"] + 1, lstm=produced["lstm"], transformer=produced["transformer"])
+    wrong = assert_hidden(nv.check.ex_2_3, f"expected {produced['gru']}", gru=produced["gru"] + 1,
+                          lstm=produced["lstm"], transformer=produced["transformer"])
     assert [p.right for p in wrong.parts] == [False, True, True]
-    assert f"expected {produced['gru']}" in repr(wrong)
     assert not nv.check.ex_2_3().attempted
-    with pytest.raises(TypeError, match="gru should be a number of responses"):
-        nv.check.ex_2_3(gru="8")
+    malformed = nv.check.ex_2_3(gru="8", lstm=produced["lstm"])
+    assert_malformed(malformed, "gru", "a str '8', expected a number of responses")
+    assert malformed.parts[1].right  # the other parts are still judged
 
 
 def test_whole_state_swap_without_a_swap_is_the_networks_own_count():
@@ -62,12 +64,12 @@ def test_ex_2_4_held_out_failures():
     assert right.right, right
     some_seed = next(iter(expected))
     wrong = nv.check.ex_2_4({seed: counts for seed, counts in expected.items() if seed != some_seed})
-    assert not wrong.right and f"expected {expected}" in repr(wrong) and f"seed {some_seed}" in repr(wrong)
+    assert not wrong.right and f"seed {some_seed} (a failing seed is missing)" in repr(wrong)
+    assert_hidden(nv.check.ex_2_4, f"expected {expected}", failures={seed: c for seed, c in expected.items() if seed != some_seed})
     assert not nv.check.ex_2_4().attempted
-    with pytest.raises(TypeError, match="should be a dict"):
-        nv.check.ex_2_4([1, 2])
-    with pytest.raises(TypeError, match=r"failures\[1\] should be a list of counts"):
-        nv.check.ex_2_4({1: ["four"]})
+    assert_malformed(nv.check.ex_2_4([1, 2]), "failures", r"a list \[1, 2\], expected a dict")
+    assert_malformed(nv.check.ex_2_4({1: ["four"]}), "failures", "a str 'four', expected counts N of seed 1")
+    assert_malformed(nv.check.ex_2_4({1: 4}), "failures", r"failures\[1\] is an int, expected a list")
 
 
 def test_held_out_failures_reads_the_table_it_is_given():

@@ -5,6 +5,8 @@ quick GRU and its stored count alignment, numvars.das)."""
 import pytest
 import torch
 
+from checking import assert_hidden, assert_malformed, part
+
 import numvars as nv
 from numvars.check import chapter3
 
@@ -14,13 +16,11 @@ def test_ex_3_1_possible_numbers_of_responses():
     assert len(expected) == nv.programs.MAX_EXTRA_DEMOS + 1  # 0..3 extra demos, every one drawn
     assert nv.check.ex_3_1(sorted(expected)).right
     assert nv.check.ex_3_1(range(min(expected), max(expected) + 1)).right
-    wrong = nv.check.ex_3_1({min(expected)})
-    assert not wrong.right and f"expected {sorted(expected)}" in repr(wrong)
+    wrong = assert_hidden(nv.check.ex_3_1, str(sorted(expected)), responses={min(expected), 99})
+    assert f"1 of yours cannot happen, {len(expected) - 1} possible numbers missing" in repr(wrong)
     assert not nv.check.ex_3_1().attempted
-    with pytest.raises(TypeError, match="should be a set, list or range"):
-        nv.check.ex_3_1(5)
-    with pytest.raises(TypeError, match="whole numbers"):
-        nv.check.ex_3_1([5.0, 6])
+    assert_malformed(nv.check.ex_3_1(5), "responses", "an int 5, expected a set, list or range")
+    assert_malformed(nv.check.ex_3_1([5.0, 6]), "responses", "whole numbers")
 
 
 def test_ex_3_2_full_swap_against_das():
@@ -29,12 +29,15 @@ def test_ex_3_2_full_swap_against_das():
     right = nv.check.ex_3_2(direction=direction, full_swap_iia=full)
     assert right.right, right
     other = {"higher": "lower", "lower": "higher"}[direction]
-    wrong = nv.check.ex_3_2(direction=other, full_swap_iia=full + 0.05)
-    assert [p.right for p in wrong.parts] == [False, False]
-    assert f"expected {direction!r}" in repr(wrong) and f"expected {full:.3f}" in repr(wrong)
+    wrong = assert_hidden(nv.check.ex_3_2, f"expected {direction!r}", f"{full:.3f}", direction=other,
+                          full_swap_iia=full + 0.05)
+    assert [p.right for p in wrong.parts] == [False, False] and "too high, by more than the tolerance" in repr(wrong)
+    half = nv.check.ex_3_2(direction=direction, full_swap_iia=full + 0.05)  # a right part does not give away the other
+    assert part(half, "direction").right and f"{full:.3f}" not in repr(half)
     assert not nv.check.ex_3_2().attempted
-    with pytest.raises(ValueError, match=r"one of \['higher', 'lower'\]"):
-        nv.check.ex_3_2(direction="same")
+    malformed = nv.check.ex_3_2(direction="same", full_swap_iia=full)
+    assert_malformed(malformed, "direction", r"one of \['higher', 'lower'\]")
+    assert part(malformed, "full_swap_iia").right
 
 
 def interchange(h_o, h_s, R, k):
@@ -54,8 +57,19 @@ def test_ex_3_3_implement_the_swap():
     assert not crashing.right and "ZeroDivisionError" in repr(crashing)
     assert not nv.check.ex_3_3().attempted
     assert not nv.check.ex_3_3(lambda h_o, h_s, R, k: ...).attempted  # the stub's function
-    with pytest.raises(TypeError, match="pass your function itself"):
-        nv.check.ex_3_3(interchange(torch.zeros(1, 2), torch.zeros(1, 2), torch.eye(2), 1))
+    assert_malformed(nv.check.ex_3_3(interchange(torch.zeros(1, 2), torch.zeros(1, 2), torch.eye(2), 1)),
+                     "interchange", "a tensor .*expected your function")
+
+
+def test_ex_3_3_refuses_the_packages_own_swap():
+    own = nv.check.ex_3_3(nv.das.interchange)
+    assert not own.right and "numvars.das.interchange itself" in repr(own)
+    wrapped = nv.check.ex_3_3(lambda h_o, h_s, R, k: nv.das.interchange(h_o, h_s, R, k))
+    assert not wrapped.right and "interchange is the package's own answer" in repr(wrapped)
+    by_module = nv.check.ex_3_3(lambda h_o, h_s, R, k: h_o if k == 0 else nv.das.FixedLinear(R, k)(h_o, h_s))
+    assert not by_module.right and "FixedLinear.forward is the package's own answer" in repr(by_module)
+    assert nv.check.ex_3_3(interchange).right  # and the package's swap is back afterwards
+    assert nv.das.interchange(torch.zeros(1, 2), torch.ones(1, 2), torch.eye(2), 2).eq(1).all()
 
 
 def test_ex_3_4_probe_versus_intervention():
@@ -66,14 +80,14 @@ def test_ex_3_4_probe_versus_intervention():
     r2 = {name: m[name] for name in ("r2_full", "r2_das", "r2_random")}
     right = nv.check.ex_3_4(random_far_worse=worse, **r2)
     assert right.right, right
-    wrong = nv.check.ex_3_4(random_far_worse="yes", **{**r2, "r2_random": m["r2_random"] - 0.2})
+    wrong = assert_hidden(nv.check.ex_3_4, "expected 'no'", f"expected {m['r2_random']:.3f}", random_far_worse="yes",
+                          **{**r2, "r2_random": m["r2_random"] - 0.2})
     assert [p.right for p in wrong.parts] == [False, True, True, False]
-    assert "expected 'no'" in repr(wrong) and f"expected {m['r2_random']:.3f}" in repr(wrong)
+    half = nv.check.ex_3_4(random_far_worse=worse, r2_full=0.5)
+    assert part(half, "random_far_worse").right and f"{m['r2_das']:.3f}" not in repr(half)
     assert not nv.check.ex_3_4().attempted
-    with pytest.raises(TypeError, match="r2_full should be a number"):
-        nv.check.ex_3_4(r2_full="high")
-    with pytest.raises(ValueError, match=r"one of \['yes', 'no'\]"):
-        nv.check.ex_3_4(random_far_worse="maybe")
+    assert_malformed(nv.check.ex_3_4(r2_full="high"), "r2_full", "expected a number")
+    assert_malformed(nv.check.ex_3_4(random_far_worse="maybe"), "random_far_worse", r"one of \['yes', 'no'\]")
 
 
 def test_probe_r2_is_one_for_a_linear_target_and_low_for_noise():
@@ -85,23 +99,66 @@ def test_probe_r2_is_one_for_a_linear_target_and_low_for_noise():
     assert chapter3.probe_r2(x[:100], noise[:100], x[100:], noise[100:]) < 0.2
 
 
-def test_ex_3_5_scores_a_rotation_against_halfway_from_random_to_the_stored_fit():
+def train_rotation(model, pairs, k, epochs, lr=3e-3, batch_size=512, seed=0):
+    """Chapter 3's solution of exercise 5: Adam on R, the network frozen."""
+    runs = nv.das.run_frozen(model, pairs)
+    alignment = nv.das.LearnedRotation(model.config.state_size, k, seed=seed)
+    model.requires_grad_(False)
+    optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for rows in torch.randperm(len(runs), generator=order).split(batch_size):
+            logits, targets, scored = nv.das.intervened_predictions(model, runs, rows, alignment)
+            loss = torch.nn.functional.cross_entropy(logits[scored], targets[scored])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return alignment
+
+
+@pytest.fixture(scope="module")
+def count_fit():
     model, learned, _ = chapter3.count_fits()
-    stored = nv.load_measurement(learned)
+    return model, learned, nv.load_measurement(learned)
+
+
+def test_ex_3_5_a_40_epoch_loop_passes_and_5_epochs_do_not(count_fit):
+    model, learned, stored = count_fit
+    pairs = nv.pair_set(learned.pairs, "train")
+    trained = train_rotation(model, pairs, stored.k, epochs=40)
+    assert nv.check.ex_3_5(trained).right, nv.check.ex_3_5(trained)
+    assert chapter3.subspace_distance(trained.rotation.detach()[: stored.k], stored.alignment().rotation[: stored.k]) \
+        > chapter3.COPY_DISTANCE  # trained, not copied
+    short = nv.check.ex_3_5(train_rotation(model, pairs, stored.k, epochs=5))
+    assert not short.right and "below the bar" in repr(short), short
+
+
+def test_ex_3_5_refuses_the_stored_fit_and_near_copies(count_fit):
+    model, _, stored = count_fit
     rotation, k = stored.alignment().rotation, stored.k
+    assert "a copy of it — train your own" in repr(nv.check.ex_3_5(stored.alignment()))
     same_subspace = torch.cat([rotation[:k].flip(0), rotation[k:]])  # the first k rows reordered: the same swap
-    right = nv.check.ex_3_5(nv.das.Alignment(same_subspace, k))
-    assert right.right and f"yours {stored.test_iia:.3f}" in repr(right), right
-    untrained = nv.check.ex_3_5(nv.das.LearnedRotation(model.config.state_size, k, seed=0))  # = the random control
-    assert not untrained.right and "halfway" in repr(untrained)
-    assert "train your own" in repr(nv.check.ex_3_5(stored.alignment()))
+    assert "a copy of it" in repr(nv.check.ex_3_5(nv.das.Alignment(same_subspace, k)))
+    near = nv.das.Alignment(rotation + 1e-5 * torch.randn(rotation.shape, generator=torch.Generator().manual_seed(0)), k)
+    assert "a copy of it" in repr(nv.check.ex_3_5(near))
+
+
+def test_ex_3_5_untrained_and_malformed(count_fit):
+    model, _, stored = count_fit
+    untrained = nv.check.ex_3_5(nv.das.LearnedRotation(model.config.state_size, stored.k, seed=0))  # the random control
+    assert not untrained.right and "below the bar" in repr(untrained)
+    assert f"{stored.test_iia:.3f}" not in repr(untrained) and f"{stored.test_iia:.3f}" in repr(
+        nv.check.ex_3_5(nv.das.LearnedRotation(model.config.state_size, stored.k, seed=0), reveal=True))
     assert not nv.check.ex_3_5().attempted
-    with pytest.raises(TypeError, match="pass the trained alignment itself"):
-        nv.check.ex_3_5(rotation)
-    with pytest.raises(TypeError, match=r"could not swap two \(n, 20\) states: TypeError"):
-        nv.check.ex_3_5(torch.nn.Linear(20, 3))  # one input, not (h_o, h_s)
-    with pytest.raises(TypeError, match=r"should map \(n, 20\) states to \(n, 20\), it gave \(2, 3\)"):
-        nv.check.ex_3_5(FirstThree())
+    assert_malformed(nv.check.ex_3_5(stored.alignment().rotation), "test IIA", "expected the trained alignment itself")
+    assert_malformed(nv.check.ex_3_5(torch.nn.Linear(20, 3)), "test IIA", r"could not swap two \(n, 20\) states: TypeError")
+    assert_malformed(nv.check.ex_3_5(FirstThree()), "test IIA", r"should map \(n, 20\) states to \(n, 20\), it gave \(2, 3\)")
+
+
+def test_subspace_distance_ignores_rotations_within_the_subspace():
+    rotation = nv.das.seeded_rotation(20, 0)
+    assert chapter3.subspace_distance(rotation[:5], rotation[:5].flip(0)) == pytest.approx(0, abs=1e-9)
+    assert chapter3.subspace_distance(rotation[:5], rotation[5:10]) == pytest.approx(1)
 
 
 class FirstThree(torch.nn.Module):

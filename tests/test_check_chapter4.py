@@ -2,7 +2,7 @@
 the untouched stub and a malformed answer. Programs and the committed paper tables only (no
 network is run); about 10 s."""
 
-import pytest
+from checking import assert_hidden, assert_malformed
 
 import numvars as nv
 
@@ -21,14 +21,12 @@ def test_ex_4_1_rereader_and_carrier_full_swap():
     assert 0.03 < carrier < 0.2
     right = nv.check.ex_4_1(rereader=1, carrier=carrier)
     assert right.right, right
-    wrong = nv.check.ex_4_1(rereader=1, carrier=0)
-    assert [p.right for p in wrong.parts] == [True, False]
-    assert "expected 0.0" in repr(wrong) and "writes back" in repr(wrong)
+    wrong = assert_hidden(nv.check.ex_4_1, f"expected {carrier:.3f}", "writes back", rereader=1, carrier=0)
+    assert [p.right for p in wrong.parts] == [True, False] and "too low" in repr(wrong)
     assert not nv.check.ex_4_1().attempted
-    with pytest.raises(TypeError, match="should be a number"):
-        nv.check.ex_4_1(rereader="high")
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        nv.check.ex_4_1(carrier=8)
+    malformed = nv.check.ex_4_1(rereader="high", carrier=8)
+    assert_malformed(malformed, "rereader", "expected a number")
+    assert_malformed(malformed, "carrier", "between 0 and 1")
 
 
 def responses_made(task, ids, pos):
@@ -54,22 +52,31 @@ def test_ex_4_2_the_coincidence_rule():
     assert not partial.right and "first counterexample" in repr(partial) and "you say False" in repr(partial)
     assert not nv.check.ex_4_2(lambda task, pair: False).right
     assert not nv.check.ex_4_2().attempted
-    with pytest.raises(TypeError, match=r"coincide\(task, pair\) -> bool"):
-        nv.check.ex_4_2(coincide=True)
-    with pytest.raises(TypeError, match="should return True or False"):
-        nv.check.ex_4_2(lambda task, pair: "yes")
+    assert_malformed(nv.check.ex_4_2(coincide=True), "coincide", r"coincide\(task, pair\) -> bool")
+    assert_malformed(nv.check.ex_4_2(lambda task, pair: "yes"), "coincide", "should return True or False")
+
+
+def both_counterfactuals(task, pair):
+    """The lazy answer the prompt forbids: compute both counterfactuals and compare them."""
+    return (nv.get_program("up_down", task).counterfactual(*pair, "count")
+            == nv.get_program("up_up", task).counterfactual(*pair, "demo_count"))
+
+
+def test_ex_4_2_refuses_a_rule_that_computes_the_counterfactuals():
+    lazy = nv.check.ex_4_2(both_counterfactuals)
+    assert not lazy.right and "computes a counterfactual" in repr(lazy), lazy
+    assert nv.check.ex_4_2(full_rule).right  # the programs' counterfactuals are back afterwards
 
 
 def test_ex_4_3_chance_levels_per_measure():
     right = nv.check.ex_4_3(count=0.08, phase=0.5, demo_count=0.06, resp_count=0.41)
     assert right.right, right
     assert "transformers measure" in repr(right)
-    wrong = nv.check.ex_4_3(count=0.08, phase=0.5, demo_count=0.06, resp_count=0.08)
-    assert [p.right for p in wrong.parts] == [True, True, True, False]
-    assert "expected 0.4" in repr(wrong)
+    wrong = assert_hidden(nv.check.ex_4_3, "expected 0.4", count=0.08, phase=0.5, demo_count=0.06, resp_count=0.08)
+    assert [p.right for p in wrong.parts] == [True, True, True, False] and "far too low" in repr(wrong)
     assert not nv.check.ex_4_3().attempted
     assert nv.check.ex_4_3(count=0.08).attempted and not nv.check.ex_4_3(count=0.08).right  # the rest not attempted
-    with pytest.raises(TypeError, match="phase should be a number"):
-        nv.check.ex_4_3(phase="half")
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        nv.check.ex_4_3(count=-0.1)
+    malformed = nv.check.ex_4_3(count=-0.1, phase="half", demo_count=0.06)
+    assert_malformed(malformed, "phase", "a str 'half', expected a number")
+    assert_malformed(malformed, "count", "between 0 and 1")
+    assert malformed.parts[2].right

@@ -36,6 +36,7 @@ EXERCISES = "## Exercises"
 spec = importlib.util.spec_from_file_location("student", ROOT / ".ci" / "student.py")
 student = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(student)
+STUDENT_CHAPTERS = [path for path in CHAPTERS if not student.is_instructor_page(path)]
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -151,11 +152,12 @@ def edition(tmp_path_factory) -> Path:
     return out
 
 
-def test_edition_has_every_chapter(edition: Path):
-    assert sorted(p.name for p in edition.glob("*.ipynb")) == _ids(CHAPTERS)
+def test_edition_has_every_chapter_and_no_instructor_page(edition: Path):
+    assert sorted(p.name for p in edition.glob("*.ipynb")) == _ids(STUDENT_CHAPTERS)
+    assert "95_teaching_guide.ipynb" in _ids(CHAPTERS) and "95_teaching_guide.ipynb" not in _ids(STUDENT_CHAPTERS)
 
 
-@pytest.mark.parametrize("notebook", CHAPTERS, ids=_ids(CHAPTERS))
+@pytest.mark.parametrize("notebook", STUDENT_CHAPTERS, ids=_ids(STUDENT_CHAPTERS))
 def test_student_chapter(edition: Path, notebook: Path):
     golden = nbformat.read(notebook, as_version=4)
     nb = nbformat.read(edition / notebook.name, as_version=4)
@@ -184,15 +186,80 @@ def test_zip_holds_what_make_lab_needs(edition: Path):
     with zipfile.ZipFile(edition / student.ZIP_NAME) as zf:
         names = set(zf.namelist())
         top = f"{student.ZIP_FOLDER}/"
-        for nb in CHAPTERS:
+        for nb in STUDENT_CHAPTERS:
             assert zf.read(f"{top}book/{nb.name}") == (edition / nb.name).read_bytes()
         for name in ("Makefile", "README.md", "pyproject.toml", "requirements.txt", "src/numvars/__init__.py",
-                     "src/numvars/chapter.py", "results/paper/das.csv", "results/paper_v1/das.csv"):
+                     "src/numvars/chapter.py", "results/paper/das.csv", "results/paper_v1/das.csv", "results/README.md"):
             assert top + name in names, f"{name} is missing from the zip"
+        committed = [f.relative_to(ROOT).as_posix() for f in (ROOT / "results").rglob("*") if f.is_file()]
+        assert all(top + name in names for name in committed), "the whole results/ folder ships (networks included)"
         assert all(n.startswith(top) for n in names)
         litter = [n for n in names if "__pycache__" in n or ".egg-info" in n or n.endswith(".pyc")]
         assert not litter, f"build litter in the zip: {litter}"
-        assert not [n for n in names if n.startswith(f"{top}book/") and not n.endswith(".ipynb")]
+        assert zf.read(f"{top}requirements.txt") == (ROOT / "requirements-student.txt").read_bytes()
+        book = {n.removeprefix(f"{top}book/") for n in names if n.startswith(f"{top}book/")}
+        assert not {n for n in book if n.endswith(".ipynb")} - set(_ids(STUDENT_CHAPTERS))
+        assert {"intro.md", "glossary.md", "reproduction_notes.md"} <= book, book
+        assert "95_teaching_guide.ipynb" not in book and not [n for n in book if "teaching" in n]
+
+
+def test_the_prose_pages_a_chapter_links_are_shipped(tmp_path: Path):
+    (tmp_path / "intro.md").write_text("Start. See {doc}`95_teaching_guide`.")
+    (tmp_path / "glossary.md").write_text("Terms; see {doc}`the notes <notes>`.")
+    (tmp_path / "notes.md").write_text("Notes.")
+    (tmp_path / "unlinked.md").write_text("Nobody links this.")
+    (tmp_path / "95_teaching_guide.md").write_text("For teachers.")
+    pages = student.linked_pages(["read the {doc}`glossary` and {doc}`01_tasks`"], tmp_path)
+    assert [p.name for p in pages] == ["glossary.md", "intro.md", "notes.md"]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_student_requirements_are_slim_and_pinned_as_the_full_ones():
+    slim, full = _pins(ROOT / "requirements-student.txt"), _pins(ROOT / "requirements.txt")
+    assert {name: version for name, version in slim.items() if full.get(name) != version} == {}
+    needed = {"torch", "numpy", "pandas", "matplotlib", "seaborn", "tqdm", "jupyterlab", "ipykernel", "setuptools"}
+    assert needed <= set(slim), needed - set(slim)
+    assert not {"jupyter-book", "playwright", "dask", "distributed", "pytest", "nbval", "papermill"} & set(slim)
+    assert len(slim) < len(full)
+    assert "download.pytorch.org/whl/cpu" in (ROOT / "requirements-student.txt").read_text()  # the CPU-only torch
+
+
+def _top_level_imports(tree: ast.AST, anywhere: bool = False) -> set[str]:
+    nodes = ast.walk(tree) if anywhere else tree.body
+    names = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_package_and_the_chapters_import_nothing_the_student_requirements_lack():
+    """Every module numvars imports at the top of a file, and every module a student notebook
+    imports, is in the standard library, numvars itself or requirements-student.txt (dask and
+    distributed only inside the cluster runner's functions)."""
+    import sys
+
+    slim = set(_pins(ROOT / "requirements-student.txt"))
+    allowed = lambda top: top in sys.stdlib_module_names or top == "numvars" or top in slim  # noqa: E731
+    for path in (ROOT / "src" / "numvars").rglob("*.py"):
+        missing = {top for top in _top_level_imports(ast.parse(path.read_text())) if not allowed(top)}
+        assert not missing, f"{path.name} imports {missing}"
+    for notebook in STUDENT_CHAPTERS:
+        code = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
+        code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+        missing = {top for top in _top_level_imports(ast.parse(code), anywhere=True) if not allowed(top)}
+        assert not missing, f"{notebook.name} imports {missing}"
 
 
 def test_zip_is_reproducible(edition: Path, tmp_path: Path):
@@ -203,3 +270,50 @@ def test_zip_is_reproducible(edition: Path, tmp_path: Path):
 def test_a_parameter_is_not_read_from_a_solution():
     bound, read = _names("def train(model, seed=0):\n    return seed + offset\n")
     assert {"train", "model", "seed"} <= bound and read == {"offset"}
+
+
+# ------------------------------------------------------------------ the edition runs, as a student runs it
+def _unzipped(edition: Path, into: Path) -> Path:
+    with zipfile.ZipFile(edition / student.ZIP_NAME) as zf:
+        zf.extractall(into)
+    return into / student.ZIP_FOLDER
+
+
+@pytest.fixture(scope="module")
+def unzipped(edition: Path, tmp_path_factory) -> Path:
+    return _unzipped(edition, tmp_path_factory.mktemp("unzipped"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", STUDENT_CHAPTERS, ids=_ids(STUDENT_CHAPTERS))
+def test_student_notebook_runs_from_a_fresh_unzip(unzipped: Path, notebook: Path):
+    """Each student notebook, stubs untouched, runs top to bottom in a clean kernel from the
+    unzipped edition: its own src/ first on the path (the venv's interpreter and packages, which
+    requirements-student.txt pins alike), cwd its book/, the model store $NUMVARS_STORE or the
+    repository's (warm: seconds per chapter; empty: the chapters train, minutes). Any error fails.
+    Every checker cell then says "not attempted yet"."""
+    import os
+
+    from nbclient import NotebookClient
+
+    book = unzipped / "book"
+    nb = nbformat.read(book / notebook.name, as_version=4)
+    env = {**os.environ, "PYTHONPATH": str(unzipped / "src"),
+           "NUMVARS_STORE": os.environ.get("NUMVARS_STORE") or str(ROOT / "store")}
+    client = NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(book)}})
+    client.execute(env=env)  # raises CellExecutionError on the first error
+    checked = [c for c in nb.cells if c.cell_type == "code" and "nv.check.ex_" in c.source]
+    for cell in checked:
+        text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+        assert "not attempted yet" in text, f"{notebook.name}: a stub cell says {text!r}"
+
+
+def test_the_unzipped_package_is_the_one_a_kernel_imports(unzipped: Path):
+    """PYTHONPATH puts the zip's src/ before the repository's editable install."""
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", "import numvars; print(numvars.__file__)"], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(unzipped / "src")}, check=True).stdout
+    assert out.strip().startswith(str(unzipped)), out

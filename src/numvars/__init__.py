@@ -3,7 +3,7 @@
 Chapters ``import numvars as nv`` and start with ``book = nv.setup(PROFILE)``. The science:
 :mod:`~numvars.tasks`, :mod:`~numvars.programs`, :mod:`~numvars.models`,
 :mod:`~numvars.training`, :mod:`~numvars.das`, :mod:`~numvars.analysis`, :mod:`~numvars.dynamics`,
-:mod:`~numvars.attention`, :mod:`~numvars.geometry`, :mod:`~numvars.plots`.
+:mod:`~numvars.attention`, :mod:`~numvars.geometry`, :mod:`~numvars.plots`, :mod:`~numvars.diagrams`.
 The orchestration: :mod:`~numvars.grids` (every profile's grids), :mod:`~numvars.jobs` (what a
 job computes), :mod:`~numvars.runner` (computing what the :mod:`~numvars.store` lacks),
 :mod:`~numvars.results` (the book's tables), :mod:`~numvars.paper` (the paper's values),
@@ -17,7 +17,7 @@ import importlib
 
 __version__ = "0.2.0"
 
-_SUBMODULES = ("analysis", "attention", "chapter", "check", "cli", "das", "dynamics", "geometry", "grids", "jobs", "models", "paper", "plots", "programs", "results",
+_SUBMODULES = ("analysis", "attention", "chapter", "check", "cli", "das", "diagrams", "dynamics", "geometry", "grids", "jobs", "models", "paper", "plots", "programs", "results",
                "runner", "store", "tasks", "training")
 _NAMES = {
     "setup": "chapter",

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 import torch
 
-from numvars.check.core import Part, attempted, close, equal, live_network, not_attempted, number, verdict
+from numvars.check.core import (Malformed, Part, attempted, checker, close, equal, judged, kind_of, live_network,
+                                not_attempted, nothing_to_do, revealing, shown_answer, verdict, whole)
 from numvars.models import Patch, generate
 from numvars.tasks import Task
 
@@ -28,6 +29,11 @@ def update_gates(model, ids) -> torch.Tensor:
     return torch.sigmoid(gx[:, d : 2 * d] + gh[:, d : 2 * d])
 
 
+@checker("2.1", mistakes=[
+    "z_copy = 0: reading the GRU update the other way round (h_t = (1 − z) n + z h_{t−1})",
+    "taking the mean gate over the steps after E too, or over one unit only",
+    "counting units held at some response step rather than at every one (T and each R)",
+])
 def ex_2_1(z_copy=..., largest_mean=..., units_held=...):
     """Exercise 2.1, the update gate of the live GRU (quick profile, seed 0) on
     ``B D D D D T R R R R E``: ``z_copy`` (a number) the value of z that copies the state
@@ -43,18 +49,23 @@ def ex_2_1(z_copy=..., largest_mean=..., units_held=...):
     step = int(means.argmax())
     responses = z[ids.index(task.trigger_id) : ids.index(task.eos_id)]  # T and every R
     held = int((responses > HELD).all(dim=0).sum())
-    if attempted(units_held) and (isinstance(units_held, bool) or not isinstance(units_held, int)):
-        raise TypeError(f"units_held should be a whole number of units (an int), got {units_held!r}")
     return verdict(
         "2.1",
         close("z_copy", z_copy, 1.0, 0.0, "h_t = (1 − z) n + z h_{t−1} is h_{t−1} when z = 1", digits=1),
         close("largest_mean", largest_mean, float(means.max()), 0.02,
               f"at step {step} ({task.decode([ids[step]])}); the mean gate stays between "
               f"{float(means.min()):.2f} and {float(means.max()):.2f}: far from 1 at every step", digits=2),
-        equal("units_held", units_held, held,
-              f"of {z.shape[1]} units, {held} keep z > {HELD} through T and every R: the count goes down by one "
-              "at every response, so a unit that copied its value could not carry it"),
+        _units_held(units_held, held, z.shape[1]),
     )
+
+
+@judged
+def _units_held(answer, held: int, units: int) -> Part:
+    if attempted(answer):
+        answer = whole(answer, "units_held", "a whole number of units")
+    return equal("units_held", answer, held,
+                 f"of {units} units, {held} keep z > {HELD} through T and every R: the count goes down by one "
+                 "at every response, so a unit that copied its value could not carry it")
 
 
 @torch.no_grad()
@@ -75,27 +86,34 @@ def whole_state_swap(arch: str, seed: int = 0, target_n: int = 5, source_n: int 
     return new.index("E")
 
 
+@checker("2.3", mistakes=[
+    "expecting the transformer to follow the swapped state like the RNNs (it re-reads the demo tokens)",
+    "expecting an RNN to keep the target's N: after the swap, everything it carries is the source's",
+])
 def ex_2_3(gru=..., lstm=..., transformer=...):
     """Exercise 2.3: target ``B D D D D D T`` (N = 5), its state after the last ``D`` replaced by
     the state after the last ``D`` of ``B D D D D D D D D T`` (N = 8); how many ``R`` does each
-    live network (quick profile, seed 0) generate greedily before ``E``? Three ints."""
-    parts = []
-    for name, answer in [("gru", gru), ("lstm", lstm), ("transformer", transformer)]:
-        if not attempted(answer):
-            parts.append(not_attempted(name))
-            continue
-        if isinstance(answer, bool) or not isinstance(answer, int):
-            raise TypeError(f"{name} should be a number of responses (an int), got {answer!r}")
-        produced = whole_state_swap(name)
-        if produced == 5:
-            why = ("the target's own N: the swapped state does not decide the count — a transformer's later "
-                   "positions re-read the demo tokens themselves (attention), not a state passed along")
-        elif produced == 8:
-            why = "the source's N: everything after the swap carries on from the swapped state, count included"
-        else:
-            why = "what it generated (-1: no clean run of R then E)"
-        parts.append(equal(name, answer, produced, why))
-    return verdict("2.3", *parts)
+    live network (quick profile, seed 0) generate greedily before ``E``? Three ints. A network
+    the store lacks is trained first (about 30 s)."""
+    answers = {"gru": gru, "lstm": lstm, "transformer": transformer}
+    if nothing_to_do(*answers.values()):
+        return verdict("2.3", *(not_attempted(name) for name in answers))
+    return verdict("2.3", *(_swap_part(name, answer) for name, answer in answers.items()))
+
+
+@judged
+def _swap_part(name: str, answer) -> Part:
+    if attempted(answer):
+        answer = whole(answer, name, "a number of responses")
+    produced = whole_state_swap(name)
+    if produced == 5:
+        why = ("the target's own N: the swapped state does not decide the count — a transformer's later "
+               "positions re-read the demo tokens themselves (attention), not a state passed along")
+    elif produced == 8:
+        why = "the source's N: everything after the swap carries on from the swapped state, count included"
+    else:
+        why = "what it generated (-1: no clean run of R then E)"
+    return equal(name, answer, produced, why)
 
 
 def held_out_failures(table=None) -> dict[int, list[int]]:
@@ -114,30 +132,44 @@ def held_out_failures(table=None) -> dict[int, list[int]]:
     return {int(seed): sorted(int(n) for n in group["N"]) for seed, group in failing.groupby("seed")}
 
 
+@checker("2.4", mistakes=[
+    "listing in-range counts, or every count below accuracy 1 rather than the held-out ones",
+    "keeping seeds that fail on no held-out count (leave them out)",
+    "reading another grid's or another task's transformers",
+])
 def ex_2_4(failures=...):
     """Exercise 2.4: from ``results/paper/accuracy_per_count.csv``, the Same-Object transformer
     seeds (main grid) that fail on held-out counts — a dict ``{seed: [N, …]}`` (ints; seeds
     with no failure left out)."""
-    if not attempted(failures):
-        return verdict("2.4", not_attempted("failures"))
-    if not isinstance(failures, Mapping):
-        raise TypeError(f"failures should be a dict {{seed: [N, …]}}, got {failures!r}")
-    answer = {}
-    for seed, counts in failures.items():
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"failures' keys should be seeds (ints), got {seed!r}")
-        try:
-            answer[seed] = sorted(int(number(n, f"an N of seed {seed}")) for n in counts)
-        except TypeError as error:
-            raise TypeError(f"failures[{seed}] should be a list of counts N (ints), got {counts!r}") from error
-    expected = held_out_failures()
-    answer = {seed: counts for seed, counts in answer.items() if counts}
     task = Task("same")
     held_out = [n for n in task.eval_counts if task.count_range(n) == "held-out"]
     why = (f"held-out counts are {held_out}; a Same-Object sequence of one N is unique, so each accuracy is 0 or 1; "
            "the other seeds are right on all of them")
+    if not attempted(failures):
+        return verdict("2.4", not_attempted("failures", str(held_out_failures()) if revealing() else "", why))
+    return verdict("2.4", _failures_part(failures, held_out_failures(), why))
+
+
+def _failure_dict(failures) -> dict[int, list[int]]:
+    """The learner's ``{seed: [N, …]}`` with ints and sorted lists; :class:`Malformed` otherwise."""
+    if not isinstance(failures, Mapping):
+        raise Malformed("failures", f"{kind_of(failures)} {shown_answer(failures)}, expected a dict {{seed: [N, …]}}")
+    answer = {}
+    for seed, counts in failures.items():
+        seed = whole(seed, "failures", "seeds as keys")
+        if isinstance(counts, (str, bytes)) or not hasattr(counts, "__iter__"):
+            raise Malformed("failures", f"failures[{seed}] is {kind_of(counts)}, expected a list of counts N (ints)")
+        answer[seed] = sorted(whole(n, "failures", f"counts N of seed {seed}") for n in counts)
+    return {seed: counts for seed, counts in answer.items() if counts}
+
+
+@judged
+def _failures_part(failures, expected: dict[int, list[int]], why: str) -> Part:
+    answer = _failure_dict(failures)
     if answer == expected:
-        return verdict("2.4", Part("failures", True, f"{expected} — {why}"))
+        return Part("failures", True, f"{expected} — {why}", expected=str(expected))
     first = next(seed for seed in sorted({*answer, *expected}) if answer.get(seed) != expected.get(seed))
-    return verdict("2.4", Part("failures", False, f"you wrote {answer}, expected {expected} — first difference at "
-                                                  f"seed {first} — {why}"))
+    what = ("a seed that fails on no held-out count" if first not in expected else
+            "a failing seed is missing" if first not in answer else "its list of counts is not right")
+    return Part("failures", False, why, miss=f"you wrote {answer}: first difference at seed {first} ({what})",
+                expected=str(expected))

@@ -6,9 +6,10 @@ import functools
 
 import numpy as np
 
-from numvars.check.core import Part, attempted, close, not_attempted, verdict
+from numvars.check.core import (Malformed, Part, attempted, checker, close, judged, kind_of, not_attempted, nothing_to_do,
+                                out_of_reach, shown_answer, verdict)
 from numvars.das import make_pairs, program_completes
-from numvars.programs import Pair, get_program, sample_pairs
+from numvars.programs import CtxDistr, Pair, Program, get_program, sample_pairs
 from numvars.tasks import Task
 
 #: the Single-Object pairs exercises 4.1 and 4.3 tell the learner to draw (the live networks' task)
@@ -42,12 +43,17 @@ def full_swap_levels(task: Task, n_pairs: int = N_PAIRS, seed: int = PAIR_SEED) 
     return float(pairs.rereader_correct.float().mean()), sum(carried) / len(carried)
 
 
+@checker("4.1", mistakes=[
+    "a carrier at 0: forgetting that a swap between same-phase positions holding the same count writes back what the target had",
+    "a re-reader below 1: it ignores the swap, and a full swap scores the unchanged target's continuation",
+    "a percentage instead of a share",
+])
 def ex_4_1(rereader=..., carrier=...):
     """Exercise 4.1: on 1 000 Single-Object full-swap pairs
     (``nv.das.make_pairs(nv.get_program("ctx_distr", task), None, 1000, seed=0)``), the full-swap
     IIA (a number in [0, 1]) of a network that re-reads its context (``rereader``) and of one that
     runs Up-Down and carries everything in its state (``carrier``)."""
-    if not (attempted(rereader) or attempted(carrier)):
+    if nothing_to_do(rereader, carrier):
         return verdict("4.1", not_attempted("rereader"), not_attempted("carrier"))
     expected_rereader, expected_carrier = full_swap_levels(Task("single"))
     measured = _paper_means("single")
@@ -69,6 +75,16 @@ def _coincide_truth(task: Task, pairs) -> list[bool]:
             for i, pair in enumerate(pairs)]
 
 
+#: what exercise 4.2's rule may not call while it runs: the programs' counterfactuals
+COUNTERFACTUALS = ((Program, "counterfactual"), (Program, "counterfactual_trace"), (Program, "_intervene_and_continue"),
+                   (CtxDistr, "_intervene_and_continue"), (Program, "intervene"))
+
+
+@checker("4.2", mistakes=[
+    "computing both counterfactuals and comparing them (the prompt forbids it; the programs' counterfactuals are out of reach)",
+    "comparing the counts at t and u instead of the responses already made",
+    "forgetting the impossible requests, where both programs say E at once",
+])
 def ex_4_2(coincide=...):
     """Exercise 4.2: a rule ``coincide(task, pair) -> bool`` (``pair`` an
     :class:`~numvars.programs.Pair`: target, t, source, u) that says, without computing any
@@ -76,35 +92,57 @@ def ex_4_2(coincide=...):
     counterfactual. Checked on ``nv.sample_pairs(nv.Task("multi"), 1000, seed=0)`` (pair i with
     seed i, as :func:`numvars.analysis.counterfactual_agreement`); right when it agrees on every
     pair — the coincidence is a deterministic function of the pair, so an exact rule exists and
-    no disagreement is noise."""
+    no disagreement is noise. While the rule runs the programs' counterfactuals
+    (:meth:`~numvars.programs.Program.counterfactual` and what it calls) are out of reach."""
+    key = ("the same number of responses already made at t and at u, or both programs say E at once "
+           "(agrees on all 1000 pairs)")
     if not attempted(coincide):
-        return verdict("4.2", not_attempted("coincide"))
+        return verdict("4.2", not_attempted("coincide", why=key))
     if not callable(coincide) or isinstance(coincide, type):
-        raise TypeError(f"coincide should be a function coincide(task, pair) -> bool, got {coincide!r}")
+        raise Malformed("coincide", f"{kind_of(coincide)} {shown_answer(coincide)}, expected a function "
+                                    "coincide(task, pair) -> bool")
     task = Task("multi")
     pairs = sample_pairs(task, N_PAIRS, seed=PAIR_SEED)
     truth = _coincide_truth(task, pairs)
+    return verdict("4.2", _rule_part(coincide, task, pairs, truth))
+
+
+def _answers(coincide, task: Task, pairs) -> list[bool]:
+    """The rule's answer on every pair, run with the programs' counterfactuals out of reach."""
     answers = []
-    for pair in pairs:
-        answer = coincide(task, Pair(list(pair.target), pair.t, list(pair.source), pair.u))
-        if not isinstance(answer, (bool, np.bool_)):
-            raise TypeError(f"coincide should return True or False, got {answer!r} for target "
-                            f"{task.decode(pair.target)} at t = {pair.t}, source {task.decode(pair.source)} at u = {pair.u}")
-        answers.append(bool(answer))
+    with out_of_reach(*COUNTERFACTUALS, exercise="4.2",
+                      reason="computes a counterfactual: exercise 4.2 asks for a rule that decides without one"):
+        for pair in pairs:
+            answer = coincide(task, Pair(list(pair.target), pair.t, list(pair.source), pair.u))
+            if not isinstance(answer, (bool, np.bool_)):
+                raise Malformed("coincide", f"it returned {kind_of(answer)} {shown_answer(answer)} for target "
+                                            f"{task.decode(pair.target)} at t = {pair.t}, source {task.decode(pair.source)} "
+                                            f"at u = {pair.u}; it should return True or False")
+            answers.append(bool(answer))
+    return answers
+
+
+@judged
+def _rule_part(coincide, task: Task, pairs, truth: list[bool]) -> Part:
+    try:
+        answers = _answers(coincide, task, pairs)
+    except Malformed:
+        raise
+    except Exception as error:  # the learner's rule: say what it raised
+        return Part("coincide", False, miss=f"it raised {type(error).__name__}: {error}")
     wrong = [i for i, (a, b) in enumerate(zip(answers, truth)) if a != b]
     share = sum(truth) / len(truth)
     if not wrong:
         why = (f"agrees on all {len(pairs)} pairs (the counterfactuals coincide on {share:.0%} of them): the same number "
                "of responses already made at t and at u, or both programs say E at once")
-        return verdict("4.2", Part("coincide", True, why))
+        return Part("coincide", True, why)
     i = wrong[0]
     pair = pairs[i]
-    up_down = get_program("up_down", task)
-    why = (f"agrees on {len(pairs) - len(wrong)} of {len(pairs)} pairs; first counterexample: target {task.decode(pair.target)} "
-           f"at t = {pair.t}, source {task.decode(pair.source)} at u = {pair.u} — you say {answers[i]}, but Up-Down gives "
-           f"{task.decode(up_down.counterfactual(*pair, 'count', seed=i))} and Up-Up "
-           f"{task.decode(get_program('up_up', task).counterfactual(*pair, 'demo_count', seed=i))}")
-    return verdict("4.2", Part("coincide", False, why))
+    miss = (f"agrees on {len(pairs) - len(wrong)} of {len(pairs)} pairs; first counterexample: target "
+            f"{task.decode(pair.target)} at t = {pair.t}, source {task.decode(pair.source)} at u = {pair.u} — you say "
+            f"{answers[i]}, but Up-Down gives {task.decode(get_program('up_down', task).counterfactual(*pair, 'count', seed=i))}"
+            f" and Up-Up {task.decode(get_program('up_up', task).counterfactual(*pair, 'demo_count', seed=i))}")
+    return Part("coincide", False, miss=miss)
 
 
 @functools.lru_cache(maxsize=8)
@@ -116,13 +154,18 @@ def chance_levels(task: Task, n_pairs: int = N_PAIRS, seed: int = PAIR_SEED) -> 
             for measure, (program, variable) in MEASURES.items()}
 
 
+@checker("4.3", mistakes=[
+    "0 for every measure: a network that ignores the swap is still right where the swap changes nothing",
+    "the same level for every measure (phase and resp_count swaps often change nothing)",
+    "counting whole sequences rather than the scored tokens of the continuation",
+])
 def ex_4_3(count=..., phase=..., demo_count=..., resp_count=...):
     """Exercise 4.3: the chance level (a number in [0, 1]) of each measure — the IIA of a network
     that ignores the swap and re-reads its context — on 1 000 Single-Object pairs
     ``nv.das.make_pairs(program, variable, 1000, seed=0)``: Up-Down ``count`` and ``phase``,
     Up-Up ``demo_count`` and ``resp_count``. Tolerance 0.03."""
     answers = {"count": count, "phase": phase, "demo_count": demo_count, "resp_count": resp_count}
-    if not any(attempted(a) for a in answers.values()):
+    if nothing_to_do(*answers.values()):
         return verdict("4.3", *(not_attempted(name) for name in answers))
     levels = chance_levels(Task("single"))
     measured = _paper_means("single", "transformer")

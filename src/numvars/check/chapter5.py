@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from numvars.check.core import attempted, choice, close, not_attempted, number, verdict
+from numvars.check.core import (Malformed, attempted, checker, choice, close, malformed, not_attempted, nothing_to_do,
+                                number, verdict)
 
 #: how much a mean IIA must change from the smallest to the largest GRU to "rise" or "fall"
 #: (exercise 5.1): a tenth of the IIA scale, above the seed-to-seed spread of a size's mean
@@ -21,12 +22,16 @@ def _trend(change: float) -> str:
     return "rises" if change > TREND_TOLERANCE else "falls" if change < -TREND_TOLERANCE else "stays flat"
 
 
+@checker("5.1", mistakes=[
+    '"rises" for the random rotation too: a random half of a bigger state does not hold the count better',
+    'reading the change between neighbouring sizes instead of the smallest and the largest',
+])
 def ex_5_1(das=..., random=...):
     """Exercise 5.1: from the smallest to the largest GRU of the size sweep
     (``results/paper/sizes.csv``), does the mean count IIA of DAS (``das``) and of a random
     rotation (``random``) rise, fall or stay flat? Each a word of ``["rises", "falls", "stays
     flat"]``; "rises"/"falls" means a change of more than 0.1."""
-    if not (attempted(das) or attempted(random)):
+    if nothing_to_do(das, random):
         return verdict("5.1", not_attempted("das"), not_attempted("random"))
     from numvars.results import read_table, size_table
 
@@ -51,21 +56,29 @@ def _d16_seed0():
     return one.sort_values("epoch")
 
 
+@checker("5.2", mistakes=[
+    'an epoch that is not a saved checkpoint',
+    "half of the largest value instead of the last checkpoint's",
+    'the first epoch above half of the final accuracy read from the IIA curve (or the other way round)',
+])
 def ex_5_2(accuracy_epoch=..., iia_epoch=...):
     """Exercise 5.2: for the d = 16 GRU of seed 0 (``results/paper/checkpoints.csv``, its saved
     checkpoints), the first checkpoint epoch (a number) at which task accuracy and count IIA
     reach half of their value at the last checkpoint."""
     from numvars.dynamics import epoch_reaching
 
-    if not (attempted(accuracy_epoch) or attempted(iia_epoch)):
+    if nothing_to_do(accuracy_epoch, iia_epoch):
         return verdict("5.2", not_attempted("accuracy_epoch"), not_attempted("iia_epoch"))
     one = _d16_seed0()
     epochs = set(one["epoch"].tolist())
-    for name, answer in (("accuracy_epoch", accuracy_epoch), ("iia_epoch", iia_epoch)):
-        if attempted(answer) and number(answer, name) not in epochs:
-            raise ValueError(f"{name} should be one of the checkpoint epochs {sorted(epochs)}, got {answer!r}")
     parts = []
     for name, answer, column in (("accuracy_epoch", accuracy_epoch, "accuracy"), ("iia_epoch", iia_epoch, "test_iia")):
+        try:
+            if attempted(answer) and number(answer, name) not in epochs:
+                raise Malformed(name, f"{answer!r} is not a checkpoint epoch; they are {sorted(epochs)}")
+        except Malformed as error:
+            parts.append(malformed(error.name, error.message))
+            continue
         expected = epoch_reaching(one["epoch"], one[column], 0.5)
         before = one[one["epoch"] < expected][column].iloc[-1]
         at = one[one["epoch"] == expected][column].iloc[0]
@@ -86,6 +99,10 @@ def _size_sweep_facts():
     return test_facts(config.pairs)
 
 
+@checker("5.3", mistakes=[
+    'a slope of 1 for a perfect symbol (IIA is 1 everywhere: the line is flat)',
+    '"zero" for a network that ignores the swap: it is right only where the counts swapped are equal',
+])
 def ex_5_3(slope=..., large_minus_small=..., chance_slope=...):
     """Exercise 5.3: for a perfect symbol (every count swap works) the gradience ``slope`` and
     ``large_minus_small`` (numbers); and the sign of the slope (``chance_slope``: a word of
@@ -93,7 +110,7 @@ def ex_5_3(slope=..., large_minus_small=..., chance_slope=...):
     level on every pair. Both on the size sweep's 1 000 count test pairs."""
     from numvars.dynamics import gradience_measures
 
-    if not any(attempted(a) for a in (slope, large_minus_small, chance_slope)):
+    if nothing_to_do(slope, large_minus_small, chance_slope):
         return verdict("5.3", not_attempted("slope"), not_attempted("large_minus_small"), not_attempted("chance_slope"))
     facts = _size_sweep_facts()
     difference = (facts["u_count"] - facts["t_count"]).abs().to_numpy()
@@ -120,12 +137,16 @@ def _thresholds(large: int):
     return gradience_per_network(counts, large=large).groupby(["arch", "d"])["large_minus_small"].mean()
 
 
+@checker("5.4", mistakes=[
+    'reading the sign instead of the magnitude of large − small',
+    'averaging the LSTMs below d = 20 too',
+])
 def ex_5_4(gru=..., lstm=...):
     """Exercise 5.4: with "large" counts > 10 instead of > 15, does the magnitude of the
     large − small difference grow, shrink or stay about the same — for the GRUs (all sizes,
     mean change over sizes) and for the LSTMs of d ≥ 20? Each a word of ``["grows", "shrinks",
     "about the same"]``; "about the same" means a change of at most 0.02."""
-    if not (attempted(gru) or attempted(lstm)):
+    if nothing_to_do(gru, lstm):
         return verdict("5.4", not_attempted("gru"), not_attempted("lstm"))
     old, new = _thresholds(15), _thresholds(10)
     change = new.abs() - old.abs()
