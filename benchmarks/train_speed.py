@@ -32,6 +32,10 @@ is executed; every process uses ONE torch thread:
 * ``stacked x2`` — two such ensembles at once in two single-thread processes, as
   ``python -m numvars train --workers 2`` runs two conditions of the grid (here: the same seeds
   twice, so that both processes carry the same load; it trains 2 x seeds models).
+* ``packed x1`` / ``packed x2`` — ``stacked`` with ``TrainConfig(kernel="packed")``: the GRU/LSTM
+  step only the rows still running, with a hand-written backward (:mod:`numvars.recurrence`),
+  the head stacked over members; the transformer runs in length buckets. The same function as
+  ``stacked``, rounded differently (so other networks: the default stays ``stepped``).
 * ``vmap x1`` — PyTorch's own ensembling recipe: the ``plain x1`` module of every seed,
   ``torch.func.stack_module_state`` -> ``torch.func.vmap`` over the members of
   ``torch.func.grad_and_value`` of (``torch.func.functional_call`` of the forward + the loss),
@@ -114,6 +118,8 @@ VARIANTS = {  # name -> (job, processes)
     "plain x2": ("plain", 2),
     "stacked x1": ("stacked", 1),
     "stacked x2": ("stacked", 2),
+    "packed x1": ("packed", 1),
+    "packed x2": ("packed", 2),
     "vmap x1": ("vmap", 1),
     "vmap x2": ("vmap", 2),
 }
@@ -285,6 +291,12 @@ def stacked_job(configs: list[TrainConfig]) -> list[tuple[float, float]]:
     return [(r.history[-1]["loss"], r.history[-1]["val_accuracy"]) for r in results]
 
 
+def packed_job(configs: list[TrainConfig]) -> list[tuple[float, float]]:
+    """numvars.training.train with ``kernel="packed"`` (numvars.models.KERNELS): the stacked
+    ensemble computing only the real tokens' work."""
+    return stacked_job([replace(c, kernel="packed") for c in configs])
+
+
 def vmap_setup(configs: list[TrainConfig], grad: str = "func", cells: str = "explicit"):
     """The vmap ensemble of the plain modules of ``configs``: (stacked params, buffers, step, logits).
 
@@ -361,7 +373,7 @@ def vmap_job(configs: list[TrainConfig], grad: str = "func", cells: str = "expli
     return list(zip(epoch_loss.tolist(), accuracy))
 
 
-JOBS = {"plain": plain_job, "stacked": stacked_job, "vmap": vmap_job}
+JOBS = {"plain": plain_job, "stacked": stacked_job, "packed": packed_job, "vmap": vmap_job}
 
 
 def vmap_check(config: TrainConfig, vmap_options: dict) -> tuple[str | None, dict[str, list[str]]]:

@@ -134,5 +134,6 @@ def test_a_quick_cell_remeasured_from_the_shipped_networks_equals_the_committed_
     result = verify(parse_cell("gru/single/count"), profile("quick"))
     assert len(result.table) == 2 and result.agrees
     assert result.largest_difference == 0.0  # the same code on the same weights: the same fit
+    assert (result.table["network"] == "same epochs").all()  # the shipped networks are the ones the table measured
     assert not math.isnan(result.table["committed"].iloc[0])
     assert "agrees: largest difference 0.000" in result.report("quick")

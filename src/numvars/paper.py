@@ -1,8 +1,9 @@
 """What the paper reports: the single source for every comparison in the book.
 
 Grant, Goodman & McClelland (2025), *Emergent Symbol-like Number Variables in Artificial Neural
-Networks* (arXiv 2501.06141 v1; figure numbers of v1 / ICLR 2025). Values are read off the
-paper's plots (±0.03, :data:`READ_ERROR`).
+Networks* (arXiv 2501.06141 v1, January 2025: the ICLR 2025 submission; the published version
+is TMLR 2025, arXiv v3). Figure numbers are v1's. Values are read off the paper's plots (±0.03,
+:data:`READ_ERROR`).
 
 * :func:`iia_cells` — every cell of Figs. 2 and 7 (arch × task × measure, mean over seeds);
 * :data:`CLAIMS` — every claim of the paper the book tests, with where the book tests it;
