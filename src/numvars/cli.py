@@ -12,8 +12,8 @@
 Every stage skips what the store holds, so a command killed at any point and started again
 recomputes nothing that was saved. ``--workers N`` runs N local processes;
 ``--scheduler local`` a Dask LocalCluster of N workers; ``--scheduler tcp://HOST:PORT`` an
-existing Dask cluster (the store must then be a path every worker can write). Ctrl-C stops
-within seconds (exit code 130) and says how to resume.
+existing Dask cluster (the store must then be a path every worker can write). Ctrl-C and
+SIGTERM stop within seconds (exit code 130 and 143) and say how to resume.
 """
 
 from __future__ import annotations
@@ -33,16 +33,22 @@ import numvars
 from numvars.grids import PROFILES, Profile, profile as get_profile
 from numvars.jobs import RUN_KIND
 from numvars.results import RESULTS_DIR, write_tables
-from numvars.runner import Interrupted, default_workers, ensure
+from numvars.runner import Interrupted, WorkersLost, default_workers, ensure, stop_exit_code, stop_on_sigterm, stop_reason
 from numvars.shipped import ShippedError
 from numvars.store import Store, StoreNotWritable
-from numvars.verify import MEASURES, TOLERANCE, parse_cell, verify
+from numvars.verify import MEASURES, TOLERANCE, NotShipped, parse_cell, verify
 
 STAGES = ("train", "das", "results")
 PACKAGES = ("torch", "numpy", "pandas", "dask", "distributed")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; returns its exit code. SIGTERM stops it as Ctrl-C does."""
+    with stop_on_sigterm():
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     store = Store(args.store) if args.store else Store.default()
@@ -78,13 +84,13 @@ def main(argv: list[str] | None = None) -> int:
                 written = write_tables(profile, store, out)
                 print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
     except Interrupted as stop:
-        print(f"\ninterrupted: {stop.saved} of the {stop.total} results this stage was computing are saved in {store.root}; "
+        print(f"\n{stop.reason}: {stop.saved} of the {stop.total} results this stage was computing are saved in {store.root}; "
               f"run the same command again to resume (nothing saved is recomputed)", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; everything computed so far is saved in {store.root}: run the same command again to resume", file=sys.stderr)
-        return 130
-    except (StoreNotWritable, ConnectionError, LookupError, ShippedError) as error:
+        return stop.exit_code
+    except KeyboardInterrupt as stop:
+        print(f"\n{stop_reason(stop)}; everything computed so far is saved in {store.root}: run the same command again to resume", file=sys.stderr)
+        return stop_exit_code(stop)
+    except (StoreNotWritable, ConnectionError, WorkersLost, NotShipped, ShippedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

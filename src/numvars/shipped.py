@@ -137,9 +137,9 @@ def measured_epochs(profile: Profile) -> dict[TrainConfig, set[int]]:
 def ship_profile(profile: Profile, store: Store, folder: Path) -> list[Path]:
     """:func:`ship` every network of ``profile`` the store holds into ``folder`` (a profile's is
     :func:`networks_dir`), with the learning-curve checkpoints where
-    :data:`numvars.grids.SHIPPED_CURVES` says so."""
+    :data:`numvars.grids.SHIPPED_CURVES` says so (a profile it does not name: with them)."""
     runs = [run for run in (load_run(config, store) for config in profile.train_configs()) if run is not None]
-    epochs = measured_epochs(profile) if SHIPPED_CURVES[profile.name] else {}
+    epochs = measured_epochs(profile) if SHIPPED_CURVES.get(profile.name, True) else {}
     return ship(runs, folder, epochs)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["OMIT_IF_DEFAULT", "Store", "StoreNotWritable", "StoreWarning", "canonical_json", "config_hash"]
+__all__ = ["OMIT_IF_DEFAULT", "Store", "StoreNotWritable", "StoreWarning", "canonical_json", "config_hash", "remove_partial_writes"]
 
 FORMAT_NAME = "numvars.store"
 FORMAT_VERSION = 1  # bump when the file layout changes: older files then count as foreign
@@ -40,6 +40,18 @@ _DATACLASS, _FLOAT = "__dataclass__", "__float__"  # tags of the canonical form
 #: a dataclass field's metadata key: leave the field out of the canonical form while it holds its
 #: default, so adding a field to a config keeps every existing key
 OMIT_IF_DEFAULT = "omit_if_default"
+_PARTIAL: set[Path] = set()  # temporary files of the writes in progress in this process
+
+
+def remove_partial_writes() -> None:
+    """Remove the temporary files of the writes in progress in this process: what a worker that
+    is made to end at once (``os._exit`` from a signal handler) calls first, so it leaves no
+    temporary file behind (the stored files themselves are never half-written)."""
+    for tmp in list(_PARTIAL):
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 class StoreWarning(UserWarning):
@@ -152,6 +164,7 @@ class Store:
         header = dict(format=FORMAT_NAME, version=FORMAT_VERSION, kind=kind, key=key, config=config)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        _PARTIAL.add(tmp)
         try:
             with open(tmp, "xb") as f:
                 torch.save({"header": header, "payload": payload}, f)
@@ -159,6 +172,8 @@ class Store:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        finally:
+            _PARTIAL.discard(tmp)
         return path
 
     def load(self, kind: str, cfg: Any) -> dict | None:

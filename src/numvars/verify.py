@@ -47,6 +47,10 @@ MEASURES = {
 TOLERANCE = 0.01
 
 
+class NotShipped(LookupError):
+    """A cell's networks, or the table it is compared with, are not in the repository."""
+
+
 @dataclass(frozen=True)
 class Cell:
     arch: str
@@ -127,11 +131,11 @@ def verify(cell: Cell, profile: Profile, store: Store | None = None, workers: in
     configs = cell_configs(profile, cell)
     unshipped = sorted({str(c.run) for c in configs if shipped_run(c.run, results) is None})
     if unshipped:
-        raise LookupError(f"{len(unshipped)} networks of {cell} are not shipped under {networks_dir(results, profile.name)}; "
+        raise NotShipped(f"{len(unshipped)} networks of {cell} are not shipped under {networks_dir(results, profile.name)}; "
                           f"train them and write them with `python -m numvars results --profile {profile.name}`: {unshipped}")
     table_path = results / profile.name / "das.csv"
     if not table_path.is_file():
-        raise FileNotFoundError(f"no committed table {table_path} to compare with")
+        raise NotShipped(f"no committed table {table_path} to compare with: write it with `python -m numvars results --profile {profile.name}`")
     committed = _cell_iia(pd.read_csv(table_path), cell).rename("committed")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="numvars-verify-") as fresh:
