@@ -174,7 +174,8 @@ findings = {
         for t in ("multi", "single", "same")],
     "5. transformers, full swap: share failed by what the target <- source states were read from": [
         f"{t}: T <- response {kinds.loc[(t, 'T'), ('failed', 'response')]:.2f}, response <- T {kinds.loc[(t, 'response'), ('failed', 'T')]:.2f}, "
-        f"B <- demo {kinds.loc[(t, 'B'), ('failed', 'demo')]:.2f}, demo <- demo {kinds.loc[(t, 'demo'), ('failed', 'demo')]:.2f}, "
+        f"B <- demo {kinds.loc[(t, 'B'), ('failed', 'demo')]:.2f}, demo <- B {kinds.loc[(t, 'demo'), ('failed', 'B')]:.2f}, "
+        f"demo <- demo {kinds.loc[(t, 'demo'), ('failed', 'demo')]:.2f}, "
         f"response <- response {kinds.loc[(t, 'response'), ('failed', 'response')]:.2f}" for t in ("multi", "single", "same")],
     "6. transformers, phase": [cell("transformer", t, "phase", "7") for t in ("multi", "single", "same")],
 }
@@ -191,7 +192,8 @@ for finding, lines in findings.items():
 #    level (printed above), as in the paper, and a full swap of the layer-1 residual leaves
 #    most continuations intact: they recompute.
 # 2. **d = 20 GRUs align their count less well than the paper's, and vary more between
-#    seeds**; LSTMs match or exceed the paper's count. §4.4 locates the GRUs' shortfall: swaps
+#    seeds**. LSTMs do not fall short: on Single-Object their count is at the paper's, on
+#    Multi-Object it is above it (the verdicts printed above). §4.4 locates the GRUs' shortfall: swaps
 #    between positions in the *same* phase succeed far more often than swaps across phases,
 #    worst when a count taken in the response phase is put into a demo-phase state. Swapping
 #    the phase with the count, as the authors' DAS configs do, succeeds on almost every pair,
@@ -226,9 +228,10 @@ for finding, lines in findings.items():
 #    demo's — all printed above. On Same-Object demos and responses are the same token `D`, so
 #    the positions of `B` and `T` are the only marks that separate the phases in the context a
 #    transformer re-reads; overwrite the state there and the recount goes wrong. On Multi- and
-#    Single-Object the tokens themselves tell the phases apart, and only the state after `B`
-#    replaced by a demo's fails far more often than the other swaps — a demo more in the
-#    recount. This is recomputation from
+#    Single-Object the tokens themselves tell the phases apart, and only the swaps between the
+#    state after `B` and a demo's fail more often than the other swaps: the state after `B`
+#    replaced by a demo's — a demo more in the recount — and, on Multi-Object, a demo's state
+#    replaced by the one after `B` (both printed above). This is recomputation from
 #    context at every position, which is the paper's conclusion.
 # 6. **Transformers carry a phase** in the layer-1 residual on Multi- and Single-Object — more
 #    clearly than the paper's Fig. 7 reports. Not explained: no protocol variant of §4.7 brings
@@ -399,8 +402,8 @@ print("cells within the tolerance of the paper's: first protocol "
       f"{int(verdicts['first_verdict'].str.startswith('within').sum())}, chosen {int(verdicts['verdict'].str.startswith('within').sum())}, "
       f"of {len(verdicts)}")
 for variant, row in moves.set_index("variant").iterrows():
-    print(f"{variant}: {row['moved']} of {row['cells']} cells moved by more than {nv.paper.TOLERANCE}; "
-          f"largest {row['largest_change']:+.2f} ({row['where']})")
+    print(f"{variant}: {row['moved']} of {row['cells']} cells moved by more than {nv.paper.TOLERANCE}, {row['closer']} brought closer "
+          f"to the paper's value; largest {row['largest_change']:+.2f} ({row['where']})")
 print("\nthe cells each variant moves most (change against the default on the same networks):")
 for variant in ("criterion checkpoint", "positions after a token", "scored from t + 1"):
     rows = protocol[(protocol["variant"] == variant) & protocol["variable"].isin(["count", "full_swap"])].dropna(subset=["change"])
@@ -433,13 +436,110 @@ for variant in ("criterion checkpoint", "positions after a token", "scored from 
 #    validation IIA within the first 100 epochs is already within a hair of each fit's best
 #    (the row "DAS cap 100 epochs").
 #
-# Overall, the chosen protocol does not bring the grid closer to the paper: about as many cells
-# are within the tolerance under it as under the first protocol (the first line printed
-# above). It was chosen from the paper's text and the authors' code, not by the numbers.
+# Overall, the chosen protocol has fewer cells within the tolerance than the first protocol
+# (the first line printed above). Each variant brings some cells closer to the paper's value and
+# moves others away (the counts printed after it): the criterion checkpoint, for one, brings
+# many cells closer while moving few by more than the tolerance. The protocol was chosen from
+# the paper's text and the authors' code, not by the numbers; §4.8 measures the authors' rules
+# one by one on all six seeds.
 #
 # The variants are measured on seeds 0 and 1 of every condition, for the measures each one
 # can change (`numvars.grids.PROTOCOL_VARIANTS`); an empty entry of the pivot above is a
 # measure a variant was not run for.
+
+# %% [markdown]
+# ## 4.8 The authors' rules, cause by cause
+#
+# The paper's figures came from the authors' code, whose rules differ from the book's reading of
+# the text in several places. The two readings are named protocols (`numvars.protocols`):
+# `paper_text`, the book's default, and `authors_code`, every rule of the authors' code:
+
+# %%
+nv.protocols.rules_table()
+
+# %% [markdown]
+# The rules that change only a measurement need no new network. Each is measured against the
+# default protocol on the same networks — all six seeds of the cells it is suspected to move
+# (`numvars.grids.CAUSES`) — and "validation IIA reported" needs no measurement at all: the
+# best validation IIA of every fit against its test IIA. `results/paper/causes.csv`, per cause:
+# the cells measured, how many it moves by more than the tolerance, how many it brings closer to
+# the paper's value, and how many are within the tolerance before and after:
+
+# %%
+causes = book.paper_table("causes.csv")
+nv.results.cause_summary(causes)
+
+# %% [markdown]
+# Every cell a measurement-level cause was run on (mean over the networks measured both ways,
+# which meet the paper's standard both ways). "Before" is the default protocol measured again in
+# the same run, on the same shipped networks, so that before and after differ in the rule only;
+# on most cells it equals §4.2's grid, but on the Same-Object LSTMs the fits stop at other epochs
+# and the cells differ from §4.2's by a few hundredths — a reproducibility question the tracker
+# keeps open.
+
+# %%
+retrained = [name for name, cause in nv.grids.CAUSES.items() if cause.network]
+shown = causes[causes["cause"] != nv.results.VALIDATION_CAUSE].set_index(["cause", "arch", "task", "measure"]).round(3)
+shown[~shown.index.get_level_values("cause").isin(retrained)]
+
+# %% [markdown]
+# The rules that change the network itself — the LSTM's size, dropout inside the transformer's
+# layers, free-running training of the GRUs and LSTMs, the authors' learning rate — need new
+# networks: the main grid's conditions they target, retrained with that one rule changed (the
+# paper profile's training experiment `causes`, six seeds each, 600 epochs like the main grid),
+# and measured like it. "Before" is the main grid's network of the same seed:
+
+# %%
+shown[shown.index.get_level_values("cause").isin(retrained)]
+
+# %% [markdown]
+# A retrained network enters these cells only if it meets the paper's standard. How many of
+# each condition's retrained networks reached the training criterion within the 600 epochs, and
+# how many meet the standard (`results/paper/cause_networks.csv`; a cause or condition missing
+# here was not trained yet — the issue tracker says which are left):
+
+# %%
+book.paper_table("cause_networks.csv").set_index(["cause", "arch", "task"])
+
+# %% [markdown]
+# Per cause, the cell it moves most and how many of its cells it takes to within ±0.05 of the
+# paper's value and out of it:
+
+# %%
+for name, group in causes.groupby("cause", sort=False):
+    largest = group.loc[group["change"].abs().idxmax()]
+    into = int((group["within_after"] & ~group["within_before"]).sum())
+    out_of = int((group["within_before"] & ~group["within_after"]).sum())
+    print(f"{name}: {len(group)} cells; largest change {largest['change']:+.2f} ({largest['arch']} {largest['task']} "
+          f"{largest['measure']}, {largest['before']:.2f} -> {largest['after']:.2f}); {into} brought within, {out_of} taken out")
+
+# %% [markdown]
+# **Findings** (the tables of this section; the printed lines above give each cause's largest
+# change).
+#
+# 1. No rule measured so far brings the grid to the paper on its own: each moves a few cells,
+#    and the cells within ±0.05 change little in number (the summary table's last two columns).
+# 2. *Which states are swapped* matters most for the GRUs' counting tasks: swapping only the
+#    states after a demo or response token (the authors' rule) raises count and phase on Multi-
+#    and Single-Object, every cell towards the paper's; Single-Object's count comes within ±0.05,
+#    Multi-Object's stays below. The authors' demo continuation alone lowers the count; with
+#    both rules together the two changes largely cancel.
+# 3. *The LSTM's size* is the rule that moves the Multi-Object LSTM's cells down together: with
+#    d/2 units, count and phase come within ±0.05 of the paper's, and the Up-Up cells fall from
+#    above the paper's to below it. On Same-Object it moves most cells little; the Same-Object
+#    LSTMs stay far above the paper's cells whatever rule is applied here.
+# 4. *The criterion checkpoint* moves the LSTM cells both ways (Same-Object towards the paper,
+#    Single-Object count and phase away from it): not an explanation of the LSTMs' higher IIA.
+# 5. *Dropout inside the transformer's layers* could not be measured under the book's schedule:
+#    with dropout 0.5 in attention, feed-forward and residual as well as the head, most of the
+#    retrained transformers do not reach the criterion within 600 epochs, and none meets the
+#    paper's standard (the networks table). The authors train about 1 500 epochs; that belongs
+#    to the `authors_code` protocol, measured as a whole.
+# 6. *Reporting the validation IIA* changes no cell by more than ±0.05 (its row of the summary):
+#    the fits' validation and test IIA agree.
+#
+# The scorecard's reasons for differing cells are drawn from this table only: a cause is named
+# where it moves the cell towards the paper's value by more than the tolerance.
 
 # %% [markdown]
 # ## Exercises
@@ -593,5 +693,6 @@ nv.check.ex_4_3(**floors)
 # - What IIA means "chance" depends on the measure: a network that ignores the swap scores far
 #   more on `phase` and Up-Up `resp_count` than on `count` (exercise 3), so a transformer's
 #   Up-Up score is its floor, not a preference for Up-Up.
-# - The protocol the book follows (§4.7) is chosen from the paper's text and the authors' code;
-#   no variant brings the grid closer to the paper (§4.7's tables).
+# - The protocol the book follows (§4.7) is chosen from the paper's text and the authors' code,
+#   not by which numbers are closer; each variant brings some cells closer to the paper and
+#   moves others away (§4.7's tables), and §4.8 measures the authors' rules cause by cause.

@@ -233,3 +233,27 @@ def test_the_k_sweep_covers_every_swap_size_and_shares_the_default():
     assert len(defaults) == 8 and set(defaults) <= set(paper.das_configs(["main", "alignment_functions"]))
     quick = profile("quick").das["k_sweep"]
     assert {c.run.arch for c in quick} == {"gru"} and sorted({c.k or 10 for c in quick}) == [1, 2, 4, 10, 20]
+
+
+def test_every_cause_is_measured_on_every_seed_of_the_cells_it_targets_beside_the_default():
+    from numvars.grids import CAUSES, profile
+    from numvars.results import protocol_of
+    paper = profile("paper")
+    grid = paper.das["causes"]
+    main = set(paper.das["main"])
+    for name, cause in CAUSES.items():
+        under = [c for c in grid if protocol_of(c) == name]
+        assert {(c.run.arch, c.run.task.kind, c.measure_name, c.run.seed) for c in under} == {
+            (arch, task, measure, seed) for arch in cause.archs for task in cause.tasks for measure in cause.measures for seed in range(6)}
+        for config in under:  # the same measurement under the default protocol is main's, on the main network
+            default = replace(config, run=replace(config.run, **{f: TrainConfig.__dataclass_fields__[f].default for f in cause.network}),
+                              **{f: DasConfig.__dataclass_fields__[f].default for f in cause.measurement})
+            assert default in grid and default in main
+            assert (config.run in paper.training["causes"]) == bool(cause.network)  # a network cause's networks are trained
+    assert all(protocol_of(c) == "default" for c in grid if c in main)
+    assert "causes" not in profile("quick").das
+
+
+def test_an_unknown_demo_continuation_is_refused_with_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"demo_continuation 'theirs'.*\['paper', 'authors'\]"):
+        DasConfig(TrainConfig(), demo_continuation="theirs")

@@ -47,3 +47,28 @@ def test_every_cell_of_figs_2_and_7_is_on_the_page(page_outputs):
         assert row in rows, f"missing cell row: {row}"
     for line in paper.INCONSISTENCIES:
         assert line in page_outputs
+
+
+def test_a_differing_cell_names_a_cause_only_where_a_measured_row_moves_it(page_outputs):
+    causes = read_table("paper", "causes.csv")
+    lines = [line for line in page_outputs.splitlines()  # the cell table's rows: "differs" is the whole verdict cell
+             if line.startswith("|") and any(part.strip() == "differs" for part in line.split("|"))]
+    assert lines, "no differing cell on the page"
+    for line in lines:
+        reason = line.strip("|").split("|")[-1].strip()
+        assert reason.startswith(("evidenced: ", "not explained: ")), f"an asserted reason: {line}"
+        if reason.startswith("evidenced: "):
+            arch, task = (part.strip() for part in line.strip("|").split("|")[:2])
+            named = [c for c in causes["cause"].unique() if f"{c} moves it" in reason]
+            assert named and all(((causes["cause"] == c) & (causes["arch"] == arch) & (causes["task"] == task)).any() for c in named)
+
+
+def test_a_claims_stated_ranges_are_the_min_and_max_of_the_cells_it_covers():
+    cells = paper.iia_cells()
+    for claim in paper.CLAIMS:
+        if claim.cells is None or claim.key == "same_object":  # same_object quotes Up-Down only, in words
+            continue
+        archs, tasks, figure, measures = claim.cells
+        for measure in measures:
+            values = cells[cells["arch"].isin(archs) & cells["task"].isin(tasks) & (cells["figure"] == figure) & (cells["measure"] == measure)]
+            assert f"{values['paper'].min():.2f}–{values['paper'].max():.2f}" in claim.paper, (claim.key, measure)

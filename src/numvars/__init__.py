@@ -6,7 +6,7 @@ Chapters ``import numvars as nv`` and start with ``book = nv.setup(PROFILE)``. T
 :mod:`~numvars.attention`, :mod:`~numvars.geometry`, :mod:`~numvars.plots`, :mod:`~numvars.diagrams`.
 The orchestration: :mod:`~numvars.grids` (every profile's grids), :mod:`~numvars.jobs` (what a
 job computes), :mod:`~numvars.runner` (computing what the :mod:`~numvars.store` lacks),
-:mod:`~numvars.results` (the book's tables), :mod:`~numvars.paper` (the paper's values),
+:mod:`~numvars.results` (the book's tables), :mod:`~numvars.protocols` (named sets of rules), :mod:`~numvars.paper` (the paper's values),
 :mod:`~numvars.cli`.
 
 Submodules and the names below load on first use (``nv.results``, ``nv.Task``), so that
@@ -17,7 +17,7 @@ import importlib
 
 __version__ = "0.2.0"
 
-_SUBMODULES = ("analysis", "attention", "chapter", "check", "cli", "das", "diagrams", "dynamics", "geometry", "grids", "jobs", "models", "paper", "plots", "programs", "results",
+_SUBMODULES = ("analysis", "attention", "chapter", "check", "cli", "das", "diagrams", "dynamics", "geometry", "grids", "jobs", "models", "paper", "plots", "programs", "protocols", "results",
                "runner", "store", "tasks", "training")
 _NAMES = {
     "setup": "chapter",

@@ -4,7 +4,9 @@
   run. A GRU, an LSTM and a transformer on Single-Object counting, seeds 0 and 1, and a bigger
   GRU for chapter 5; DAS with fewer pairs.
 * ``paper`` — the paper's grid: 132 networks and 1 536 DAS measurements (hours on two cores:
-  book/cluster.md gives measured times); its tables are committed under ``results/paper/``.
+  book/cluster.md gives measured times), and the authors' rules on top (chapter 4 §4.8: the
+  ``"causes"`` and ``"authors_code"`` experiments, 174 more networks, 306 and 2 510 in all);
+  its tables are committed under ``results/paper/``.
 
 A :class:`Profile` holds named experiments of each kind: ``training`` (experiment ->
 :class:`~numvars.training.TrainConfig` list) and ``das`` (experiment ->
@@ -14,11 +16,12 @@ all of it; chapters ask for the parts they show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from numvars.das import half_state
 from numvars.jobs import PAPER_PAIRS, DasConfig
+from numvars.protocols import AUTHORS_CODE
 from numvars.tasks import TASK_KINDS, Task
 from numvars.training import TrainConfig
 
@@ -72,6 +75,47 @@ PROTOCOL_VARIANTS = {
     "positions after a token": (dict(positions="after_token"), ("count", "phase", "count+phase", "full_swap")),
     "positions non-terminal": (dict(positions="nonterminal"), ("full_swap",)),
     "scored from t + 1": (dict(score_at_t=False), ("count", "full_swap")),
+}
+#: the measures of Figs. 2 and 7 a cause is judged on (the paper's cells)
+FIGURE_MEASURES = ("count", "phase", "demo_count", "resp_count", "full_swap")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One rule of the authors' code (PAPER.md §6) tested alone, on every seed of the cells it is
+    suspected to move (chapter 4 §4.8, issue 23): ``measurement`` — the
+    :class:`~numvars.jobs.DasConfig` settings that differ from the default; ``network`` — the
+    :class:`~numvars.training.TrainConfig` rules that differ (new networks: the paper profile's
+    ``"causes"`` training experiment); measured for ``measures`` on ``archs`` × ``tasks``."""
+
+    archs: tuple[str, ...]
+    tasks: tuple[str, ...]
+    measures: tuple[str, ...]
+    measurement: dict = field(default_factory=dict)
+    network: dict = field(default_factory=dict)
+
+    @property
+    def changes(self) -> dict:
+        """Every setting it changes, as :meth:`~numvars.jobs.DasConfig.protocol_changes` names them."""
+        return {**self.network, **self.measurement}
+
+    def targets(self, run: TrainConfig) -> bool:
+        return run.arch in self.archs and run.task.kind in self.tasks
+
+
+#: the causes, cheap first (a measurement alone), then those that need new networks. A name shared
+#: with PROTOCOL_VARIANTS is the same change (its seeds 0 and 1 are measured once).
+CAUSES = {
+    "positions after a token": Cause(("gru",), ("multi", "single"), ("count", "phase"), measurement=dict(positions="after_token")),
+    "authors' demo continuation": Cause(("gru",), ("multi", "single"), ("count", "phase"), measurement=dict(demo_continuation="authors")),
+    "positions after a token + authors' continuation": Cause(("gru",), ("multi", "single"), ("count", "phase"),
+                                                             measurement=dict(positions="after_token", demo_continuation="authors")),
+    "criterion checkpoint": Cause(("lstm",), TASK_KINDS, FIGURE_MEASURES, measurement=dict(checkpoint="criterion")),
+    "positions non-terminal": Cause(("transformer",), ("same",), ("full_swap",), measurement=dict(positions="nonterminal")),
+    "LSTM of d/2 units": Cause(("lstm",), TASK_KINDS, FIGURE_MEASURES, network=dict(lstm_units="half")),
+    "dropout inside the transformer": Cause(("transformer",), TASK_KINDS, FIGURE_MEASURES, network=dict(dropout_sites="all")),
+    "free-running RNN training": Cause(("gru", "lstm"), TASK_KINDS, FIGURE_MEASURES, network=dict(response_inputs="free")),
+    "authors' learning rate": Cause(("gru",), TASK_KINDS, FIGURE_MEASURES, network=dict(lr=5e-4, lr_decay=0.25)),
 }
 
 
@@ -129,6 +173,14 @@ def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
         # Fig. 10, App. A.4: the simplified task without B and T (Multi-Object, as Fig. 10's tokens show), 1 layer, NoPE
         "bare_transformer": _seeds(TrainConfig(task=Task("multi", framing="bare"), arch="transformer", positional="none", n_layers=1,
                                                **loop), seeds),
+        # the scorecard's second column: the main grid and Fig. 3's GRU sizes under every rule of the authors' code
+        "authors_code": [AUTHORS_CODE.network(c) for kind in TASK_KINDS for arch in ARCHITECTURES
+                         for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop), seeds)]
+                        + [AUTHORS_CODE.network(c) for d in GRU_SIZES[profile] if d != 20
+                           for c in _seeds(TrainConfig(task=Task("multi"), d=d, **loop), seeds)],
+        # chapter 4 §4.8: the main networks a rule of the authors' code retrains (CAUSES)
+        "causes": [c for cause in CAUSES.values() if cause.network for arch in cause.archs for kind in cause.tasks
+                   for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop, **cause.network), seeds)],
     }
 
 
@@ -220,6 +272,18 @@ def protocol_variants(run: TrainConfig, **settings) -> list[DasConfig]:
     return [DasConfig(run, *measures[m], **settings, **change) for change, names in PROTOCOL_VARIANTS.values() for m in names]
 
 
+def cause_measures(run: TrainConfig, **settings) -> list[DasConfig]:
+    """Each of :data:`CAUSES` that targets ``run``'s architecture and task, on its measures (on
+    ``run`` retrained under the cause's rules where it has any), and the same measures on ``run``
+    under the default protocol (shared with ``"main"``)."""
+    configs = []
+    for cause in CAUSES.values():
+        if cause.targets(run):
+            default = [c for c in figs_2_and_7(run, **settings) if c.method != "random" and c.measure_name in cause.measures]
+            configs += default + [replace(c, run=replace(c.run, **cause.network), **cause.measurement) for c in default]
+    return list(dict.fromkeys(configs))
+
+
 def das_settings(profile: str) -> dict:
     """What a profile sets in every :class:`~numvars.jobs.DasConfig`: pairs and epoch budget."""
     check_profile(profile)
@@ -233,7 +297,8 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     seeds :data:`CONTROL_SEEDS`); ``"checkpoints"``: Fig. 3 (right), the learning curves of the
     GRUs of :data:`CURVE_SIZES` (:func:`curve_measures`); paper profile, ``"protocol"``: the
     measures of ``"main"`` and every protocol variant on the networks of seeds
-    :data:`PROTOCOL_SEEDS` (chapter 4 §4.7); ``"transformer_variants"``: the void-token and NoPE
+    :data:`PROTOCOL_SEEDS` (chapter 4 §4.7); ``"causes"``: :data:`CAUSES` on every seed of the
+    cells each targets (chapter 4 §4.8); ``"transformer_variants"``: the void-token and NoPE
     transformers (:func:`transformer_variant_measures`, and count untrained; the quick profile: its
     NoPE transformers, without the untrained control); ``"alignment_functions"`` (chapter 7):
     Up-Down count with the rotation and the linear map (:class:`numvars.das.LinearAlignment`) and
@@ -254,6 +319,10 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     if profile == "paper":
         grid["protocol"] = [c for run in runs if run.seed in PROTOCOL_SEEDS
                             for c in figs_2_and_7(run, **settings) + protocol_variants(run, **settings)]
+        grid["causes"] = [c for run in runs for c in cause_measures(run, **settings)]
+        grid["authors_code"] = [AUTHORS_CODE.measurement_of(c) for run in runs for c in figs_2_and_7(run, **settings) if c.method != "random"]
+        grid["authors_code"] += [AUTHORS_CODE.measurement_of(c) for run in networks["gru_sizes"] if run.d != 20
+                                 for c in size_measures(run, **settings) if c.method != "random"]
         variants = networks["void_transformer"] + networks["nope_transformer"]
         grid["transformer_variants"] = ([c for run in variants for c in transformer_variant_measures(run, **settings)]
                                         + [DasConfig(run, trained=False, **settings) for run in variants if run.seed in CONTROL_SEEDS])

@@ -22,7 +22,7 @@ from typing import ClassVar, Sequence, Union
 
 from numvars.das import ALIGNMENTS, DasResult, PairSet, fit_alignments, make_alignment, make_pairs
 from numvars.models import CountingModel, build_model
-from numvars.programs import get_program
+from numvars.programs import DEMO_CONTINUATIONS, get_program
 from numvars.store import Store
 from numvars.tasks import POSITION_RULES, Task
 from numvars.training import CHECKPOINTS, RunResult, TrainConfig, derive_seed, train_and_test
@@ -40,15 +40,17 @@ def load_run(config: TrainConfig, store: Store | None = None) -> RunResult | Non
 
 
 def describe(config: TrainConfig) -> str:
-    """A short name of a training condition, e.g. ``"transformer 2L rope d=20 single+void0.2"``."""
+    """A short name of a training condition, e.g. ``"transformer 2L rope d=20 single+void0.2"``,
+    with the training rules it changes (``" lstm_units=half"``)."""
     task = config.task.kind + (f"+void{config.task.void_p}" if config.task.void_p else "")
     extra = "" if config.arch != "transformer" else f" {config.n_layers}L {config.positional}"
-    return f"{config.arch}{extra} d={config.d} {task}"
+    rules = "".join(f" {name}={value}" for name, value in config.rule_changes().items())
+    return f"{config.arch}{extra} d={config.d} {task}{rules}"
 
 
 # ------------------------------------------------------------------------ DAS measurements
 #: the settings of a measurement that chapter 4 §4.7 varies one at a time
-PROTOCOL_FIELDS = ("checkpoint", "positions", "score_at_t")
+PROTOCOL_FIELDS = ("checkpoint", "positions", "score_at_t", "demo_continuation")
 #: the order in which a grid's measurements are computed (:meth:`DasJob.priority`)
 VARIABLE_ORDER = ("full_swap", "count", "phase", "count+phase", "demo_count", "resp_count")
 
@@ -69,7 +71,9 @@ class DasConfig:
     checkpoint, the first that met the criterion, or a saved epoch (an int: learning dynamics,
     chapter 5); ``positions`` — which states are swapped
     (:data:`numvars.tasks.POSITION_RULES`); ``score_at_t`` — whether the prediction made from the
-    swapped state itself is scored."""
+    swapped state itself is scored; ``demo_continuation`` — how the program goes on after a swap
+    into the demo phase (:meth:`numvars.programs.Program.counterfactual`: ``"paper"`` or the
+    authors' code's ``"authors"``)."""
 
     run: TrainConfig  # the network: its architecture, task and seed
     program: str = "up_down"  # "up_down", "up_up" or "ctx_distr"
@@ -100,6 +104,8 @@ class DasConfig:
         get_program(self.program, self.run.task).check_variables(self.variables)  # unknown variable: clear error
         if not (self.at_epoch and self.checkpoint >= 0) and self.checkpoint not in CHECKPOINTS:
             raise ValueError(f"unknown checkpoint {self.checkpoint!r}; allowed: {list(CHECKPOINTS)} or a saved epoch (an int >= 0)")
+        if self.demo_continuation not in DEMO_CONTINUATIONS:
+            raise ValueError(f"unknown demo_continuation {self.demo_continuation!r}; allowed: {list(DEMO_CONTINUATIONS)}")
         if self.positions not in POSITION_RULES:
             raise ValueError(f"unknown position rule {self.positions!r}; allowed: {list(POSITION_RULES)}")
 
@@ -120,10 +126,12 @@ class DasConfig:
                         self.positions, self.score_at_t)
 
     def protocol_changes(self) -> dict:
-        """The protocol settings (:data:`PROTOCOL_FIELDS`) where this measurement departs from
-        the default protocol, e.g. ``{"checkpoint": "criterion"}``."""
+        """The protocol settings where this measurement departs from the default protocol: its
+        network's training rules (:meth:`TrainConfig.rule_changes`) and its own
+        (:data:`PROTOCOL_FIELDS`), e.g. ``{"checkpoint": "criterion"}``."""
         defaults = {f.name: f.default for f in fields(DasConfig)}
-        return {name: getattr(self, name) for name in PROTOCOL_FIELDS if getattr(self, name) != defaults[name]}
+        return {**self.run.rule_changes(),
+                **{name: getattr(self, name) for name in PROTOCOL_FIELDS if getattr(self, name) != defaults[name]}}
 
     def stack_key(self) -> "DasConfig":
         """What the measurements fitted together as one stack share: this measurement on seed 0 of
@@ -135,6 +143,11 @@ class DasConfig:
     def member(self) -> tuple[int, str | int]:
         """Which network of a stack this measurement is on: (seed, checkpoint)."""
         return self.run.seed, self.checkpoint
+
+    @property
+    def measure_name(self) -> str:
+        """The variable's name, ``"full_swap"`` for the whole state (e.g. ``"count"``)."""
+        return self.variable or "full_swap"
 
     def label(self) -> str:
         """E.g. ``"up_down.count"``, ``"ctx_distr.full_swap"``."""
@@ -222,6 +235,11 @@ class TrainJob:
         for result in train_and_test(self.configs):
             store.save(RUN_KIND, result.config, result.to_payload())
 
+    @property
+    def measure_name(self) -> str:
+        """The variable's name, ``"full_swap"`` for the whole state (e.g. ``"count"``)."""
+        return self.variable or "full_swap"
+
     def label(self) -> str:
         return f"{describe(self.configs[0])} seeds {','.join(str(c.seed) for c in self.configs)}"
 
@@ -243,9 +261,16 @@ class DasJob:
         for config, result in zip(self.configs, measure_stack(self.configs, store)):
             store.save(DAS_KIND, config, result.to_payload())
 
+    @property
+    def measure_name(self) -> str:
+        """The variable's name, ``"full_swap"`` for the whole state (e.g. ``"count"``)."""
+        return self.variable or "full_swap"
+
     def label(self) -> str:
         first = self.configs[0]
-        changes = "".join(f" {name}={value}" for name, value in first.protocol_changes().items()) + ("" if first.trained else " untrained")
+        rules = first.run.rule_changes()  # named by describe(first.run)
+        changes = "".join(f" {name}={value}" for name, value in first.protocol_changes().items() if name not in rules)
+        changes += "" if first.trained else " untrained"
         if first.at_epoch:
             epochs = sorted({c.checkpoint for c in self.configs})
             changes = f" at epoch {epochs[0]}" if len(epochs) == 1 else f" at {len(epochs)} saved epochs"

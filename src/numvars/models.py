@@ -49,6 +49,15 @@ ROPE_BASE = 10_000.0
 KERNELS = ("stepped", "packed")
 #: rows per length bucket of the packed transformer
 BUCKET_ROWS = 32
+#: the LSTM's size (PAPER.md §3 open points): ``"d"`` — d units each for h and c, state [h; c] of
+#: 2d (the book's reading); ``"half"`` — d/2 units each, so [h; c] has d coordinates like a
+#: GRU's h (the authors' code)
+LSTM_UNITS = ("d", "half")
+#: where a transformer applies dropout (rate ``ModelConfig.dropout``, training only): ``"head"``
+#: — in the output head (the paper's text); ``"all"`` — on the attention weights, after the
+#: feed-forward GELU and on each block's output before it joins the residual stream, as well as
+#: the head (the authors' code)
+DROPOUT_SITES = ("head", "all")
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class ModelConfig:
     positional: str = "rope"  # transformer only: "rope" or "none" (NoPE)
     dropout: float = 0.5
     kernel: str = "stepped"  # KERNELS
+    lstm_units: str = "d"  # LSTM_UNITS
+    dropout_sites: str = "head"  # DROPOUT_SITES
 
     def __post_init__(self):
         if self.kernel not in KERNELS:
@@ -81,11 +92,26 @@ class ModelConfig:
                 raise ValueError(f"RoPE rotates pairs of dimensions: d must be even, got {self.d}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.lstm_units not in LSTM_UNITS:
+            raise ValueError(f"unknown LSTM size rule {self.lstm_units!r}; allowed: {list(LSTM_UNITS)}")
+        if self.lstm_units == "half" and (self.arch != "lstm" or self.d % 2):
+            raise ValueError(f"lstm_units='half' needs an LSTM of even d (d/2 units for h and c), got a {self.arch} of d = {self.d}")
+        if self.dropout_sites not in DROPOUT_SITES:
+            raise ValueError(f"unknown dropout sites {self.dropout_sites!r}; allowed: {list(DROPOUT_SITES)}")
+        if self.dropout_sites == "all" and self.arch != "transformer":
+            raise ValueError(f"dropout_sites='all' (attention, feed-forward, residual) needs a transformer, got a {self.arch}")
+
+    @property
+    def units(self) -> int:
+        """Size of a recurrent cell's h (and an LSTM's c): d, or d/2 for an LSTM with
+        ``lstm_units="half"``; the transformer's width d."""
+        return self.d // 2 if self.lstm_units == "half" else self.d
 
     @property
     def state_size(self) -> int:
-        """Size S of the intervenable state: d, or 2d for the LSTM's [h; c]."""
-        return 2 * self.d if self.arch == "lstm" else self.d
+        """Size S of the intervenable state: d, or for the LSTM's [h; c] twice its units (2d,
+        or d with ``lstm_units="half"``)."""
+        return 2 * self.units if self.arch == "lstm" else self.d
 
 
 class Output(NamedTuple):
@@ -195,8 +221,9 @@ class CountingModel(nn.Module):
         self._shapes: dict[str, tuple[tuple[int, ...], str]] = {}
         self._declare("embedding", (V, d), "normal")
         self._declare_params()
-        self._declare("head_w1", (d, 4 * d), f"uniform:{d}")
-        self._declare("head_b1", (4 * d,), f"uniform:{d}")
+        u = config.units  # what the head reads: h (a recurrent net's), or the final residual
+        self._declare("head_w1", (u, 4 * d), f"uniform:{u}")
+        self._declare("head_b1", (4 * d,), f"uniform:{u}")
         self._declare("head_w2", (4 * d, V), f"uniform:{4 * d}")
         self._declare("head_b2", (V,), f"uniform:{4 * d}")
         self._initialise()
@@ -291,15 +318,20 @@ class CountingModel(nn.Module):
     def head_stacked(self, hidden: Tensor) -> Tensor:
         """Every member's output head at once on its rows ``hidden`` (E, n, d) -> logits
         (E, n, V); member ``e``'s dropout masks from its own generator."""
-        x = F.gelu(torch.baddbmm(self.head_b1.unsqueeze(1), hidden, self.head_w1))  # (E, n, 4d)
-        p = self.config.dropout
-        if self.training and p > 0:
-            keep = torch.stack([torch.rand(x.shape[1:], generator=g) >= p for g in self.dropout_generators])
-            x = x * keep * (1 / (1 - p))
+        x = self.dropout_stacked(F.gelu(torch.baddbmm(self.head_b1.unsqueeze(1), hidden, self.head_w1)))  # (E, n, 4d)
         return torch.baddbmm(self.head_b2.unsqueeze(1), x, self.head_w2)
 
+    def dropout_stacked(self, x: Tensor) -> Tensor:
+        """Dropout (rate ``config.dropout``, training mode only) on ``x`` (E, ...), member ``e``'s
+        mask drawn from its own generator; the identity in eval mode."""
+        p = self.config.dropout
+        if not self.training or p == 0:
+            return x
+        keep = torch.stack([torch.rand(x.shape[1:], generator=g) >= p for g in self.dropout_generators])
+        return x * keep * (1 / (1 - p))
+
     def forward(self, tokens: Tensor, patch: Patch | None = None, return_attention: bool = False,
-                extra_term: ExtraTerm | None = None) -> Output:
+                extra_term: ExtraTerm | None = None, feed_back: Tensor | None = None) -> Output:
         """Logits and intervenable states for every token.
 
         Args:
@@ -308,6 +340,9 @@ class CountingModel(nn.Module):
             return_attention: also return attention weights (transformer only).
             extra_term: one more term in the first layer's attention (:class:`ExtraTerm`;
                 transformer without positional encoding only).
+            feed_back: (E, B, L) bool, GRU/LSTM only: free-running — where True (never at
+                position 0) the input is not ``tokens`` but the model's own argmax prediction
+                at the previous position (the authors' training in the response phase).
         """
         squeeze = tokens.dim() == 2
         if squeeze:
@@ -336,7 +371,17 @@ class CountingModel(nn.Module):
                                  f"(positional='none'); this model is a {self.config.arch} "
                                  f"{'' if self.config.arch != 'transformer' else 'with ' + self.config.positional}".rstrip())
             extra_term.check(tokens.shape[1], tokens.shape[2], self.config.vocab_size)
-        logits, states, attention = self._run(tokens, patch, return_attention, extra_term)
+        if feed_back is not None:
+            if self.config.arch == "transformer" or patch is not None:
+                raise ValueError("free-running inputs (feed_back) are for an unpatched GRU or LSTM; "
+                                 f"this is a {self.config.arch}{' with a patch' if patch is not None else ''}")
+            feed_back = feed_back.unsqueeze(0) if squeeze else feed_back
+            if feed_back.shape != tokens.shape or feed_back.dtype != torch.bool or bool(feed_back[..., 0].any()):
+                raise ValueError(f"feed_back must be a bool mask of the tokens' shape {tuple(tokens.shape)}, False at "
+                                 f"position 0 (nothing precedes it); got {feed_back.dtype} {tuple(feed_back.shape)}")
+            logits, states, attention = (*self._run_free(tokens, feed_back), None)
+        else:
+            logits, states, attention = self._run(tokens, patch, return_attention, extra_term)
         if squeeze:
             return Output(logits[0], states[0], None if attention is None else [a[0] for a in attention])
         return Output(logits, states, attention)
@@ -403,11 +448,11 @@ class _Recurrent(CountingModel):
     n_gates = 0
 
     def _declare_params(self) -> None:
-        d, g = self.config.d, self.n_gates
-        self._declare("w_x", (d, g * d), f"uniform:{d}")
-        self._declare("b_x", (g * d,), f"uniform:{d}")
-        self._declare("w_h", (d, g * d), f"uniform:{d}")
-        self._declare("b_h", (g * d,), f"uniform:{d}")
+        d, u, g = self.config.d, self.config.units, self.n_gates
+        self._declare("w_x", (d, g * u), f"uniform:{u}")
+        self._declare("b_x", (g * u,), f"uniform:{u}")
+        self._declare("w_h", (u, g * u), f"uniform:{u}")
+        self._declare("b_h", (g * u,), f"uniform:{u}")
 
     def _run(self, tokens, patch, return_attention, extra_term):
         if patch is None and self.config.kernel == "packed":
@@ -423,7 +468,23 @@ class _Recurrent(CountingModel):
                 state = patch.apply(state, t)
             states.append(state)
         states = torch.stack(states, dim=2)  # (E, B, L, S)
-        return self.head(states[..., : self.config.d], tokens != PAD_ID), states, None
+        return self.head(states[..., : self.config.units], tokens != PAD_ID), states, None
+
+    def _run_free(self, tokens: Tensor, feed_back: Tensor) -> tuple[Tensor, Tensor]:
+        """Logits (E, B, L, V) and states (E, B, L, S), stepping and reading out one position at
+        a time: where ``feed_back`` (E, B, L) is True the input is the argmax of the previous
+        position's logits (no gradient flows through the choice)."""
+        real = tokens != PAD_ID
+        state = self.w_h.new_zeros(*tokens.shape[:2], self.config.state_size)
+        inputs, logits, states = tokens[:, :, 0], [], []
+        for t in range(tokens.shape[2]):
+            if t > 0:
+                inputs = torch.where(feed_back[:, :, t], logits[-1].argmax(dim=-1), tokens[:, :, t])
+            gates_x = stacked_linear(self.embed(inputs.unsqueeze(2)), self.w_x, self.b_x).squeeze(2)  # (E, B, g*u)
+            state = self.cell(gates_x, state)
+            states.append(state)
+            logits.append(self.head(state[..., : self.config.units].unsqueeze(2), real[:, :, t : t + 1]).squeeze(2))
+        return torch.stack(logits, dim=2), torch.stack(states, dim=2)
 
     def _run_packed(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """The ``"packed"`` kernel: logits (E, B, L, V) and states (E, B, L, S) of unpatched
@@ -441,7 +502,7 @@ class _Recurrent(CountingModel):
         gates_x = torch.bmm(F.one_hot(packed_tokens, self.config.vocab_size).to(table.dtype), table)  # (E, R, g*d)
         state0 = self.w_h.new_zeros(E, running[0], self.config.state_size)
         packed = run_packed(self.config.arch, running, gates_x, state0, self.w_h, self.b_h)  # (E, R, S)
-        logits = self.head_stacked(packed[..., : self.config.d])  # (E, R, V)
+        logits = self.head_stacked(packed[..., : self.config.units])  # (E, R, V)
         return unpack(logits, order, running, lengths, L), unpack(packed, order, running, lengths, L)
 
     def _resume(self, tokens, steps, new_states, states, needed):
@@ -465,7 +526,7 @@ class _Recurrent(CountingModel):
             packed.append(state)
         rows = torch.cat([order[:n] for n in running])  # (R,) the packed states' sequence and offset
         offsets = torch.cat([torch.full((n,), j) for j, n in enumerate(running)])
-        hidden = torch.cat(packed, dim=1)[..., : self.config.d]  # (E, R, d)
+        hidden = torch.cat(packed, dim=1)[..., : self.config.units]  # (E, R, units)
         if needed is not None:
             keep = needed[rows, offsets]
             rows, offsets, hidden = rows[keep], offsets[keep], hidden[:, keep]
@@ -483,9 +544,9 @@ class GRU(_Recurrent):
     n_gates = 3
 
     def cell(self, gates_x: Tensor, h: Tensor) -> Tensor:
-        """gates_x (E, B, 3d) = W_x x + b_x, h (E, B, d) -> the next h (E, B, d)."""
+        """gates_x (E, B, 3d) = W_x x + b_x, h (E, B, d) -> the next h (E, B, d) (d: the units)."""
         # split, not slices: a slice's backward writes a zero-filled full-size gradient, split's one concatenation
-        d = self.config.d
+        d = self.config.units
         x_reset_update, x_candidate = gates_x.split((2 * d, d), dim=-1)
         h_reset_update, h_candidate = torch.baddbmm(self.b_h.unsqueeze(1), h, self.w_h).split((2 * d, d), dim=-1)
         reset, update = torch.sigmoid(x_reset_update + h_reset_update).chunk(2, dim=-1)
@@ -494,15 +555,15 @@ class GRU(_Recurrent):
 
 
 class LSTM(_Recurrent):
-    """LSTM; the state is the concatenation [h; c] of size 2d."""
+    """LSTM; the state is the concatenation [h; c] of size 2 x units (2d, or d for d/2 units)."""
 
     n_gates = 4
 
     def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
-        """gates_x (E, B, 4d), state [h; c] (E, B, 2d) -> the next [h; c]."""
+        """gates_x (E, B, 4u), state [h; c] (E, B, 2u) -> the next [h; c] (u: the units)."""
         h, c = state.chunk(2, dim=-1)  # chunks, not slices (see GRU.cell)
         gates = gates_x + torch.baddbmm(self.b_h.unsqueeze(1), h, self.w_h)  # (E, B, 4d): i f g o
-        input_forget, cell_input, output = gates.split((2 * self.config.d, self.config.d, self.config.d), dim=-1)
+        input_forget, cell_input, output = gates.split((2 * self.config.units, self.config.units, self.config.units), dim=-1)
         input_gate, forget_gate = torch.sigmoid(input_forget).chunk(2, dim=-1)
         c = forget_gate * c + input_gate * torch.tanh(cell_input)
         h = torch.sigmoid(output) * torch.tanh(c)
@@ -536,7 +597,9 @@ class Transformer(CountingModel):
         p = lambda name: getattr(self, f"l{i}_{name}")  # noqa: E731
         L, d = x.shape[2], self.config.d
         q, k, v = self._qkv(i, x)
-        if return_attention or extra_term is not None:
+        inner = self.training and self.config.dropout_sites == "all"  # dropout inside the layer (DROPOUT_SITES)
+        drop = self.dropout_stacked if inner else (lambda t: t)
+        if return_attention or extra_term is not None or inner:
             scores = q @ k.transpose(-1, -2) / math.sqrt(d)  # (E, B, L, L)
             causal = torch.ones(L, L, dtype=torch.bool).triu(1)
             scores = scores.masked_fill(causal, float("-inf"))
@@ -546,13 +609,13 @@ class Transformer(CountingModel):
                 scores = torch.cat([scores, extra.masked_fill(~extra_term.queries.unsqueeze(-1), float("-inf"))], dim=-1)
                 v = torch.cat([v, extra_v.expand(-1, v.shape[1], 1, -1)], dim=2)
             weights = scores.softmax(dim=-1)
-            mixed = weights @ v
+            mixed = drop(weights) @ v
             weights = weights[..., :L]  # the sequence's own keys (with an extra term they sum to less than 1)
         else:  # the same computation, fused (several times faster on a CPU)
             weights, mixed = None, F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + stacked_linear(mixed, p("out_w"), p("out_b"))
-        ff = F.gelu(stacked_linear(stacked_layer_norm(x, p("ln2_w"), p("ln2_b")), p("ff1_w"), p("ff1_b")))
-        x = x + stacked_linear(ff, p("ff2_w"), p("ff2_b"))
+        x = x + drop(stacked_linear(mixed, p("out_w"), p("out_b")))
+        ff = drop(F.gelu(stacked_linear(stacked_layer_norm(x, p("ln2_w"), p("ln2_b")), p("ff1_w"), p("ff1_b"))))
+        x = x + drop(stacked_linear(ff, p("ff2_w"), p("ff2_b")))
         return x, weights
 
     def _qkv(self, i: int, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:

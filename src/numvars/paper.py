@@ -81,19 +81,28 @@ class Claim(NamedTuple):
 _RNN, _COUNTING = ("gru", "lstm"), ("multi", "single")
 _TASKS = ("multi", "single", "same")
 
+
+def _span(archs: tuple, tasks: tuple, figure: str, measure: str) -> str:
+    """The range of the paper's Fig. 2/7 cells ``measure`` on ``archs`` × ``tasks``, e.g. ``"0.93–0.97"``."""
+    cells = iia_cells()
+    values = cells[cells["arch"].isin(archs) & cells["task"].isin(tasks) & (cells["figure"] == figure) & (cells["measure"] == measure)]["paper"]
+    return f"{values.min():.2f}–{values.max():.2f}"
+
+
 #: Every claim of the paper that the book tests (PAPER.md §5), in the paper's order.
 CLAIMS: tuple[Claim, ...] = (
     Claim("rnn_count", "GRUs and LSTMs on Multi/Single-Object carry a mutable count, aligned with Up-Down",
-          "Fig 2, IIA of count", "0.93–0.97", "04_number_variables", (_RNN, _COUNTING, "2", ("count",))),
+          "Fig 2, IIA of count", _span(_RNN, _COUNTING, "2", "count"), "04_number_variables", (_RNN, _COUNTING, "2", ("count",))),
     Claim("rnn_up_down_best", "Up-Down beats Up-Up and \"no carried state\" in RNNs",
-          "Fig 2, Up-Up and full-swap IIA", "Up-Up 0.37–0.46; full swap 0.08–0.09", "04_number_variables",
+          "Fig 2, Up-Up and full-swap IIA",
+          f"Up-Up {_span(_RNN, _COUNTING, '2', 'up_up')}; full swap {_span(_RNN, _COUNTING, '2', 'full_swap')}", "04_number_variables",
           (_RNN, _COUNTING, "2", ("up_up", "full_swap"))),
-    Claim("rnn_phase", "RNNs also carry a phase variable", "Fig 7, IIA of phase", "0.87–0.93", "04_number_variables",
+    Claim("rnn_phase", "RNNs also carry a phase variable", "Fig 7, IIA of phase", _span(_RNN, _COUNTING, "7", "phase"), "04_number_variables",
           (_RNN, _COUNTING, "7", ("phase",))),
     Claim("same_object", "Same-Object RNNs solve the task but align poorly with every program", "Fig 2/7",
           "Up-Down ≈0.35–0.49", "04_number_variables", (_RNN, ("same",), "7", ("count", "demo_count", "resp_count", "phase"))),
     Claim("transformer_no_count", "Transformers keep no carried count: count swaps fail, a full swap after layer 1 changes nothing",
-          "Fig 2", "count ≈0.11–0.13; full swap 0.97–0.99", "04_number_variables",
+          "Fig 2", f"count {_span(('transformer',), _TASKS, '2', 'count')}; full swap {_span(('transformer',), _TASKS, '2', 'full_swap')}", "04_number_variables",
           (("transformer",), _TASKS, "2", ("count", "full_swap"))),
     Claim("nope_sum", "A 1-layer NoPE transformer counts by a ±1 sum in attention: adding one demo (or one response) "
           "key-value term moves EOS by exactly one (later or earlier)", "App. A.4", "100 %", "06_transformers"),
@@ -135,8 +144,10 @@ ORDERED, JUMP = 0.9, 2.0
 #: counts, and from which N on it is about 0.
 FIG_6 = {"trained": 1.0, "held-out": 1.0, "collapsed_from": 25, "collapsed": 0.0}
 
-#: Seeds the paper reports dropping (of 6 per condition) for missing its standard.
+#: Seeds the paper reports dropping (of 6 per condition) for missing its standard: the main grid,
+#: and the void-token transformers of Fig. 11 (4 Same-Object, 1 Single-Object).
 DROPPED_SEEDS = {("lstm", "same"): 3, ("transformer", "single"): 1, ("transformer", "same"): 1}
+DROPPED_VOID_SEEDS = {"same": 4, "single": 1, "multi": 0}
 
 INCONSISTENCIES = (
     "Fig 2's transformer \"Up-Up\" equals Fig 7's demo_count, not the better of demo_count and resp_count.",

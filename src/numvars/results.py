@@ -34,8 +34,9 @@ from numvars.das import first_errors, half_state, run_frozen
 from numvars.geometry import count_subspace, pca, state_table
 from numvars.geometry import summarise as summarise_geometry
 from numvars.dynamics import LARGE_COUNT, SMALL_COUNT, curve_statistics, gradience_measures
-from numvars.grids import PROTOCOL_VARIANTS, Profile
+from numvars.grids import CAUSES, PROTOCOL_VARIANTS, Profile
 from numvars.jobs import DAS_KIND, PAPER_PAIRS, DasConfig, PairSpec, load_measurement, load_run, network, pair_set
+from numvars.protocols import AUTHORS_CODE, PROTOCOLS
 from numvars.store import Store
 from numvars.tasks import EVAL_MAX_COUNT, TRAINED_MAX_COUNT, Task
 from numvars.shipped import ship_profile
@@ -44,7 +45,8 @@ from numvars.training import RunResult, TrainConfig, accuracy_per_count, config_
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
 TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv", "sizes.csv", "checkpoints.csv", "gradience.csv",
           "attention.csv", "plus_minus.csv", "layer_swaps.csv", "transformer_variants.csv",
-          "alignment_functions.csv", "k_sweep.csv", "geometry.csv", "state_points.csv", "summary.json")
+          "alignment_functions.csv", "k_sweep.csv", "geometry.csv", "state_points.csv", "causes.csv", "cause_networks.csv",
+          "summary.json")
 
 
 def read_table(profile: str, name: str) -> pd.DataFrame:
@@ -70,6 +72,22 @@ def runs_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
                                  criterion_epoch=run.criterion_epoch, analysed_epoch=run.analysed_epoch,
                                  standard=run.meets_standard("analysed"), standard_at_criterion=run.meets_standard("criterion")))
     return pd.DataFrame(rows)
+
+
+def cause_runs_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
+    """Chapter 4 §4.8, ``cause_networks.csv``: per network-level cause of
+    :data:`numvars.grids.CAUSES` and condition (arch × task), of its retrained networks (the
+    training experiment ``"causes"``): how many are stored, reached the criterion within the
+    budget, and meet the paper's standard; the median criterion epoch."""
+    names = {tuple(sorted(cause.network.items())): name for name, cause in CAUSES.items() if cause.network}
+    runs = runs_table(Profile(profile.name, {"causes": profile.training.get("causes", [])}, {}), store)
+    if runs.empty:
+        return pd.DataFrame(columns=["cause", "arch", "task", "networks", "reached", "standard", "criterion_epoch"])
+    configs = [c for c in profile.training["causes"] if load_run(c, store) is not None]
+    runs["cause"] = [names[tuple(sorted(c.rule_changes().items()))] for c in configs]
+    return (runs.groupby(["cause", "arch", "task"], sort=False)
+            .agg(networks=("seed", "size"), reached=("reached", "sum"), standard=("standard", "sum"),
+                 criterion_epoch=("criterion_epoch", "median")).reset_index())
 
 
 def accuracy_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
@@ -169,10 +187,12 @@ def late_gain(history: list[dict], window: int = 25) -> float | None:
 
 
 def protocol_of(config: DasConfig) -> str:
-    """``"default"``, or the name of the protocol variant (:data:`numvars.grids.PROTOCOL_VARIANTS`)
-    a measurement belongs to."""
+    """``"default"``, or the name of the protocol variant or cause (:data:`numvars.grids.PROTOCOL_VARIANTS`,
+    :data:`numvars.grids.CAUSES`) a measurement belongs to."""
     changes = config.protocol_changes()
-    return next((name for name, (change, _) in PROTOCOL_VARIANTS.items() if change == changes), "default" if not changes else str(changes))
+    named = {**{name: change for name, (change, _) in PROTOCOL_VARIANTS.items()}, **{name: cause.changes for name, cause in CAUSES.items()},
+             AUTHORS_CODE.name: AUTHORS_CODE.changes(config.run.arch)}
+    return next((name for name, change in named.items() if change == changes), "default" if not changes else str(changes))
 
 
 @functools.lru_cache(maxsize=512)
@@ -369,7 +389,7 @@ def per_network(table: pd.DataFrame, standard: bool = True) -> pd.DataFrame:
         for measure, row in chosen.items():
             if len(row):
                 rows.append(dict(zip(keys, key), measure=measure, variable=row["variable"].iloc[0], test_iia=row["test_iia"].iloc[0],
-                                 chance=row["chance"].iloc[0] if "chance" in row else float("nan")))
+                                 val_iia=row["val_iia"].iloc[0], chance=row["chance"].iloc[0] if "chance" in row else float("nan")))
     return pd.DataFrame(rows)
 
 
@@ -413,6 +433,23 @@ def compare_cells(table: pd.DataFrame) -> pd.DataFrame:
     return cells
 
 
+def protocol_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard's protocol columns (issue 23): every Fig. 2/7 cell (:func:`figure_cells`),
+    ours under each named protocol (:data:`numvars.protocols.PROTOCOLS`; ``paper_text`` is the
+    default protocol) — the mean over its networks of the IIA that protocol reports (test or
+    validation) — and whether it is within :data:`numvars.paper.TOLERANCE` of the paper's
+    value; NaN where the protocol is not measured."""
+    cells = figure_cells()
+    for name, protocol in PROTOCOLS.items():
+        rows = table[table["protocol"] == ("default" if name == "paper_text" else name)].assign(protocol="default")
+        ours = per_network(rows)
+        means = (ours.groupby(["arch", "task", "measure"])[protocol.iia_column].mean().rename(name).reset_index()
+                 if len(ours) else pd.DataFrame(columns=["arch", "task", "measure", name]))
+        cells = cells.merge(means, on=["arch", "task", "measure"], how="left")
+        cells[f"{name} within"] = (cells[name] - cells["paper"]).abs() <= paper.TOLERANCE + 1e-9
+    return cells.reset_index(drop=True)
+
+
 def protocol_table(table: pd.DataFrame) -> pd.DataFrame:
     """Chapter 4 §4.7. What each protocol variant changes, cell by cell: for every arch × task ×
     measure a variant is run for, the mean test IIA over the networks measured under both the
@@ -420,6 +457,8 @@ def protocol_table(table: pd.DataFrame) -> pd.DataFrame:
     cell need no extra measurement: ``"standard: criterion only"`` (every network that reached
     the training criterion, against only those meeting the paper's standard) and ``"DAS cap 100
     epochs"`` (the best *validation* IIA within 100 epochs, against at convergence)."""
+    if "experiment" in table:  # the causes of §4.8 and the authors' protocol are measured on every seed: not variants of seeds 0 and 1
+        table = table[~table["experiment"].isin(["causes", "authors_code"])]
     trained = table[table["trained"] & (table["method"] != "random")]
     keys = ["arch", "task", "variable", "seed"]
     default = trained[trained["protocol"] == "default"].set_index(keys)
@@ -443,6 +482,75 @@ def protocol_table(table: pd.DataFrame) -> pd.DataFrame:
     return cells.round(3)
 
 
+#: the cause that needs no measurement of its own: the authors' code reports the validation IIA
+#: its fit early-stopped on, the book the test IIA
+VALIDATION_CAUSE = "validation IIA reported"
+
+
+def causes_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4 §4.8 (issue 23), ``causes.csv``: what each cause does to the Fig. 2/7 cells it
+    targets. For every cause of :data:`numvars.grids.CAUSES` and every cell (arch × task ×
+    measure, :func:`per_network`'s measures; Up-Up where both its counts are measured), over the
+    networks measured under both and meeting the standard under both: the mean test IIA under
+    the default protocol (``before``) and under the cause (``after``), the change, the paper's
+    cell (Figs. 2/7 as :func:`summarise` shows them) and whether each is within
+    :data:`numvars.paper.TOLERANCE` of it. :data:`VALIDATION_CAUSE` needs no measurement: every
+    cell, the best validation IIA of the same fits against their test IIA."""
+    trained = table[table["trained"] & (table["method"] != "random")]
+    keys = ["arch", "task", "seed", "measure"]
+    default = per_network(trained).set_index(keys)
+    rows = [default.reset_index().assign(cause=VALIDATION_CAUSE, before=default["test_iia"].to_numpy(), after=default["val_iia"].to_numpy())]
+    for name, cause in CAUSES.items():
+        archs, tasks, measures = cause.archs, cause.tasks, cause.measures
+        under = per_network(trained[trained["protocol"] == name].assign(protocol="default"))
+        if under.empty:
+            continue
+        targeted = under[under["arch"].isin(archs) & under["task"].isin(tasks)
+                         & under["measure"].isin([*measures, *(["up_up"] if {"demo_count", "resp_count"} <= set(measures) else [])])]
+        both = targeted.set_index(keys)[["test_iia"]].join(default[["test_iia"]].rename(columns={"test_iia": "before"}), how="inner")
+        rows.append(both.reset_index().assign(cause=name, after=both["test_iia"].to_numpy()))
+    long = pd.concat(rows, ignore_index=True)
+    cells = long.groupby(["cause", "arch", "task", "measure"], sort=False).agg(
+        networks=("after", "count"), before=("before", "mean"), after=("after", "mean")).reset_index()
+    cells = cells.merge(figure_cells(), on=["arch", "task", "measure"], how="left")
+    cells["change"] = cells["after"] - cells["before"]
+    for when in ("before", "after"):
+        cells[f"within_{when}"] = (cells[when] - cells["paper"]).abs() <= paper.TOLERANCE + 1e-9
+    return cells[["cause", "arch", "task", "measure", "networks", "before", "after", "change", "paper", "within_before", "within_after"]]
+
+
+def cause_summary(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> pd.DataFrame:
+    """Chapter 4 §4.8. Per cause (:func:`causes_table`): the cells it was measured on, how many it
+    moves by more than ``threshold``, how many it brings closer to the paper's value, and how many
+    are within the tolerance before and after."""
+    closer = (causes["after"] - causes["paper"]).abs() < (causes["before"] - causes["paper"]).abs()
+    return (causes.assign(moved=causes["change"].abs() > threshold, closer=closer)
+            .groupby("cause", sort=False)
+            .agg(cells=("measure", "count"), moved=("moved", "sum"), closer=("closer", "sum"),
+                 within_before=("within_before", "sum"), within_after=("within_after", "sum"))
+            .reset_index())
+
+
+def cell_reasons(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> dict[tuple[str, str, str], str]:
+    """The scorecard's reasons, from measured rows only (issue 23): per Fig. 2/7 cell (arch, task,
+    measure) of ``causes`` (:func:`causes_table`), the causes that move it towards the paper's
+    value by more than ``threshold``, with the cell before and after (``"evidenced: …"``); a cell
+    no cause moves so says ``"not explained: tried …"`` with every cause measured on it. A cell
+    no cause was measured on has no entry."""
+    causes = causes.dropna(subset=["paper"])
+    toward = ((causes["before"] - causes["paper"]).abs() - (causes["after"] - causes["paper"]).abs()) > threshold
+    reasons = {}
+    for (arch, task, measure), cell in causes.assign(toward=toward).groupby(["arch", "task", "measure"], sort=False):
+        moving = cell[cell["toward"]]
+        if len(moving):
+            reasons[arch, task, measure] = "evidenced: " + "; ".join(
+                f"{row.cause} moves it {row.before:.2f} → {row.after:.2f}" for row in moving.itertuples())
+        else:
+            reasons[arch, task, measure] = "not explained: tried " + ", ".join(
+                f"{row.cause} ({row.after - row.before:+.2f})" for row in cell.itertuples())
+    return reasons
+
+
 def standard_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Chapter 4 §4.7. The paper's standard for an analysed network, per arch × task of the main
     grid (:func:`runs_table`): networks trained, those that reached the training criterion,
@@ -458,14 +566,25 @@ def standard_table(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def figure_cells() -> pd.DataFrame:
+    """The paper's Fig. 2/7 cells as the book compares them (:data:`numvars.paper.FIGURE_OF`: Fig. 2
+    for count, Up-Up and the full swap, Fig. 7 for the others): arch, task, measure, paper."""
+    cells = paper.iia_cells()
+    return cells[[paper.FIGURE_OF.get(m) == f for m, f in zip(cells["measure"], cells["figure"])]][["arch", "task", "measure", "paper"]]
+
+
 def protocol_moves(cells: pd.DataFrame, threshold: float = paper.TOLERANCE) -> pd.DataFrame:
     """Chapter 4 §4.7. Per protocol variant (:func:`protocol_table`): the cells measured, how many
-    it moves by more than ``threshold``, the largest change and where."""
+    it moves by more than ``threshold``, how many of those with a paper cell it brings closer to
+    the paper's value, the largest change and where."""
+    cells = cells.merge(figure_cells().rename(columns={"measure": "variable"}), on=["arch", "task", "variable"], how="left")
+    cells["closer"] = (cells["value"] - cells["paper"]).abs() < (cells["default"] - cells["paper"]).abs()
     rows = []
     for name, group in cells.groupby("variant", sort=False):
         measured = group.dropna(subset=["change"])
         largest = measured.loc[measured["change"].abs().idxmax()] if len(measured) else None
         rows.append(dict(variant=name, cells=len(measured), moved=int((measured["change"].abs() > threshold).sum()),
+                         closer=int(measured["closer"].sum()),
                          largest_change=None if largest is None else largest["change"],
                          where=None if largest is None else f"{largest['arch']} {largest['task']} {largest['variable']}"))
     return pd.DataFrame(rows)
@@ -695,7 +814,7 @@ def _claim_verdict(labels: pd.Series, verdicts: pd.Series, claim) -> str:
 # ------------------------------------------------- chapter 5: sizes, learning curves, gradience
 #: the DAS experiments whose rows make up das.csv (Figs. 2 and 7 and their controls); the size
 #: sweep and the learning curves have tables of their own
-FIGURE_EXPERIMENTS = ("main", "untrained", "protocol")
+FIGURE_EXPERIMENTS = ("main", "untrained", "protocol", "causes", "authors_code")
 
 
 def _checkpoint_accuracy(run: RunResult, epoch: int) -> float:
@@ -1088,11 +1207,13 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
         "runs.csv": runs,
         "accuracy_per_count.csv": accuracy_table(profile, store).round(4),
         "das.csv": das_table(figures, store).round(4),
-        "das_failures.csv": failure_table(figures, store).round(4),
+        "das_failures.csv": failure_table({name: figures[name] for name in figures if name not in ("causes", "authors_code")}, store).round(4),
         "sizes.csv": das_table({"sizes": profile.das.get("sizes", [])}, store).round(4),
         "checkpoints.csv": checkpoint_table(profile.das.get("checkpoints", []), store).round(4),
         "gradience.csv": gradience_table(profile.das.get("sizes", []), store),
     }
+    tables["causes.csv"] = causes_table(tables["das.csv"]).round(4) if "causes" in profile.das else pd.DataFrame()
+    tables["cause_networks.csv"] = cause_runs_table(profile, store)
     transformers = [c for c in profile.train_configs() if c.arch == "transformer"]
     tables.update({  # chapter 6
         "attention.csv": attention_table(transformers, store).round(4),

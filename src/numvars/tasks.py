@@ -284,9 +284,9 @@ class Task:
         return out
 
     def response_mask(self, tokens: torch.Tensor) -> torch.Tensor:
-        """``(B, L)`` bool: True at the tokens a trial must produce — every token after the
+        """``(..., L)`` bool: True at the tokens a trial must produce — every token after the
         first ``T`` (bare framing: after the first response) that is not ``PAD``."""
-        seen = (tokens == self.switch_id).long().cumsum(dim=1)
+        seen = (tokens == self.switch_id).long().cumsum(dim=-1)
         after_switch = (seen > 1) | ((seen == 1) & (tokens != self.switch_id))
         return after_switch & (tokens != self.pad_id)
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -39,6 +39,11 @@ from numvars.tasks import EVAL_PER_COUNT, Task
 
 
 STOPS = ("criterion", "budget")
+#: a GRU's or LSTM's inputs in the response phase while training: ``"teacher"`` — the true
+#: tokens (teacher forcing, the book's reading); ``"free"`` — its own argmax prediction of the
+#: previous token (free-running, the authors' code). Evaluation always reads the true tokens: a
+#: trial all of whose responses are right is the same trial either way.
+RESPONSE_INPUTS = ("teacher", "free")
 #: which checkpoint of a run is measured: the analysed one (``RunResult.state``), or the first
 #: that met the criterion
 CHECKPOINTS = ("analysed", "criterion")
@@ -67,22 +72,50 @@ class TrainConfig:
     #: numvars.models.KERNELS: "packed" computes only the real tokens' work (faster; rounds
     #: differently, so its networks are others); the default keeps every existing key
     kernel: str = field(default="stepped", metadata={OMIT_IF_DEFAULT: True})
+    # The rules of the authors' code (PAPER.md §6, numvars.protocols); the defaults are the book's
+    # reading of the paper's text and keep every existing key.
+    #: numvars.models.LSTM_UNITS: "d" units for h and c, or "half" (d/2 each: [h; c] has d)
+    lstm_units: str = field(default="d", metadata={OMIT_IF_DEFAULT: True})
+    #: numvars.models.DROPOUT_SITES: a transformer's dropout in the head only, or in every layer too
+    dropout_sites: str = field(default="head", metadata={OMIT_IF_DEFAULT: True})
+    #: RESPONSE_INPUTS: a GRU's or LSTM's inputs in the response phase while training
+    response_inputs: str = field(default="teacher", metadata={OMIT_IF_DEFAULT: True})
+    #: the exponent of the learning rate's decay after warm-up: lr * (warmup / step)^lr_decay
+    lr_decay: float = field(default=0.5, metadata={OMIT_IF_DEFAULT: True})
 
     def __post_init__(self):
         self.model_config  # validates the architecture fields
         if self.stop not in STOPS:
             raise ValueError(f"unknown stop rule {self.stop!r}; allowed: {list(STOPS)}")
+        if self.response_inputs not in RESPONSE_INPUTS:
+            raise ValueError(f"unknown response-phase inputs {self.response_inputs!r}; allowed: {list(RESPONSE_INPUTS)}")
+        if self.response_inputs == "free" and self.arch == "transformer":
+            raise ValueError("response_inputs='free' (the model's own argmax fed back) is a rule for GRUs and LSTMs; "
+                             "a transformer trains on the whole sequence at once")
+        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
+            raise ValueError(f"lr_decay must be a number in (0, 1], got {self.lr_decay!r}")
         for name in ("n_train", "n_val", "batch_size", "max_epochs", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     @property
     def model_config(self) -> ModelConfig:
-        return ModelConfig(self.arch, len(self.task.vocab), self.d, self.n_layers, self.positional, kernel=self.kernel)
+        return ModelConfig(self.arch, len(self.task.vocab), self.d, self.n_layers, self.positional, kernel=self.kernel,
+                           lstm_units=self.lstm_units, dropout_sites=self.dropout_sites)
+
+    def rule_changes(self) -> dict:
+        """The training rules (:data:`RULE_FIELDS`) where this network departs from the book's
+        defaults, e.g. ``{"lstm_units": "half"}``."""
+        return {name: getattr(self, name) for name in RULE_FIELDS if getattr(self, name) != _DEFAULT_RULES[name]}
 
     def condition(self) -> "TrainConfig":
         """This config with seed 0: what all seeds of one condition share."""
         return replace(self, seed=0)
+
+
+#: the training rules a protocol may change (numvars.protocols; PAPER.md §6)
+RULE_FIELDS = ("lr", "lr_decay", "lstm_units", "dropout_sites", "response_inputs")
+_DEFAULT_RULES = {f.name: f.default for f in fields(TrainConfig) if f.name in RULE_FIELDS}
 
 
 def config_columns(config: TrainConfig) -> dict:
@@ -105,10 +138,12 @@ def derive_seed(seed: int, purpose: str) -> int:
 
 
 def lr_at(config: TrainConfig, step: int) -> float:
-    """Learning rate at optimiser step ``step`` (0-based): linear warm-up, then 1/sqrt decay."""
+    """Learning rate at optimiser step ``step`` (0-based): linear warm-up, then decay
+    ∝ step^-``lr_decay`` (0.5: 1/sqrt, computed with ``math.sqrt`` as every stored network was)."""
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
-    return max(config.lr_floor, config.lr * math.sqrt(config.warmup_steps / (step + 1)))
+    ratio = config.warmup_steps / (step + 1)
+    return max(config.lr_floor, config.lr * (math.sqrt(ratio) if config.lr_decay == 0.5 else ratio**config.lr_decay))
 
 
 def training_set(config: TrainConfig) -> list[list[int]]:
@@ -315,7 +350,9 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
             tokens = stack_padded([train_sets[i].batch(rows[k]) for k, i in enumerate(active)], task.pad_id)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(config, step)
-            losses = member_losses(model(tokens[:, :, :-1]).logits, tokens, task.pad_id)
+            inputs = tokens[:, :, :-1]
+            feed_back = task.response_mask(inputs) if config.response_inputs == "free" else None
+            losses = member_losses(model(inputs, feed_back=feed_back).logits, tokens, task.pad_id)
             optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()  # members share no weights: each gets its own gradient
             optimizer.step()
