@@ -183,7 +183,7 @@ def test_chapter_6_tables_have_one_row_set_per_network_and_keep_their_invariants
     nope_1 = TrainConfig(task=single, arch="transformer", positional="none", n_layers=1, seed=1)
     missing = TrainConfig(task=single, arch="transformer", seed=2)
     runs = {rope: StubRun(rope), nope_1: StubRun(nope_1)}
-    monkeypatch.setattr(results, "load_run", lambda config, store=None: runs.get(config))
+    monkeypatch.setattr(results.transformer_tables, "load_run", lambda config, store=None: runs.get(config))
 
     attention = results.attention_table([rope, nope_1, missing], n_sequences=20)
     assert set(attention["seed"]) == {0, 1}  # the untrained network is left out
