@@ -1,6 +1,6 @@
 # numvars: build the book and run the tests.
 #   make book [PROFILE=quick|paper]  execute every chapter with papermill into _build/staging, render _build/html
-#   make test                        pytest: unit tests + nbval on the golden notebooks + .py/.ipynb sync checks
+#   make test                        ruff (lint + format check), then pytest: unit tests + nbval on the golden notebooks + sync checks
 #   make sync                        jupytext --sync book/NN_*.py <-> book/NN_*.ipynb
 #   make golden                      sync, then re-execute the golden notebooks in place (clean kernel)
 #   make lab [LAB_ARGS=...]          JupyterLab on book/ with the venv's kernel (a chapter's .py opens as a notebook too)
@@ -75,9 +75,12 @@ book: $(STAMP)
 	echo "==> Book built (PROFILE=$(PROFILE)). Open file://$(CURDIR)/_build/html/index.html"
 
 # Options (testpaths tests + book, --nbval, sanitize file) live in pyproject.toml, so a plain
-# `pytest` runs the same suite.
+# `pytest` runs the same suite. The house style first (ruff, configured in pyproject.toml):
+# `ruff format` and `ruff check --fix` repair what it reports.
 test: $(STAMP)
-	@python -m pytest
+	@ruff check --quiet
+	ruff format --check --quiet
+	python -m pytest
 
 sync: $(STAMP)
 	@shopt -s nullglob

@@ -27,8 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 ZIP_NAME = "numvars-instructor.zip"
 ZIP_FOLDER = "numvars-instructor"
 # Beside book/ and the answer key: what `make lab` needs, as in the student zip (but the full requirements).
-SHIPPED = ("src", "pyproject.toml", "requirements.txt", "requirements-student.txt", "Makefile", "README.md", "results",
-           "benchmarks/chapter_times.csv")
+SHIPPED = (
+    "src",
+    "pyproject.toml",
+    "requirements.txt",
+    "requirements-student.txt",
+    "Makefile",
+    "README.md",
+    "results",
+    "benchmarks/chapter_times.csv",
+)
 
 _spec = importlib.util.spec_from_file_location("student", ROOT / ".ci" / "student.py")
 student = importlib.util.module_from_spec(_spec)
@@ -48,16 +56,21 @@ def mistakes(exercise: str) -> tuple[str, ...]:
     return CHECKERS[exercise].mistakes
 
 
-def answer_key(book: Path, reveal: Callable[[str], str] = revealed,
-               caught: Callable[[str], tuple[str, ...]] = mistakes) -> str:
+def answer_key(
+    book: Path, reveal: Callable[[str], str] = revealed, caught: Callable[[str], tuple[str, ...]] = mistakes
+) -> str:
     """The answer key as markdown: one section per exercise of the chapters in ``book``."""
     from numvars.check.catalogue import exercises
 
-    lines = ["# Answer key", "",
-             "Every exercise of the chapters: for a checked one, what its checker expects (`reveal=True`: each",
-             "part's expected answer, its tolerance and the explanation) and the common mistakes it catches;",
-             "for a discussion exercise, the rubric. Numbers come from the instructor's store: a student's live",
-             "networks may differ in the second decimal, and each checker judges against the student's own.", ""]
+    lines = [
+        "# Answer key",
+        "",
+        "Every exercise of the chapters: for a checked one, what its checker expects (`reveal=True`: each",
+        "part's expected answer, its tolerance and the explanation) and the common mistakes it catches;",
+        "for a discussion exercise, the rubric. Numbers come from the instructor's store: a student's live",
+        "networks may differ in the second decimal, and each checker judges against the student's own.",
+        "",
+    ]
     for chapter, rows in exercises(book).groupby("chapter", sort=False):
         lines += [f"## {chapter}", ""]
         for row in rows.itertuples():
@@ -66,8 +79,16 @@ def answer_key(book: Path, reveal: Callable[[str], str] = revealed,
             if not row.checker:
                 lines += ["A discussion exercise: see `rubric.md` and the chapter's folded solution.", ""]
                 continue
-            lines += [f"Checker: `{row.checker}`", "", "```text", reveal(exercise), "```", "",
-                      "Mistakes it catches:", ""]
+            lines += [
+                f"Checker: `{row.checker}`",
+                "",
+                "```text",
+                reveal(exercise),
+                "```",
+                "",
+                "Mistakes it catches:",
+                "",
+            ]
             lines += [f"- {mistake}" for mistake in caught(exercise)] + [""]
     return "\n".join(lines)
 
@@ -98,7 +119,11 @@ def build(out: Path, root: Path = ROOT, reveal: Callable[[str], str] = revealed)
             path = root / name
             for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
                 rel = f.relative_to(root)
-                if f.is_file() and not any(part.endswith(student.SKIPPED) for part in rel.parts) and not (out / rel).exists():
+                if (
+                    f.is_file()
+                    and not any(part.endswith(student.SKIPPED) for part in rel.parts)
+                    and not (out / rel).exists()
+                ):
                     _add(zf, rel.as_posix(), f.read_bytes())
     return zip_path
 

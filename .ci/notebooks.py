@@ -1,13 +1,13 @@
 """Notebook chores for the Makefile (run with the venv's python).
 
-    python .ci/notebooks.py golden BOOK/NN_name.ipynb ...
-        Re-execute golden notebooks in place with a clean nbclient kernel (cwd = the
-        notebook's folder, as papermill and nbval use): no papermill cell, no timing
-        metadata, execution counts 1..n, so an unchanged chapter gives a byte-identical file.
+python .ci/notebooks.py golden BOOK/NN_name.ipynb ...
+    Re-execute golden notebooks in place with a clean nbclient kernel (cwd = the
+    notebook's folder, as papermill and nbval use): no papermill cell, no timing
+    metadata, execution counts 1..n, so an unchanged chapter gives a byte-identical file.
 
-    python .ci/notebooks.py hide-injected STAGED.ipynb ...
-        Tag papermill's injected-parameters cell `remove-cell` so the rendered page
-        does not show it (the staged copy under _build/ only, never book/).
+python .ci/notebooks.py hide-injected STAGED.ipynb ...
+    Tag papermill's injected-parameters cell `remove-cell` so the rendered page
+    does not show it (the staged copy under _build/ only, never book/).
 """
 
 from __future__ import annotations

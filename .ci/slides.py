@@ -45,6 +45,7 @@ def _role_text(match: re.Match) -> str:
 def plain_markdown(source: str) -> str:
     """MyST for a slide: an admonition becomes a quoted paragraph under its bold title, a role
     its plain text, a ``(label)=`` target nothing."""
+
     def quoted(match: re.Match) -> str:
         title, body = match.group(1).strip(), match.group(3).strip()
         lines = [f"> **{title}**" if title else ">", ">", *(f"> {line}" if line else ">" for line in body.splitlines())]
@@ -103,11 +104,19 @@ def plans() -> dict[str, tuple[str, str, list[int]]]:
         homework = ", ".join(e for slot in slots for e in slot.homework) or "none"
         return f"{what}\n\nExercises in class: {in_class}. Homework: {homework}."
 
-    decks = {"lab": ("A 90-minute lab: swap the count", subtitle(LAB, "Chapters 1 and 3, with chapter 2 §2.2 shown"),
-                     chapters(LAB))}
+    decks = {
+        "lab": (
+            "A 90-minute lab: swap the count",
+            subtitle(LAB, "Chapters 1 and 3, with chapter 2 §2.2 shown"),
+            chapters(LAB),
+        )
+    }
     for slot in MODULE:
-        decks[slot.when.replace(" ", "-")] = (slot.when.capitalize(), subtitle([slot], slot.what.capitalize()),
-                                              chapters([slot]))
+        decks[slot.when.replace(" ", "-")] = (
+            slot.when.capitalize(),
+            subtitle([slot], slot.what.capitalize()),
+            chapters([slot]),
+        )
     return decks
 
 
@@ -120,8 +129,9 @@ def _assets(out: Path) -> None:
     mathjax = Path(spec.origin).parent / "static" / "mathjax"
     (out / "mathjax").mkdir(exist_ok=True)
     shutil.copyfile(mathjax / "tex-svg.js", out / "mathjax" / "tex-svg.js")
-    shutil.copytree(mathjax / "input" / "tex" / "extensions", out / "mathjax" / "input" / "tex" / "extensions",
-                    dirs_exist_ok=True)
+    shutil.copytree(
+        mathjax / "input" / "tex" / "extensions", out / "mathjax" / "input" / "tex" / "extensions", dirs_exist_ok=True
+    )
 
 
 def build(out: Path, book: Path = ROOT / "book", only: list[str] | None = None) -> list[Path]:
@@ -130,9 +140,15 @@ def build(out: Path, book: Path = ROOT / "book", only: list[str] | None = None) 
 
     out.mkdir(parents=True, exist_ok=True)
     _assets(out)
-    exporter = SlidesExporter(template_name="numvars_reveal", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
-                              exclude_input_prompt=True, exclude_output_prompt=True, reveal_url_prefix="reveal.js",
-                              reveal_theme="white")
+    exporter = SlidesExporter(
+        template_name="numvars_reveal",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        reveal_url_prefix="reveal.js",
+        reveal_theme="white",
+    )
     written = []
     for name, (title, subtitle, numbers) in plans().items():
         if only and name not in only:
@@ -143,8 +159,10 @@ def build(out: Path, book: Path = ROOT / "book", only: list[str] | None = None) 
         path.write_text(body)
         written.append(path)
     links = "\n".join(f'<li><a href="{p.name}">{p.stem.removesuffix(".slides")}</a></li>' for p in written)
-    (out / "index.html").write_text(f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>numvars slides</title></head>"
-                                    f"<body><h1>Slide decks</h1><ul>\n{links}\n</ul></body></html>\n")
+    (out / "index.html").write_text(
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>numvars slides</title></head>'
+        f"<body><h1>Slide decks</h1><ul>\n{links}\n</ul></body></html>\n"
+    )
     return written
 
 

@@ -35,8 +35,14 @@ SOLUTION_TAG = "solution"
 ZIP_NAME = "numvars-student.zip"
 ZIP_FOLDER = "numvars-student"
 # Repository paths (files or folders) that go into the zip beside the notebooks, by their path in the zip.
-SHIPPED = {"src": "src", "pyproject.toml": "pyproject.toml", "requirements-student.txt": "requirements.txt",
-           "Makefile": "Makefile", "README.md": "README.md", "results": "results"}
+SHIPPED = {
+    "src": "src",
+    "pyproject.toml": "pyproject.toml",
+    "requirements-student.txt": "requirements.txt",
+    "Makefile": "Makefile",
+    "README.md": "README.md",
+    "results": "results",
+}
 # Notebooks from this number up are the instructor's (the teaching guide): never in the student edition.
 INSTRUCTOR_FROM = 95
 # The prose page every edition starts from; the others go in when a shipped page links them.

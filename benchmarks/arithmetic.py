@@ -29,7 +29,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from numvars import das
-from numvars.jobs import DasConfig, SPLITS, pair_set
+from numvars.jobs import SPLITS, DasConfig, pair_set
 from numvars.models import build_model
 from numvars.tasks import Task
 from numvars.training import PaddedSet, TrainConfig, member_losses, stack_padded, training_set
@@ -63,6 +63,7 @@ def ceiling(shape_a, shape_b, repeats: int) -> float:
     def step():
         for _ in range(n):
             op(a, b)
+
     return n * work / median_ms(step, repeats) / 1e6
 
 
@@ -79,6 +80,7 @@ def train_step(arch: str):
         optimizer.zero_grad()
         losses.sum().backward()
         optimizer.step()
+
     return step, float((tokens != 0).float().mean())
 
 
@@ -97,6 +99,7 @@ def das_batch(arch: str):
         optimizer.zero_grad()
         losses.sum().backward()
         optimizer.step()
+
     return step
 
 
@@ -114,12 +117,23 @@ def main() -> None:
         for what, (step, real) in (("train step", train_step(arch)), ("DAS batch", (das_batch(arch), None))):
             ms, work = median_ms(step, args.repeats), flops(step)
             rate = work / ms / 1e6
-            rows.append(dict(arch=arch, what=what, ms=round(ms, 1), mflop=round(work / 1e6, 1), gflops=round(rate, 2),
-                             of_peak=round(rate / peak, 3), of_small_bmm=round(rate / small, 3),
-                             real_share=None if real is None else round(real, 3)))
-            print(f"{arch:11s} {what:10s} {ms:7.1f} ms  {work / 1e6:8.1f} MFLOP  {rate:5.2f} GFLOP/s  "
-                  f"{100 * rate / peak:5.1f} % of large mm  {100 * rate / small:5.1f} % of the step's bmm"
-                  + ("" if real is None else f"  ({100 * real:.0f} % of the batch's positions are tokens)"))
+            rows.append(
+                dict(
+                    arch=arch,
+                    what=what,
+                    ms=round(ms, 1),
+                    mflop=round(work / 1e6, 1),
+                    gflops=round(rate, 2),
+                    of_peak=round(rate / peak, 3),
+                    of_small_bmm=round(rate / small, 3),
+                    real_share=None if real is None else round(real, 3),
+                )
+            )
+            print(
+                f"{arch:11s} {what:10s} {ms:7.1f} ms  {work / 1e6:8.1f} MFLOP  {rate:5.2f} GFLOP/s  "
+                f"{100 * rate / peak:5.1f} % of large mm  {100 * rate / small:5.1f} % of the step's bmm"
+                + ("" if real is None else f"  ({100 * real:.0f} % of the batch's positions are tokens)")
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(peak_gflops=peak, small_bmm_gflops=small, rows=rows), f, indent=1)

@@ -34,12 +34,24 @@ def chapter_times(chapters: list[Path], store: Path, scratch: Path) -> list[dict
     for run in ("cold", "warm"):
         for chapter in chapters:
             start = time.perf_counter()
-            papermill.execute_notebook(str(chapter), str(scratch / chapter.name), parameters={"PROFILE": "quick"},
-                                       cwd=str(chapter.parent), progress_bar=False)
+            papermill.execute_notebook(
+                str(chapter),
+                str(scratch / chapter.name),
+                parameters={"PROFILE": "quick"},
+                cwd=str(chapter.parent),
+                progress_bar=False,
+            )
             seconds = time.perf_counter() - start
             print(f"{run:5s} {chapter.stem:32s} {seconds:7.1f} s", flush=True)
-            rows.append(dict(chapter=chapter.stem, run=run, seconds=round(seconds, 1), cpus=os.cpu_count(),
-                             machine=platform.machine()))
+            rows.append(
+                dict(
+                    chapter=chapter.stem,
+                    run=run,
+                    seconds=round(seconds, 1),
+                    cpus=os.cpu_count(),
+                    machine=platform.machine(),
+                )
+            )
     return rows
 
 
@@ -47,7 +59,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "chapter_times.csv")
     args = parser.parse_args()
-    chapters = [c for c in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")) if int(c.name[:2]) < 90]  # not the scorecard, not this guide
+    chapters = [
+        c for c in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")) if int(c.name[:2]) < 90
+    ]  # not the scorecard, not this guide
     with tempfile.TemporaryDirectory() as store, tempfile.TemporaryDirectory() as scratch:
         rows = chapter_times(chapters, Path(store), Path(scratch))
     pd.DataFrame(rows).to_csv(args.out, index=False)

@@ -92,6 +92,7 @@ def complete_fits(configs, store) -> None:
     (:func:`numvars.jobs.jobs_for`), for the measurements ``configs``, and a check that both give
     the same results."""
     from numvars.jobs import jobs_for, measure_stack
+
     start = time.perf_counter()
     alone = [measure_stack([c], store)[0] for c in configs]
     alone_seconds = (time.perf_counter() - start) / len(configs)
@@ -99,12 +100,17 @@ def complete_fits(configs, store) -> None:
     stacked = {c: r for job in jobs_for(configs) for c, r in zip(job.configs, measure_stack(job.configs, store))}
     together = [stacked[c] for c in configs]
     stack_seconds = (time.perf_counter() - start) / len(configs)
-    same = sum(torch.equal(a.test_correct, t.test_correct) and len(a.history) == len(t.history) for a, t in zip(alone, together))
+    same = sum(
+        torch.equal(a.test_correct, t.test_correct) and len(a.history) == len(t.history)
+        for a, t in zip(alone, together)
+    )
     largest = max(abs(a.test_iia - t.test_iia) for a, t in zip(alone, together))
     epochs = [len(a.history) for a in alone]
-    print(f"{len(configs)} fits ({configs[0].n_pairs[0]} training pairs, {min(epochs)}-{max(epochs)} epochs): one at a time "
-          f"{alone_seconds:6.1f} s, stacked {stack_seconds:6.1f} s per fit: {alone_seconds / stack_seconds:.2f}x; "
-          f"identical results {same} of {len(configs)}, largest test IIA difference {largest:.3f}")
+    print(
+        f"{len(configs)} fits ({configs[0].n_pairs[0]} training pairs, {min(epochs)}-{max(epochs)} epochs): one at a time "
+        f"{alone_seconds:6.1f} s, stacked {stack_seconds:6.1f} s per fit: {alone_seconds / stack_seconds:.2f}x; "
+        f"identical results {same} of {len(configs)}, largest test IIA difference {largest:.3f}"
+    )
 
 
 def main() -> None:
@@ -112,9 +118,13 @@ def main() -> None:
     parser.add_argument("--arch", default="gru", choices=["gru", "lstm", "transformer"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--members", type=int, default=6, help="seeds fitted as one stack (default: a condition's 6)")
-    parser.add_argument("--fits", action="store_true", help="complete fits of trained networks, one at a time against one stack")
+    parser.add_argument(
+        "--fits", action="store_true", help="complete fits of trained networks, one at a time against one stack"
+    )
     parser.add_argument("--curves", action="store_true", help="the same for learning-curve checkpoints")
-    parser.add_argument("--store", type=Store, default=None, help="the store with the paper profile's networks (default: ./store)")
+    parser.add_argument(
+        "--store", type=Store, default=None, help="the store with the paper profile's networks (default: ./store)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.fits or args.curves:
@@ -145,11 +155,14 @@ def main() -> None:
     members = [build_model(config.model_config, seeds=(s,)).requires_grad_(False) for s in range(args.members)]
     stacked = CountingModel.stack(members).requires_grad_(False)
     alone = statistics.median(
-        statistics.mean(member_epoch_seconds(m, run_frozen(m, train), 1) for m in members) for _ in range(args.repeats))
+        statistics.mean(member_epoch_seconds(m, run_frozen(m, train), 1) for m in members) for _ in range(args.repeats)
+    )
     stack_runs = run_frozen(stacked, train)
     together = statistics.median(member_epoch_seconds(stacked, stack_runs, args.members) for _ in range(args.repeats))
-    print(f"one seed at a time {alone:6.2f} s, {args.members} stacked {together:6.2f} s per member-epoch: "
-          f"{alone / together:.2f}x")
+    print(
+        f"one seed at a time {alone:6.2f} s, {args.members} stacked {together:6.2f} s per member-epoch: "
+        f"{alone / together:.2f}x"
+    )
 
     start = time.perf_counter()
     fit = fit_alignment(model, LearnedRotation(model.config.state_size), train, val, test)

@@ -111,7 +111,17 @@ from torch import nn
 
 from numvars.models import rope
 from numvars.tasks import Task
-from numvars.training import PaddedSet, TrainConfig, derive_seed, lr_at, stack_batches, stack_padded, train, training_set, validation_set
+from numvars.training import (
+    PaddedSet,
+    TrainConfig,
+    derive_seed,
+    lr_at,
+    stack_batches,
+    stack_padded,
+    train,
+    training_set,
+    validation_set,
+)
 
 VARIANTS = {  # name -> (job, processes)
     "plain x1": ("plain", 1),
@@ -393,7 +403,13 @@ def vmap_check(config: TrainConfig, vmap_options: dict) -> tuple[str | None, dic
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 run()
-            ops = sorted({str(w.message).split("batching rule for ")[-1].split(".")[0] for w in caught if "batching rule for" in str(w.message)})
+            ops = sorted(
+                {
+                    str(w.message).split("batching rule for ")[-1].split(".")[0]
+                    for w in caught
+                    if "batching rule for" in str(w.message)
+                }
+            )
             if ops:
                 fallbacks[phase] = ops
     except Exception as error:  # reported in the table; the other variants still run
@@ -457,13 +473,25 @@ def main() -> None:
     parser.add_argument("--kind", default="multi", help="task kind: multi, single or same (default multi)")
     parser.add_argument("--seeds", type=int, default=6, help="seeds of the condition (default 6, as in the paper)")
     parser.add_argument("--epochs", type=int, default=30, help="epochs every model trains, no early stop (default 30)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant; the median is reported (default 3)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated subset of: {', '.join(VARIANTS)}")
-    parser.add_argument("--vmap-grad", choices=("func", "autograd"), default="func",
-                        help="vmap gradients: torch.func.grad_and_value under vmap (default) or autograd through the vmapped loss")
-    parser.add_argument("--vmap-cells", choices=("explicit", "torch"), default="explicit",
-                        help="vmap GRU/LSTM cells: written out in F.linear ops (default) or nn.GRUCell/nn.LSTMCell as they are "
-                             "(aten::gru_cell / lstm_cell have no batching rule)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per variant; the median is reported (default 3)"
+    )
+    parser.add_argument(
+        "--variants", default=",".join(VARIANTS), help=f"comma-separated subset of: {', '.join(VARIANTS)}"
+    )
+    parser.add_argument(
+        "--vmap-grad",
+        choices=("func", "autograd"),
+        default="func",
+        help="vmap gradients: torch.func.grad_and_value under vmap (default) or autograd through the vmapped loss",
+    )
+    parser.add_argument(
+        "--vmap-cells",
+        choices=("explicit", "torch"),
+        default="explicit",
+        help="vmap GRU/LSTM cells: written out in F.linear ops (default) or nn.GRUCell/nn.LSTMCell as they are "
+        "(aten::gru_cell / lstm_cell have no batching rule)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every run and the summary as JSON")
     args = parser.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -500,43 +528,71 @@ def main() -> None:
                 failed[name] = f"{type(error).__name__}: {error}"
                 continue
             runs[name].append(run)
-            print(f"[{time.perf_counter() - started:7.0f} s] repeat {repeat + 1}/{args.repeats} {name:<11} "
-                  f"{run['wall']:7.1f} s  {run['throughput']:8.0f} seq/s", file=sys.stderr, flush=True)
+            print(
+                f"[{time.perf_counter() - started:7.0f} s] repeat {repeat + 1}/{args.repeats} {name:<11} "
+                f"{run['wall']:7.1f} s  {run['throughput']:8.0f} seq/s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     summary = {}
     for name in variants:
         if runs[name]:
             summary[name] = dict(
-                processes=runs[name][-1]["processes"], models=runs[name][-1]["models"],
+                processes=runs[name][-1]["processes"],
+                models=runs[name][-1]["models"],
                 wall=statistics.median(r["wall"] for r in runs[name]),
                 throughput=statistics.median(r["throughput"] for r in runs[name]),
-                loss=runs[name][-1]["loss"], val_accuracy=runs[name][-1]["val_accuracy"],
+                loss=runs[name][-1]["loss"],
+                val_accuracy=runs[name][-1]["val_accuracy"],
             )
     reference = summary.get(BASELINE, {}).get("throughput")
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"d = {args.d} {args.arch}, {args.kind}-object, seeds 0..{args.seeds - 1}, {args.epochs} epochs x {base.n_train} "
-          f"sequences, no early stop; median of {args.repeats} run(s); 1 torch thread per process; torch {torch.__version__}, "
-          f"{cores} cores; vmap: {args.vmap_grad} gradients, {args.vmap_cells} cells")
-    print(f"{'variant':<12}{'procs':>6}{'models':>7}{'wall s':>9}{'sequences/s':>13}{'vs plain x2':>13}{'loss':>8}{'val acc':>9}")
+    print(
+        f"d = {args.d} {args.arch}, {args.kind}-object, seeds 0..{args.seeds - 1}, {args.epochs} epochs x {base.n_train} "
+        f"sequences, no early stop; median of {args.repeats} run(s); 1 torch thread per process; torch {torch.__version__}, "
+        f"{cores} cores; vmap: {args.vmap_grad} gradients, {args.vmap_cells} cells"
+    )
+    print(
+        f"{'variant':<12}{'procs':>6}{'models':>7}{'wall s':>9}{'sequences/s':>13}{'vs plain x2':>13}{'loss':>8}{'val acc':>9}"
+    )
     for name in variants:
         if name in summary:
             row = summary[name]
             ratio = f"{row['throughput'] / reference:.2f}x" if reference else "-"
-            print(f"{name:<12}{row['processes']:>6}{row['models']:>7}{row['wall']:>9.1f}{row['throughput']:>13.0f}{ratio:>13}"
-                  f"{row['loss']:>8.3f}{row['val_accuracy']:>9.3f}")
+            print(
+                f"{name:<12}{row['processes']:>6}{row['models']:>7}{row['wall']:>9.1f}{row['throughput']:>13.0f}{ratio:>13}"
+                f"{row['loss']:>8.3f}{row['val_accuracy']:>9.3f}"
+            )
         else:
             print(f"{name:<12}  could not run: {failed.get(name, 'no run')}")
     print("sequences/s = models x epochs x training sequences / wall s; loss, val acc: last epoch, mean over models")
     for phase, ops in fallbacks.items():
-        print(f"vmap {phase}: these ops ran through vmap's slow per-member fallback (no batching rule): {', '.join(ops)}")
+        print(
+            f"vmap {phase}: these ops ran through vmap's slow per-member fallback (no batching rule): {', '.join(ops)}"
+        )
     if not fallbacks and any(VARIANTS[v][0] == "vmap" and v in summary for v in variants):
-        print("vmap: every op of the training step and the validation forward had a batching rule (no per-member fallback)")
+        print(
+            "vmap: every op of the training step and the validation forward had a batching rule (no per-member fallback)"
+        )
 
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(args=vars(args), torch=torch.__version__, cores=cores, runs=runs, summary=summary,
-                           failed=failed, vmap_fallbacks=fallbacks, baseline=BASELINE), f, indent=2)
+            json.dump(
+                dict(
+                    args=vars(args),
+                    torch=torch.__version__,
+                    cores=cores,
+                    runs=runs,
+                    summary=summary,
+                    failed=failed,
+                    vmap_fallbacks=fallbacks,
+                    baseline=BASELINE,
+                ),
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

@@ -381,12 +381,12 @@ variant_cells.assign(condition=variant_cells.apply(nv.plots.transformer_label, a
 
 # %%
 main_cells = nv.results.iia_table(book.paper_table("das.csv")).query("arch == 'transformer'")
-main_cells = main_cells[main_cells["measure"].isin([nv.paper.MEASURE_NAMES[m] for m in ("count", "phase", "full_swap")])]
+main_cells = main_cells[main_cells["measure"].isin([nv.measures.label(m) for m in ("count", "phase", "full_swap")])]
 void = variant_cells[variant_cells["void_p"] > 0].pivot_table(index="task", columns="measure", values="mean")
 comparison = pd.DataFrame({
-    "main count": main_cells[main_cells["measure"] == nv.paper.MEASURE_NAMES["count"]].set_index("task")["mean"],
+    "main count": main_cells[main_cells["measure"] == nv.measures.label("count")].set_index("task")["mean"],
     "void count": void["count"],
-    "main full swap": main_cells[main_cells["measure"] == nv.paper.MEASURE_NAMES["full_swap"]].set_index("task")["mean"],
+    "main full swap": main_cells[main_cells["measure"] == nv.measures.label("full_swap")].set_index("task")["mean"],
     "void full swap": void["full_swap"],
     "void phase": void["phase"],
 }).loc[["multi", "single", "same"]]

@@ -18,7 +18,9 @@ def assert_hidden(check, *shown: str, **answers):
     verdict = check(**answers)
     text = repr(verdict)
     assert not verdict.right, text
-    assert "expected" not in text.replace("expected a ", "").replace("expected one of", "").replace("expected the ", ""), text
+    assert "expected" not in text.replace("expected a ", "").replace("expected one of", "").replace(
+        "expected the ", ""
+    ), text
     for value in shown:
         assert value not in text, f"{value!r} is given away:\n{text}"
     revealed = repr(check(**answers, reveal=True))

@@ -16,8 +16,9 @@ VOID = Task("multi", void_p=0.2)
 
 
 def nope(n_layers=1, seeds=(0,)):
-    return build_model(ModelConfig(arch="transformer", vocab_size=len(MULTI.vocab), n_layers=n_layers, positional="none"),
-                       seeds=seeds).eval()
+    return build_model(
+        ModelConfig(arch="transformer", vocab_size=len(MULTI.vocab), n_layers=n_layers, positional="none"), seeds=seeds
+    ).eval()
 
 
 def test_key_roles_and_query_phases_by_hand():
@@ -46,7 +47,10 @@ def test_attention_weights_match_a_hand_computation_and_shares_sum_to_one():
             for i in range(10):
                 angle = p * 10_000 ** (-2 * i / 20)
                 a, b = t[:, p, 2 * i], t[:, p, 2 * i + 1]
-                out[:, p, 2 * i], out[:, p, 2 * i + 1] = a * math.cos(angle) - b * math.sin(angle), a * math.sin(angle) + b * math.cos(angle)
+                out[:, p, 2 * i], out[:, p, 2 * i + 1] = (
+                    a * math.cos(angle) - b * math.sin(angle),
+                    a * math.sin(angle) + b * math.cos(angle),
+                )
         return out
 
     scores = rotate(q) @ rotate(k).transpose(-1, -2) / math.sqrt(20)
@@ -72,10 +76,14 @@ def test_one_more_demo_term_is_one_more_demo_token_for_a_one_layer_nope_transfor
     assert torch.allclose(patched[4:], model(torch.tensor([longer])).logits[0, 5:], atol=1e-5)
     assert not torch.allclose(patched[4:], model(torch.tensor([plain])).logits[0, 4:], atol=1e-3)
     twice = model(torch.tensor([plain]), extra_term=ExtraTerm(MULTI.token_id("D0"), queries, copies=2)).logits[0]
-    assert torch.allclose(twice[4:], model(torch.tensor([MULTI.encode("B D0 D0 D0 D2 D1 T R R R E")])).logits[0, 6:], atol=1e-5)
+    assert torch.allclose(
+        twice[4:], model(torch.tensor([MULTI.encode("B D0 D0 D0 D2 D1 T R R R E")])).logits[0, 6:], atol=1e-5
+    )
     # one more response term: as if one more R had been read (compared at the R queries)
     with_r = model(torch.tensor([plain]), extra_term=ExtraTerm(MULTI.response_id, queries)).logits[0]
-    assert torch.allclose(with_r[5:8], model(torch.tensor([MULTI.encode("B D0 D2 D1 T R R R R E")])).logits[0, 6:9], atol=1e-5)
+    assert torch.allclose(
+        with_r[5:8], model(torch.tensor([MULTI.encode("B D0 D2 D1 T R R R R E")])).logits[0, 6:9], atol=1e-5
+    )
     # queries left out are not touched (bit for bit against the unfused attention the term needs)
     none = model(torch.tensor([plain]), extra_term=ExtraTerm(MULTI.response_id, torch.zeros_like(queries))).logits[0]
     assert torch.equal(none, model(torch.tensor([plain]), return_attention=True).logits[0])
@@ -84,7 +92,9 @@ def test_one_more_demo_term_is_one_more_demo_token_for_a_one_layer_nope_transfor
 def test_an_extra_term_needs_a_nope_transformer_and_sound_queries():
     tokens = torch.tensor([MULTI.encode("B D0 T R E")])
     with pytest.raises(ValueError, match="without positional encoding"):
-        build_model(ModelConfig(arch="transformer", vocab_size=len(MULTI.vocab))).eval()(tokens, extra_term=ExtraTerm(4, tokens > 0))
+        build_model(ModelConfig(arch="transformer", vocab_size=len(MULTI.vocab))).eval()(
+            tokens, extra_term=ExtraTerm(4, tokens > 0)
+        )
     with pytest.raises(ValueError, match="without positional encoding"):
         build_model(ModelConfig(arch="gru", vocab_size=len(MULTI.vocab)))(tokens, extra_term=ExtraTerm(4, tokens > 0))
     with pytest.raises(ValueError, match="bool tensor of shape"):
@@ -127,8 +137,9 @@ def test_response_shift_counts_the_responses_a_manipulated_network_makes(task):
         table = response_shift(counter, task, counts=(2, 5, 11), per_count=3, extra=extra)
         assert len(table) == 9 and (table["shift"] == shift).all(), extra
     assert (response_shift(counter, task, counts=(4,), per_count=2, extra="demo", copies=3)["shift"] == 3).all()
-    assert responses_before_eos(MULTI, torch.tensor([MULTI.encode("B D0 T R R E"), MULTI.encode("B D0 T R D1 E"),
-                                                     MULTI.encode("B D0 T R R R")])).tolist() == [2, -1, -1]
+    assert responses_before_eos(
+        MULTI, torch.tensor([MULTI.encode("B D0 T R R E"), MULTI.encode("B D0 T R D1 E"), MULTI.encode("B D0 T R R R")])
+    ).tolist() == [2, -1, -1]
 
 
 def test_a_full_swap_after_the_last_layer_moves_only_the_prediction_at_t():
@@ -137,12 +148,14 @@ def test_a_full_swap_after_the_last_layer_moves_only_the_prediction_at_t():
     from numvars.attention import full_swap_by_layer
     from numvars.das import make_pairs
     from numvars.programs import get_program
+
     model = build_model(ModelConfig(arch="transformer", vocab_size=len(MULTI.vocab), n_layers=2), seeds=(1,)).eval()
     pairs = make_pairs(get_program("ctx_distr", MULTI), None, 60, seed=0)
     last = full_swap_by_layer(model, pairs, layer=2)
     assert not last["moved_later"].any() and last["moved_at_t"].any()  # nothing after t reads the last residual
     # the logits: after the last layer only position t's change; after layer 0 or 1 later ones do too
     from numvars.models import Patch
+
     for layer, later_change in ((0, True), (1, True), (2, False)):
         source = model.residuals(pairs.sources[:1])[layer][0, 0, pairs.u[0]].unsqueeze(0)
         patch = Patch(torch.tensor([0]), pairs.t[:1], source, layer=layer)
@@ -166,6 +179,7 @@ class StubRun:
 
     def __init__(self, config):
         from numvars.models import build_model
+
         self.network = build_model(config.model_config, seeds=(config.seed,)).eval()
 
     def model(self):
@@ -178,6 +192,7 @@ class StubRun:
 def test_chapter_6_tables_have_one_row_set_per_network_and_keep_their_invariants(monkeypatch):
     from numvars import results
     from numvars.training import TrainConfig
+
     single = Task("single", max_count=6, hold_outs=())
     rope = TrainConfig(task=single, arch="transformer", seed=0)
     nope_1 = TrainConfig(task=single, arch="transformer", positional="none", n_layers=1, seed=1)
@@ -188,11 +203,15 @@ def test_chapter_6_tables_have_one_row_set_per_network_and_keep_their_invariants
     attention = results.attention_table([rope, nope_1, missing], n_sequences=20)
     assert set(attention["seed"]) == {0, 1}  # the untrained network is left out
     assert attention.groupby(["seed", "layer", "query_phase"])["share"].sum().to_numpy() == pytest.approx(1.0)
-    assert set(attention[attention["seed"] == 0]["layer"]) == {1, 2} and set(attention[attention["seed"] == 1]["layer"]) == {1}
+    assert set(attention[attention["seed"] == 0]["layer"]) == {1, 2} and set(
+        attention[attention["seed"] == 1]["layer"]
+    ) == {1}
 
     shifts = results.plus_minus_table([rope, nope_1], per_count=4)
     assert set(shifts["seed"]) == {1}  # only the network without positional encoding
-    assert (shifts.groupby(["manipulation", "n"])["trials"].sum() == 4).all() and len(shifts.groupby(["manipulation", "n"])) == 3 * 6
+    assert (shifts.groupby(["manipulation", "n"])["trials"].sum() == 4).all() and len(
+        shifts.groupby(["manipulation", "n"])
+    ) == 3 * 6
     assert (shifts["expected"] == (shifts["shift"] == shifts["manipulation"].map(results.EXPECTED_SHIFT))).all()
 
     swaps = results.layer_swap_table([rope, nope_1], n_pairs=(16, 16, 40))
@@ -205,6 +224,7 @@ def test_chapter_6_tables_have_one_row_set_per_network_and_keep_their_invariants
 
 def test_a_patch_at_a_layer_needs_a_transformer_with_that_many_layers():
     from numvars.models import Patch
+
     tokens = torch.tensor([MULTI.encode("B D0 T R E")])
     patch = lambda layer: Patch(torch.tensor([0]), torch.tensor([1]), torch.zeros(1, 20), layer=layer)  # noqa: E731
     with pytest.raises(ValueError, match="needs a transformer; a gru has one state"):

@@ -21,22 +21,32 @@ def tokens(n=6, seed=0):
 
 
 def test_the_defaults_keep_every_key_and_each_rule_has_its_own():
-    assert config_hash(TrainConfig(lstm_units="d", dropout_sites="head", response_inputs="teacher", lr_decay=0.5)) == config_hash(TrainConfig())
-    keys = {config_hash(TrainConfig(arch="lstm", lstm_units="half")), config_hash(TrainConfig(arch="transformer", dropout_sites="all")),
-            config_hash(TrainConfig(response_inputs="free")), config_hash(TrainConfig(lr_decay=0.25)), config_hash(TrainConfig())}
+    assert config_hash(
+        TrainConfig(lstm_units="d", dropout_sites="head", response_inputs="teacher", lr_decay=0.5)
+    ) == config_hash(TrainConfig())
+    keys = {
+        config_hash(TrainConfig(arch="lstm", lstm_units="half")),
+        config_hash(TrainConfig(arch="transformer", dropout_sites="all")),
+        config_hash(TrainConfig(response_inputs="free")),
+        config_hash(TrainConfig(lr_decay=0.25)),
+        config_hash(TrainConfig()),
+    }
     assert len(keys) == 5
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(arch="gru", lstm_units="half"), "lstm_units='half' needs an LSTM"),
-    (dict(arch="lstm", lstm_units="quarter"), r"unknown LSTM size rule 'quarter'; allowed: \['d', 'half'\]"),
-    (dict(arch="lstm", d=21, lstm_units="half"), "even d"),
-    (dict(arch="gru", dropout_sites="all"), "needs a transformer"),
-    (dict(arch="transformer", dropout_sites="ffn"), r"unknown dropout sites 'ffn'; allowed: \['head', 'all'\]"),
-    (dict(arch="transformer", response_inputs="free"), "a rule for GRUs and LSTMs"),
-    (dict(response_inputs="forced"), r"unknown response-phase inputs 'forced'; allowed: \['teacher', 'free'\]"),
-    (dict(lr_decay=0), r"lr_decay must be a number in \(0, 1\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(arch="gru", lstm_units="half"), "lstm_units='half' needs an LSTM"),
+        (dict(arch="lstm", lstm_units="quarter"), r"unknown LSTM size rule 'quarter'; allowed: \['d', 'half'\]"),
+        (dict(arch="lstm", d=21, lstm_units="half"), "even d"),
+        (dict(arch="gru", dropout_sites="all"), "needs a transformer"),
+        (dict(arch="transformer", dropout_sites="ffn"), r"unknown dropout sites 'ffn'; allowed: \['head', 'all'\]"),
+        (dict(arch="transformer", response_inputs="free"), "a rule for GRUs and LSTMs"),
+        (dict(response_inputs="forced"), r"unknown response-phase inputs 'forced'; allowed: \['teacher', 'free'\]"),
+        (dict(lr_decay=0), r"lr_decay must be a number in \(0, 1\]"),
+    ],
+)
 def test_a_rule_outside_its_range_is_refused_with_what_is_allowed(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
@@ -71,7 +81,9 @@ def test_dropout_in_the_layers_moves_the_state_in_training_only():
     everywhere.load_state_dict(head_only.state_dict())
     x = tokens()
     head_only.eval(), everywhere.eval()
-    assert torch.equal(head_only(x).states, everywhere(x).states) and torch.equal(head_only(x).logits, everywhere(x).logits)
+    assert torch.equal(head_only(x).states, everywhere(x).states) and torch.equal(
+        head_only(x).logits, everywhere(x).logits
+    )
     head_only.train(), everywhere.train()
     assert torch.equal(head_only(x).states, head_only.eval()(x).states)  # the head's dropout never reaches the state
     dropped = everywhere(x).states
@@ -100,7 +112,10 @@ def test_free_running_feeds_back_the_argmax_where_asked_and_nowhere_else():
 
 def test_free_running_training_feeds_back_the_response_phase_only():
     config = TrainConfig(Task("single"), arch="gru", response_inputs="free", n_train=64, max_epochs=1, stop="budget")
-    free, teacher = train([config])[0], train([TrainConfig(Task("single"), arch="gru", n_train=64, max_epochs=1, stop="budget")])[0]
+    free, teacher = (
+        train([config])[0],
+        train([TrainConfig(Task("single"), arch="gru", n_train=64, max_epochs=1, stop="budget")])[0],
+    )
     assert free.history[0]["loss"] != teacher.history[0]["loss"]  # the response inputs were the untrained net's guesses
     inputs = Task("single").pad(Task("single").sample(3, seed=1))
     mask = Task("single").response_mask(inputs)
@@ -110,5 +125,7 @@ def test_free_running_training_feeds_back_the_response_phase_only():
 
 def test_the_decay_exponent_sets_the_learning_rate_by_hand():
     authors = TrainConfig(lr=5e-4, lr_decay=0.25)
-    assert lr_at(authors, 99) == pytest.approx(5e-4) and lr_at(authors, 1599) == pytest.approx(5e-4 * 0.5)  # (100/1600)^0.25
+    assert lr_at(authors, 99) == pytest.approx(5e-4) and lr_at(authors, 1599) == pytest.approx(
+        5e-4 * 0.5
+    )  # (100/1600)^0.25
     assert lr_at(TrainConfig(), 399) == 1e-3 * math.sqrt(100 / 400)  # the default, bit for bit as before

@@ -109,8 +109,7 @@ def test_first_code_cell_is_parameters(notebook: Path):
     assert code, f"{notebook.name} has no code cell"
     first = code[0]
     assert "parameters" in first.metadata.get("tags", []), (
-        f"{notebook.name}: the first code cell must be tagged `parameters` "
-        '(in the .py: `# %% tags=["parameters"]`)'
+        f'{notebook.name}: the first code cell must be tagged `parameters` (in the .py: `# %% tags=["parameters"]`)'
     )
     profile = [
         node.value.value
@@ -138,7 +137,5 @@ def test_toc_lists_every_chapter():
     listed = {str(Path(f).with_suffix("")) for f in _toc_files(toc)}
     chapters = {str(p.relative_to(ROOT).with_suffix("")) for p in SCRIPTS + NOTEBOOKS}
     assert not chapters - listed, f"chapters missing from _toc.yml: {sorted(chapters - listed)}"
-    missing = [
-        f for f in sorted(listed) if not any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb"))
-    ]
+    missing = [f for f in sorted(listed) if not any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb"))]
     assert not missing, f"_toc.yml lists pages with no .md or .ipynb (run `make golden`?): {missing}"

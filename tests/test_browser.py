@@ -131,9 +131,7 @@ async () => {
 }
 """
 
-META_REFRESH = re.compile(
-    r"""<meta\s+http-equiv=["']refresh["']\s+content=["']\s*\d+\s*;\s*url=([^"']+)["']""", re.I
-)
+META_REFRESH = re.compile(r"""<meta\s+http-equiv=["']refresh["']\s+content=["']\s*\d+\s*;\s*url=([^"']+)["']""", re.I)
 
 
 @dataclass
@@ -147,6 +145,7 @@ class PageResult:
 def check_page(browser, root: Path, page: Path, screenshot: Path | None = None) -> PageResult:
     """Open one page of the site at `root` (file://) in a fresh context; return what is wrong."""
     from playwright.sync_api import Error as PlaywrightError
+
     rel = page.relative_to(root).as_posix()
     result = PageResult(rel)
     problems = result.problems
@@ -168,13 +167,13 @@ def check_page(browser, root: Path, page: Path, screenshot: Path | None = None) 
         requests: list[str] = []
         pg.on("request", lambda r: requests.append(r.url))
         pg.on("websocket", lambda ws: requests.append(ws.url))
-        pg.on("console", lambda m: m.type == "error" and problems.append(
-            f"console error: {m.text} ({m.location.get('url', '')})"))
+        pg.on(
+            "console",
+            lambda m: m.type == "error" and problems.append(f"console error: {m.text} ({m.location.get('url', '')})"),
+        )
         pg.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
-        pg.on("requestfailed", lambda r: problems.append(
-            f"failed request: {r.url} ({r.failure})"))
-        pg.on("response", lambda r: r.status >= 400 and problems.append(
-            f"HTTP {r.status}: {r.url}"))
+        pg.on("requestfailed", lambda r: problems.append(f"failed request: {r.url} ({r.failure})"))
+        pg.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
 
         refresh = META_REFRESH.search(page.read_text(encoding="utf-8", errors="replace"))
         try:
@@ -197,16 +196,16 @@ def check_page(browser, root: Path, page: Path, screenshot: Path | None = None) 
             return result
         result.report = report
 
-        problems.extend(f"request leaves the machine: {u}"
-                        for u in dict.fromkeys(offsite + [u for u in requests if not _is_local(u)]))
+        problems.extend(
+            f"request leaves the machine: {u}"
+            for u in dict.fromkeys(offsite + [u for u in requests if not _is_local(u)])
+        )
         problems.extend(f"image not loaded: {src}" for src in report["brokenImages"])
         problems.extend(f"raw TeX in the text: {t!r}" for t in report["rawTex"])
-        problems.extend(f"formula not typeset ({report['mathjax']}): {t!r}"
-                        for t in report["mathUntypeset"])
+        problems.extend(f"formula not typeset ({report['mathjax']}): {t!r}" for t in report["mathUntypeset"])
         problems.extend(f"MathJax error: {t!r}" for t in dict.fromkeys(report["mathErrors"]))
         if report["math"] and not report["mjx"]:
-            problems.append(f"{report['math']} formulas but no MathJax output (mathjax: "
-                            f"{report['mathjax']})")
+            problems.append(f"{report['math']} formulas but no MathJax output (mathjax: {report['mathjax']})")
     finally:
         context.close()
         result.seconds = time.perf_counter() - start
@@ -249,15 +248,18 @@ def check_links(root: Path, results: list[PageResult]) -> list[str]:
 
 def site_pages(root: Path) -> list[Path]:
     """The pages of a built book: every .html but Sphinx's own folders (_static, _sources...)."""
-    return sorted(p for p in root.rglob("*.html")
-                  if not any(part.startswith("_") for part in p.relative_to(root).parts[:-1]))
+    return sorted(
+        p for p in root.rglob("*.html") if not any(part.startswith("_") for part in p.relative_to(root).parts[:-1])
+    )
 
 
 def check_site(browser, root: Path, screenshots: Path | None = None):
-    results = [check_page(browser, root, page,
-                          screenshots / page.relative_to(root).with_suffix(".png")
-                          if screenshots else None)
-               for page in site_pages(root)]
+    results = [
+        check_page(
+            browser, root, page, screenshots / page.relative_to(root).with_suffix(".png") if screenshots else None
+        )
+        for page in site_pages(root)
+    ]
     problems = [f"{r.page}: {p}" for r in results for p in r.problems]
     return results, problems + check_links(root, results)
 
@@ -268,10 +270,11 @@ def check_site(browser, root: Path, screenshots: Path | None = None):
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        _missing(f"headless Chromium not found at {CHROMIUM}: install Debian's "
-                 f"(`apt-get install chromium chromium-driver`) to run the browser tests")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed: `make venv` installs it")
+        _missing(
+            f"headless Chromium not found at {CHROMIUM}: install Debian's "
+            f"(`apt-get install chromium chromium-driver`) to run the browser tests"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: `make venv` installs it")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
@@ -302,8 +305,10 @@ def test_every_page_in_chromium(browser, built_book):
     print(f"\n{len(results)} pages in {elapsed:.1f} s; screenshots in {SCREENSHOTS}")
     for r in results:
         rep = r.report
-        print(f"  {r.page:45s} {r.seconds:5.1f} s  {rep.get('images', 0):3d} images  "
-              f"{rep.get('mjx', 0):3d} formulas  {len(rep.get('links', [])):4d} links")
+        print(
+            f"  {r.page:45s} {r.seconds:5.1f} s  {rep.get('images', 0):3d} images  "
+            f"{rep.get('mjx', 0):3d} formulas  {len(rep.get('links', [])):4d} links"
+        )
     assert not problems, "\n".join(problems)
     # The book has formulas, and MathJax drew them (not a book silently without math).
     assert any(r.report.get("mjx") for r in results), "no page has any typeset formula"
@@ -320,8 +325,9 @@ def test_search_works_offline(browser, built_book):
         pg.goto((built_book / "search.html").as_uri() + "?q=interchange", timeout=TIMEOUT_MS)
         pg.wait_for_selector("#search-results li a", timeout=TIMEOUT_MS)
         pg.wait_for_function("() => document.querySelector('#search-results p')", timeout=TIMEOUT_MS)
-        hits = pg.evaluate("() => Array.from(document.querySelectorAll('#search-results li a'),"
-                           " a => a.getAttribute('href'))")
+        hits = pg.evaluate(
+            "() => Array.from(document.querySelectorAll('#search-results li a'), a => a.getAttribute('href'))"
+        )
     finally:
         context.close()
     assert any("03_das" in h for h in hits), hits
@@ -340,8 +346,7 @@ def test_no_remote_resources_in_html():
         text = page.read_text(encoding="utf-8", errors="replace")
         soup = bs4.BeautifulSoup(text, "html.parser")
         where = page.relative_to(HTML)
-        for tag in soup.find_all(["script", "img", "iframe", "source", "video", "audio",
-                                  "embed", "object", "link"]):
+        for tag in soup.find_all(["script", "img", "iframe", "source", "video", "audio", "embed", "object", "link"]):
             for attr in ("src", "data", "poster") + (("href",) if tag.name == "link" else ()):
                 value = tag.get(attr)
                 if value and remote.match(value):
@@ -409,8 +414,7 @@ def test_checks_catch_bad_pages(browser, tmp_path):
     pages = dict(SELF_TEST_PAGES)
     offline = importlib.util.find_spec("sphinx-mathjax-offline")
     if offline is not None:  # pinned in requirements.txt; without it, the MathJax cases are left out
-        shutil.copytree(Path(offline.submodule_search_locations[0]) / "static" / "mathjax",
-                        site / "mathjax")
+        shutil.copytree(Path(offline.submodule_search_locations[0]) / "static" / "mathjax", site / "mathjax")
         pages.update(SELF_TEST_MATH_PAGES)
     for name, html in pages.items():
         (site / name).write_text(html, encoding="utf-8")

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 import torch
 from checking import assert_hidden, assert_malformed, part
 
@@ -95,11 +94,17 @@ def test_live_network_trains_with_gradients_on_under_no_grad(monkeypatch):
 
 
 def test_ex_1_1_by_hand_counterfactuals():
-    right = nv.check.ex_1_1(up_down="B D D D D T R R R E", demo_count="B D D D D T R R E",
-                            resp_count="B D D D D T R R R R R E")
+    right = nv.check.ex_1_1(
+        up_down="B D D D D T R R R E", demo_count="B D D D D T R R E", resp_count="B D D D D T R R R R R E"
+    )
     assert right.right, right
-    wrong = assert_hidden(nv.check.ex_1_1, "B D D D D T R R R E", up_down="B D D D D T R R R R E",
-                          demo_count="B D D D D T R R E", resp_count="B D D D D T R R R R R E")
+    wrong = assert_hidden(
+        nv.check.ex_1_1,
+        "B D D D D T R R R E",
+        up_down="B D D D D T R R R R E",
+        demo_count="B D D D D T R R E",
+        resp_count="B D D D D T R R R R R E",
+    )
     assert [p.right for p in wrong.parts] == [False, True, True] and "from token 10 (R) on" in repr(wrong)
     assert not nv.check.ex_1_1().attempted
     assert_malformed(nv.check.ex_1_1(up_down="B D D X E"), "up_down", "not in the 'single' vocabulary")
@@ -118,7 +123,9 @@ class OffByOne(nv.programs.UpDown):
     """Counts the trigger as a demo: its counterfactuals drift from Up-Down's."""
 
     def update(self, state, kind):
-        return super().update(state, "demo" if kind == "trigger" else kind) | {"phase": super().update(state, kind)["phase"]}
+        return super().update(state, "demo" if kind == "trigger" else kind) | {
+            "phase": super().update(state, kind)["phase"]
+        }
 
 
 class Renamed(nv.programs.UpDown):
@@ -144,7 +151,9 @@ def test_ex_1_4_impossible_request_and_any_legal_phase_swap():
     assert nv.check.ex_1_4(a="B D D T R E", b="B D D D T R R D T R R E").right
     other_draw = nv.check.ex_1_4(a="B D D T R E", b="B D D D T R R T R E")  # no extra demo: legal, not seed 1's
     assert other_draw.right and "seed 1 draws B D D D T R R D T R R E" in repr(other_draw)
-    wrong = assert_hidden(nv.check.ex_1_4, "B D D T R E", "B D D D T R R T R E", a="B D D T R R E", b="B D D D T R R D T R E")
+    wrong = assert_hidden(
+        nv.check.ex_1_4, "B D D T R E", "B D D D T R R T R E", a="B D D T R R E", b="B D D D T R R D T R E"
+    )
     assert [p.right for p in wrong.parts] == [False, False] and "no legal continuation has E at token 11" in repr(wrong)
     assert_malformed(nv.check.ex_1_4(a="B D D T R E", b=["B"]), "b", "a list")
 
@@ -170,7 +179,10 @@ def checker_cells(name: str) -> list[tuple[bool, str]]:
 def test_each_checker_has_a_stub_and_a_solution_that_it_calls_right(name):
     cells = checker_cells(name)
     exercise = name.removeprefix("ex_").replace("_", ".")
-    stubs, solutions = [text for solution, text in cells if not solution], [text for solution, text in cells if solution]
+    stubs, solutions = (
+        [text for solution, text in cells if not solution],
+        [text for solution, text in cells if solution],
+    )
     assert stubs and all(f"Exercise {exercise}: not attempted yet" in text for text in stubs), stubs
     assert solutions and all(f"Exercise {exercise}: right." in text for text in solutions), solutions
 
@@ -185,12 +197,16 @@ def test_every_exercise_says_its_kind_and_time_and_every_checker_is_one_of_them(
 
 
 def test_the_catalogue_reads_a_prompt_with_and_without_kind_and_time(tmp_path):
-    (tmp_path / "01_x.py").write_text("# ## Exercises\n#\n# **1. Swap.** *(predict · 5 min)* Do it.\n"
-                                      "# **2. Think\n# more.** Why?\n# ## Summary\n# **3. Not.**\n")
+    (tmp_path / "01_x.py").write_text(
+        "# ## Exercises\n#\n# **1. Swap.** *(predict · 5 min)* Do it.\n"
+        "# **2. Think\n# more.** Why?\n# ## Summary\n# **3. Not.**\n"
+    )
     table = exercises(tmp_path).astype(object)
     table = table.where(table.notna(), None)
     assert table[["exercise", "title", "kind", "minutes", "checker"]].values.tolist() == [
-        ["1.1", "Swap", "predict", 5, "nv.check.ex_1_1"], ["1.2", "Think more", None, None, ""]]
+        ["1.1", "Swap", "predict", 5, "nv.check.ex_1_1"],
+        ["1.2", "Think more", None, None, ""],
+    ]
 
 
 def test_live_config_names_what_the_quick_profile_has():

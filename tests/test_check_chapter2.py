@@ -3,7 +3,6 @@ each. The expected answers are computed here as the checkers compute them (live 
 the committed paper tables)."""
 
 import pytest
-
 from checking import assert_hidden, assert_malformed
 
 import numvars as nv
@@ -20,8 +19,9 @@ def test_ex_2_1_update_gate():
     held = int((z[ids.index(task.trigger_id) : ids.index(task.eos_id)] > chapter2.HELD).all(dim=0).sum())
     right = nv.check.ex_2_1(z_copy=1, largest_mean=largest, units_held=held)
     assert right.right, right
-    wrong = assert_hidden(nv.check.ex_2_1, "expected 1.0", f"expected {held}", z_copy=0, largest_mean=largest,
-                          units_held=held + 1)
+    wrong = assert_hidden(
+        nv.check.ex_2_1, "expected 1.0", f"expected {held}", z_copy=0, largest_mean=largest, units_held=held + 1
+    )
     assert [p.right for p in wrong.parts] == [False, True, False] and "too high" in repr(wrong)
     assert not nv.check.ex_2_1().attempted
     malformed = nv.check.ex_2_1(largest_mean="0.4", units_held=2.5)
@@ -43,8 +43,13 @@ def test_ex_2_3_whole_state_swap():
     assert all(n >= 0 for n in produced.values()), produced
     right = nv.check.ex_2_3(**produced)
     assert right.right, right
-    wrong = assert_hidden(nv.check.ex_2_3, f"expected {produced['gru']}", gru=produced["gru"] + 1,
-                          lstm=produced["lstm"], transformer=produced["transformer"])
+    wrong = assert_hidden(
+        nv.check.ex_2_3,
+        f"expected {produced['gru']}",
+        gru=produced["gru"] + 1,
+        lstm=produced["lstm"],
+        transformer=produced["transformer"],
+    )
     assert [p.right for p in wrong.parts] == [False, True, True]
     assert not nv.check.ex_2_3().attempted
     malformed = nv.check.ex_2_3(gru="8", lstm=produced["lstm"])
@@ -54,7 +59,11 @@ def test_ex_2_3_whole_state_swap():
 
 def test_whole_state_swap_without_a_swap_is_the_networks_own_count():
     # swapping in the state of the same N changes nothing: every live network then says N responses
-    assert [chapter2.whole_state_swap(arch, target_n=5, source_n=5) for arch in ("gru", "lstm", "transformer")] == [5, 5, 5]
+    assert [chapter2.whole_state_swap(arch, target_n=5, source_n=5) for arch in ("gru", "lstm", "transformer")] == [
+        5,
+        5,
+        5,
+    ]
 
 
 def test_ex_2_4_held_out_failures():
@@ -65,7 +74,9 @@ def test_ex_2_4_held_out_failures():
     some_seed = next(iter(expected))
     wrong = nv.check.ex_2_4({seed: counts for seed, counts in expected.items() if seed != some_seed})
     assert not wrong.right and f"seed {some_seed} (a failing seed is missing)" in repr(wrong)
-    assert_hidden(nv.check.ex_2_4, f"expected {expected}", failures={seed: c for seed, c in expected.items() if seed != some_seed})
+    assert_hidden(
+        nv.check.ex_2_4, f"expected {expected}", failures={seed: c for seed, c in expected.items() if seed != some_seed}
+    )
     assert not nv.check.ex_2_4().attempted
     assert_malformed(nv.check.ex_2_4([1, 2]), "failures", r"a list \[1, 2\], expected a dict")
     assert_malformed(nv.check.ex_2_4({1: ["four"]}), "failures", "a str 'four', expected counts N of seed 1")

@@ -4,7 +4,6 @@ quick GRU and its stored count alignment, numvars.das)."""
 
 import pytest
 import torch
-
 from checking import assert_hidden, assert_malformed, part
 
 import numvars as nv
@@ -29,8 +28,9 @@ def test_ex_3_2_full_swap_against_das():
     right = nv.check.ex_3_2(direction=direction, full_swap_iia=full)
     assert right.right, right
     other = {"higher": "lower", "lower": "higher"}[direction]
-    wrong = assert_hidden(nv.check.ex_3_2, f"expected {direction!r}", f"{full:.3f}", direction=other,
-                          full_swap_iia=full + 0.05)
+    wrong = assert_hidden(
+        nv.check.ex_3_2, f"expected {direction!r}", f"{full:.3f}", direction=other, full_swap_iia=full + 0.05
+    )
     assert [p.right for p in wrong.parts] == [False, False] and "too high, by more than the tolerance" in repr(wrong)
     half = nv.check.ex_3_2(direction=direction, full_swap_iia=full + 0.05)  # a right part does not give away the other
     assert part(half, "direction").right and f"{full:.3f}" not in repr(half)
@@ -57,8 +57,11 @@ def test_ex_3_3_implement_the_swap():
     assert not crashing.right and "ZeroDivisionError" in repr(crashing)
     assert not nv.check.ex_3_3().attempted
     assert not nv.check.ex_3_3(lambda h_o, h_s, R, k: ...).attempted  # the stub's function
-    assert_malformed(nv.check.ex_3_3(interchange(torch.zeros(1, 2), torch.zeros(1, 2), torch.eye(2), 1)),
-                     "interchange", "a tensor .*expected your function")
+    assert_malformed(
+        nv.check.ex_3_3(interchange(torch.zeros(1, 2), torch.zeros(1, 2), torch.eye(2), 1)),
+        "interchange",
+        "a tensor .*expected your function",
+    )
 
 
 def test_ex_3_3_refuses_the_packages_own_swap():
@@ -80,8 +83,13 @@ def test_ex_3_4_probe_versus_intervention():
     r2 = {name: m[name] for name in ("r2_full", "r2_das", "r2_random")}
     right = nv.check.ex_3_4(random_far_worse=worse, **r2)
     assert right.right, right
-    wrong = assert_hidden(nv.check.ex_3_4, "expected 'no'", f"expected {m['r2_random']:.3f}", random_far_worse="yes",
-                          **{**r2, "r2_random": m["r2_random"] - 0.2})
+    wrong = assert_hidden(
+        nv.check.ex_3_4,
+        "expected 'no'",
+        f"expected {m['r2_random']:.3f}",
+        random_far_worse="yes",
+        **{**r2, "r2_random": m["r2_random"] - 0.2},
+    )
     assert [p.right for p in wrong.parts] == [False, True, True, False]
     half = nv.check.ex_3_4(random_far_worse=worse, r2_full=0.5)
     assert part(half, "random_far_worse").right and f"{m['r2_das']:.3f}" not in repr(half)
@@ -127,8 +135,10 @@ def test_ex_3_5_a_40_epoch_loop_passes_and_5_epochs_do_not(count_fit):
     pairs = nv.pair_set(learned.pairs, "train")
     trained = train_rotation(model, pairs, stored.k, epochs=40)
     assert nv.check.ex_3_5(trained).right, nv.check.ex_3_5(trained)
-    assert chapter3.subspace_distance(trained.rotation.detach()[: stored.k], stored.alignment().rotation[: stored.k]) \
-        > chapter3.COPY_DISTANCE  # trained, not copied
+    assert (
+        chapter3.subspace_distance(trained.rotation.detach()[: stored.k], stored.alignment().rotation[: stored.k])
+        > chapter3.COPY_DISTANCE
+    )  # trained, not copied
     short = nv.check.ex_3_5(train_rotation(model, pairs, stored.k, epochs=5))
     assert not short.right and "below the bar" in repr(short), short
 
@@ -139,7 +149,9 @@ def test_ex_3_5_refuses_the_stored_fit_and_near_copies(count_fit):
     assert "a copy of it — train your own" in repr(nv.check.ex_3_5(stored.alignment()))
     same_subspace = torch.cat([rotation[:k].flip(0), rotation[k:]])  # the first k rows reordered: the same swap
     assert "a copy of it" in repr(nv.check.ex_3_5(nv.das.Alignment(same_subspace, k)))
-    near = nv.das.Alignment(rotation + 1e-5 * torch.randn(rotation.shape, generator=torch.Generator().manual_seed(0)), k)
+    near = nv.das.Alignment(
+        rotation + 1e-5 * torch.randn(rotation.shape, generator=torch.Generator().manual_seed(0)), k
+    )
     assert "a copy of it" in repr(nv.check.ex_3_5(near))
 
 
@@ -148,11 +160,16 @@ def test_ex_3_5_untrained_and_malformed(count_fit):
     untrained = nv.check.ex_3_5(nv.das.LearnedRotation(model.config.state_size, stored.k, seed=0))  # the random control
     assert not untrained.right and "below the bar" in repr(untrained)
     assert f"{stored.test_iia:.3f}" not in repr(untrained) and f"{stored.test_iia:.3f}" in repr(
-        nv.check.ex_3_5(nv.das.LearnedRotation(model.config.state_size, stored.k, seed=0), reveal=True))
+        nv.check.ex_3_5(nv.das.LearnedRotation(model.config.state_size, stored.k, seed=0), reveal=True)
+    )
     assert not nv.check.ex_3_5().attempted
     assert_malformed(nv.check.ex_3_5(stored.alignment().rotation), "test IIA", "expected the trained alignment itself")
-    assert_malformed(nv.check.ex_3_5(torch.nn.Linear(20, 3)), "test IIA", r"could not swap two \(n, 20\) states: TypeError")
-    assert_malformed(nv.check.ex_3_5(FirstThree()), "test IIA", r"should map \(n, 20\) states to \(n, 20\), it gave \(2, 3\)")
+    assert_malformed(
+        nv.check.ex_3_5(torch.nn.Linear(20, 3)), "test IIA", r"could not swap two \(n, 20\) states: TypeError"
+    )
+    assert_malformed(
+        nv.check.ex_3_5(FirstThree()), "test IIA", r"should map \(n, 20\) states to \(n, 20\), it gave \(2, 3\)"
+    )
 
 
 def test_subspace_distance_ignores_rotations_within_the_subspace():

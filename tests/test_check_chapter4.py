@@ -15,8 +15,10 @@ def test_ex_4_1_rereader_and_carrier_full_swap():
     def unpadded(row):
         return [x for x in row.tolist() if x != single.pad_id]
 
-    same = [up_down.states(unpadded(ids))[int(t)] == up_down.states(unpadded(src))[int(u)]
-            for ids, t, src, u in zip(pairs.tokens, pairs.t, pairs.sources, pairs.u)]
+    same = [
+        up_down.states(unpadded(ids))[int(t)] == up_down.states(unpadded(src))[int(u)]
+        for ids, t, src, u in zip(pairs.tokens, pairs.t, pairs.sources, pairs.u)
+    ]
     carrier = sum(same) / len(same)  # a carrier keeps the continuation only where the swap writes back its own state
     assert 0.03 < carrier < 0.2
     right = nv.check.ex_4_1(rereader=1, carrier=carrier)
@@ -39,16 +41,19 @@ def full_rule(task, pair):
         return True
     if nv.programs.phase_at(task, pair.target, pair.t) != "response":
         return False
-    return (up_down.states(pair.source)[pair.u]["count"] == 0
-            and up_up.states(pair.source)[pair.u]["demo_count"] <= up_up.states(pair.target)[pair.t]["resp_count"])
+    return (
+        up_down.states(pair.source)[pair.u]["count"] == 0
+        and up_up.states(pair.source)[pair.u]["demo_count"] <= up_up.states(pair.target)[pair.t]["resp_count"]
+    )
 
 
 def test_ex_4_2_the_coincidence_rule():
     right = nv.check.ex_4_2(full_rule)
     assert right.right and "agrees on all 1000 pairs" in repr(right), right
     # responses made alone misses the pairs on which both programs say E at once
-    partial = nv.check.ex_4_2(lambda task, pair: responses_made(task, pair.target, pair.t)
-                              == responses_made(task, pair.source, pair.u))
+    partial = nv.check.ex_4_2(
+        lambda task, pair: responses_made(task, pair.target, pair.t) == responses_made(task, pair.source, pair.u)
+    )
     assert not partial.right and "first counterexample" in repr(partial) and "you say False" in repr(partial)
     assert not nv.check.ex_4_2(lambda task, pair: False).right
     assert not nv.check.ex_4_2().attempted
@@ -58,8 +63,9 @@ def test_ex_4_2_the_coincidence_rule():
 
 def both_counterfactuals(task, pair):
     """The lazy answer the prompt forbids: compute both counterfactuals and compare them."""
-    return (nv.get_program("up_down", task).counterfactual(*pair, "count")
-            == nv.get_program("up_up", task).counterfactual(*pair, "demo_count"))
+    return nv.get_program("up_down", task).counterfactual(*pair, "count") == nv.get_program(
+        "up_up", task
+    ).counterfactual(*pair, "demo_count")
 
 
 def test_ex_4_2_refuses_a_rule_that_computes_the_counterfactuals():

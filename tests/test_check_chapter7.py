@@ -9,7 +9,9 @@ import numvars as nv
 
 def test_ex_7_1_a_whole_state_swap_is_right_where_the_phases_agree():
     assert nv.check.ex_7_1(iia=0.5, same_phase="high", cross_phase=" Low").right
-    wrong = assert_hidden(nv.check.ex_7_1, "expected 0.5", "expected 'low'", iia=0.95, same_phase="high", cross_phase="high")
+    wrong = assert_hidden(
+        nv.check.ex_7_1, "expected 0.5", "expected 'low'", iia=0.95, same_phase="high", cross_phase="high"
+    )
     assert [p.right for p in wrong.parts] == [False, True, False]
     half = nv.check.ex_7_1(iia=0.5, same_phase="low")  # a right iia does not give away the phase parts
     assert half.parts[0].right and "measured" not in repr(half)
@@ -47,8 +49,11 @@ def test_ex_7_3_the_offset_cancels():
     not_a_function = nv.check.ex_7_3(intervene_with_offset=with_offset(*next(nv.check.chapter7._draws(1))), gradient=0)
     assert_malformed(not_a_function, "intervene_with_offset", "expected a function")
     assert not_a_function.parts[1].right  # the other part is still judged
-    assert_malformed(nv.check.ex_7_3(intervene_with_offset=lambda A, b, h_o, h_s, k: h_o.tolist()),
-                     "intervene_with_offset", "expected a tensor")
+    assert_malformed(
+        nv.check.ex_7_3(intervene_with_offset=lambda A, b, h_o, h_s, k: h_o.tolist()),
+        "intervene_with_offset",
+        "expected a tensor",
+    )
     assert_malformed(nv.check.ex_7_3(gradient=-1), "gradient", "a number ≥ 0")
 
 

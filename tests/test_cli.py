@@ -43,7 +43,10 @@ def test_unknown_profile_and_experiment_are_refused(tmp_path, capsys):
     assert "invalid choice: 'huge'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--profile", "quick", "--experiment", "sizes", "--store", str(tmp_path)])
-    assert "unknown training experiment(s) ['sizes']; allowed: ['gru_sizes', 'main', 'nope_transformer']" in capsys.readouterr().err
+    assert (
+        "unknown training experiment(s) ['sizes']; allowed: ['gru_sizes', 'main', 'nope_transformer']"
+        in capsys.readouterr().err
+    )
 
 
 def _reproduce(store: Path, out: Path, marker: str) -> subprocess.Popen:
@@ -56,8 +59,14 @@ def _reproduce(store: Path, out: Path, marker: str) -> subprocess.Popen:
     env = {**os.environ, "NUMVARS_TEST_MARKER": marker}
     # Ctrl-C's default action, even when this test runs where SIGINT is ignored (a background job)
     restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    return subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
-                            preexec_fn=restore_sigint)
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=restore_sigint,
+    )
 
 
 def _processes_with(marker: str) -> list[int]:
@@ -72,8 +81,10 @@ def _processes_with(marker: str) -> list[int]:
 
 
 def _tables(out: Path) -> dict:
-    return {name: pd.read_csv(out / name).drop(columns=["seconds"], errors="ignore")
-            for name in ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv")}
+    return {
+        name: pd.read_csv(out / name).drop(columns=["seconds"], errors="ignore")
+        for name in ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv")
+    }
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to look for orphaned workers")
@@ -107,6 +118,7 @@ def test_reproduce_interrupted_with_ctrl_c_resumes_without_recomputing(tmp_path)
     exec(TINY_PROFILE, namespace)
     from numvars.cli import reproduce
     from numvars.store import Store
+
     reproduce(namespace["TINY"], Store(tmp_path / "reference"), tmp_path / "reference-out")
     for name, table in _tables(tmp_path / "reference-out").items():
         pd.testing.assert_frame_equal(_tables(out)[name], table, obj=name)

@@ -21,9 +21,9 @@ from numvars.das import (
     rereader_correct,
     run_frozen,
 )
+from numvars.jobs import load_run
 from numvars.models import CountingModel, ModelConfig, Patch, build_model
 from numvars.programs import get_program
-from numvars.jobs import load_run
 from numvars.tasks import Task
 
 TASK = Task("single")
@@ -108,14 +108,20 @@ def test_untrained_model_scores_low_and_bad_input_is_refused():
 def test_fit_keeps_the_rotation_with_the_best_validation_iia():
     model = build_model(ModelConfig("gru", vocab_size=len(TASK.vocab), d=8)).eval()
     program = get_program("up_down", TASK)
-    train_pairs, val_pairs, test_pairs = (make_pairs(program, "count", n, seed=s) for n, s in ((256, 5), (64, 6), (64, 7)))
+    train_pairs, val_pairs, test_pairs = (
+        make_pairs(program, "count", n, seed=s) for n, s in ((256, 5), (64, 6), (64, 7))
+    )
     result = fit_alignment(model, LearnedRotation(8), train_pairs, val_pairs, test_pairs, max_epochs=3, batch_size=64)
     assert len(result.history) == 3 and result.k == 4  # k: half the state
     assert result.best_val_iia == max(h["val_iia"] for h in result.history)
-    assert iia(model, run_frozen(model, val_pairs), result.alignment()) == result.best_val_iia  # the kept rotation is the best one
+    assert (
+        iia(model, run_frozen(model, val_pairs), result.alignment()) == result.best_val_iia
+    )  # the kept rotation is the best one
     assert torch.equal(result.test_correct, pair_correct(model, run_frozen(model, test_pairs), result.alignment()))
     # patience: stops once the validation IIA has not improved for that many epochs
-    stopped = fit_alignment(model, LearnedRotation(8), train_pairs, val_pairs, test_pairs, max_epochs=50, patience=2, batch_size=64)
+    stopped = fit_alignment(
+        model, LearnedRotation(8), train_pairs, val_pairs, test_pairs, max_epochs=50, patience=2, batch_size=64
+    )
     best_epoch = max(stopped.history, key=lambda h: (h["val_iia"], -h["epoch"]))["epoch"]
     assert len(stopped.history) == min(50, best_epoch + 2)
     assert torch.allclose(result.rotation.T @ result.rotation, torch.eye(8), atol=1e-5)
@@ -131,7 +137,9 @@ def test_fixed_alignments_are_only_scored_and_the_random_one_is_where_learning_s
     pairs = [make_pairs(program, "count", 32, seed=s) for s in (5, 6, 7)]
     random = fit_alignment(model, RandomRotation(8, seed=3), *pairs, max_epochs=3)
     assert random.history == [] and random.k == 4
-    assert torch.allclose(random.rotation, LearnedRotation(8, seed=3).rotation.detach())  # DAS starts from this rotation
+    assert torch.allclose(
+        random.rotation, LearnedRotation(8, seed=3).rotation.detach()
+    )  # DAS starts from this rotation
     full = fit_alignment(model, FullSwap(8), *pairs)
     assert full.k == 8 and torch.equal(full.rotation, torch.eye(8))
     h_o, h_s = torch.randn(4, 8), torch.randn(4, 8)
@@ -176,7 +184,9 @@ def test_an_ensemble_fits_each_member_exactly_as_it_would_fit_alone(arch):
 def test_ensemble_members_stop_each_at_their_own_epoch(quick_gru):
     trained = load_run(quick_gru).model()
     untrained = build_model(trained.config, seeds=(quick_gru.seed,)).eval()
-    together = _fit_alone_and_together([trained, untrained], (0, 1), dict(max_epochs=30, patience=3, batch_size=64, seed=4))
+    together = _fit_alone_and_together(
+        [trained, untrained], (0, 1), dict(max_epochs=30, patience=3, batch_size=64, seed=4)
+    )
     assert len(together[1].history) == 4  # untrained: IIA 0 from the first epoch, so patience ends it at epoch 4
     assert len(together[0].history) > 4 and together[0].best_val_iia > 0.2  # trained: learns, and goes on
 
@@ -210,5 +220,7 @@ def test_members_that_stop_leave_the_stack_and_the_others_go_on_exactly_as_alone
     # stack, goes on alone after them: each fit still equals its fit alone
     trained = load_run(quick_gru).model()
     untrained = [build_model(trained.config, seeds=(s,)).eval() for s in (5, 6)]
-    together = _fit_alone_and_together([untrained[0], trained, untrained[1]], (0, 1, 2), dict(max_epochs=12, patience=3, batch_size=64, seed=4))
+    together = _fit_alone_and_together(
+        [untrained[0], trained, untrained[1]], (0, 1, 2), dict(max_epochs=12, patience=3, batch_size=64, seed=4)
+    )
     assert len(together[1].history) > max(len(together[0].history), len(together[2].history))

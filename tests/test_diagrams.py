@@ -26,8 +26,11 @@ def test_counting_task_shows_each_programs_state_after_every_token():
 def test_interchange_intervention_draws_the_programs_counterfactual():
     task = nv.Task("single")
     fig = diagrams.interchange_intervention("B D D D T R R R E", 5, "B D D T R R E", 5)
-    expected = task.decode(nv.get_program("up_down", task).counterfactual(
-        task.encode("B D D D T R R R E"), 5, task.encode("B D D T R R E"), 5, "count")).split()
+    expected = task.decode(
+        nv.get_program("up_down", task).counterfactual(
+            task.encode("B D D D T R R R E"), 5, task.encode("B D D T R R E"), 5, "count"
+        )
+    ).split()
     shown = texts(fig)
     assert "count: 2 → 0" in shown
     start = shown.index("counterfactual") + 1

@@ -6,8 +6,15 @@ import math
 import numpy as np
 import pytest
 
-from numvars.dynamics import (bootstrap_ci, correlations, curve_statistics, epoch_reaching, gain_after, gradience_measures,
-                              summarise_with_ci)
+from numvars.dynamics import (
+    bootstrap_ci,
+    correlations,
+    curve_statistics,
+    epoch_reaching,
+    gain_after,
+    gradience_measures,
+    summarise_with_ci,
+)
 
 EPOCHS = [0, 10, 20, 30, 40, 50]
 
@@ -69,6 +76,7 @@ def test_the_bootstrap_interval_contains_the_mean_and_collapses_without_spread()
 
 def test_summaries_per_group_with_seed_spread():
     import pandas as pd
+
     table = pd.DataFrame({"d": [8, 8, 8, 20, 20], "r": [0.5, 0.7, 0.9, 1.0, 1.0]})
     out = summarise_with_ci(table, ["d"], ["r"]).set_index("d")
     assert out.loc[8, "n"] == 3 and out.loc[8, "r"] == pytest.approx(0.7) and out.loc[8, "r_sd"] == pytest.approx(0.2)

@@ -9,7 +9,16 @@ import pytest
 import torch
 
 from numvars.das import FIXED_ALIGNMENTS, interchange, seeded_rotation
-from numvars.geometry import count_order, count_subspace, jump_at_T, pca, principal_angles, state_table, summarise, variance_share
+from numvars.geometry import (
+    count_order,
+    count_subspace,
+    jump_at_T,
+    pca,
+    principal_angles,
+    state_table,
+    summarise,
+    variance_share,
+)
 from numvars.jobs import load_run
 from numvars.models import ModelConfig, build_model
 from numvars.programs import get_program
@@ -30,12 +39,15 @@ def test_principal_angles_of_known_subspaces():
     tilted = math.cos(math.radians(theta)) * e(0) + math.sin(math.radians(theta)) * e(1)
     assert principal_angles(e(0)[None], tilted[None]).tolist() == pytest.approx([theta], abs=1e-4)
     # span{e0, e2} against span{e0, tilted}: one shared direction, one at 90° (e2 vs e1)
-    assert principal_angles(torch.stack([e(0), e(2)]), torch.stack([e(0), tilted])).tolist() == pytest.approx([0, 90], abs=1e-4)
+    assert principal_angles(torch.stack([e(0), e(2)]), torch.stack([e(0), tilted])).tolist() == pytest.approx(
+        [0, 90], abs=1e-4
+    )
     # another basis of the same subspaces (scaled, mixed) gives the same angles
     b = torch.stack([e(0), tilted + e(3)])
     mix = torch.tensor([[2.0, -1.0], [0.5, 3.0]])
     assert principal_angles(mix @ torch.stack([e(0), e(2)]), mix @ b).tolist() == pytest.approx(
-        principal_angles(torch.stack([e(0), e(2)]), b).tolist(), abs=1e-4)
+        principal_angles(torch.stack([e(0), e(2)]), b).tolist(), abs=1e-4
+    )
     with pytest.raises(ValueError):
         principal_angles(torch.eye(3), torch.eye(4))
 
@@ -43,7 +55,11 @@ def test_principal_angles_of_known_subspaces():
 def test_pca_finds_the_dominant_direction_with_fixed_signs():
     g = torch.Generator().manual_seed(0)
     direction = torch.tensor([0.6, -0.8, 0.0, 0.0])
-    data = 5 * torch.randn(500, 1, generator=g) * direction + 0.3 * torch.randn(500, 4, generator=g) + torch.tensor([1.0, 2, 3, 4])
+    data = (
+        5 * torch.randn(500, 1, generator=g) * direction
+        + 0.3 * torch.randn(500, 4, generator=g)
+        + torch.tensor([1.0, 2, 3, 4])
+    )
     fit = pca(data)
     assert fit.components[0] @ direction == pytest.approx(-1, abs=0.01)  # the largest |entry| (-0.8) is made positive
     assert fit.components[0, 1] > 0
@@ -54,7 +70,9 @@ def test_pca_finds_the_dominant_direction_with_fixed_signs():
     top = pca(data, n_components=2)
     assert top.components.shape == (2, 4) and top.explained.sum() < 1
     assert torch.equal(top.components, pca(data.clone(), 2).components)
-    assert torch.allclose(pca(-data, 2).components, top.components, atol=1e-6)  # sign fixed by the convention, not by the data
+    assert torch.allclose(
+        pca(-data, 2).components, top.components, atol=1e-6
+    )  # sign fixed by the convention, not by the data
     with pytest.raises(ValueError):
         pca(data, n_components=5)
 
@@ -65,8 +83,10 @@ def test_count_subspace_is_what_the_swap_moves():
     g = torch.Generator().manual_seed(1)
     h_o, h_s = torch.randn(5, 6, generator=g), torch.randn(5, 6, generator=g)
     linear = rotation + 0.3 * torch.randn(6, 6, generator=g)
-    for matrix, moved in ((rotation, interchange(h_o, h_s, rotation, 2) - h_o),
-                          (linear, FIXED_ALIGNMENTS["linear"](linear, 2)(h_o, h_s) - h_o)):
+    for matrix, moved in (
+        (rotation, interchange(h_o, h_s, rotation, 2) - h_o),
+        (linear, FIXED_ALIGNMENTS["linear"](linear, 2)(h_o, h_s) - h_o),
+    ):
         basis = count_subspace(matrix, 2)
         inside = moved @ torch.linalg.pinv(basis) @ basis  # the part of the move within the subspace
         assert torch.allclose(inside, moved, atol=1e-4)
@@ -86,21 +106,27 @@ def test_state_table_labels_by_hand_and_states_from_the_model():
     assert first["phase"].tolist() == ["demo"] * 3 + ["response"] * 4
     assert first["is_T"].tolist() == [False, False, False, True, False, False, False]
     assert (first["n"] == 2).all() and (labels[labels["sequence"] == 1]["n"] == 3).all()
-    assert labels["count"].tolist() == [v["count"] for ids in (short, long) for v in get_program("up_down", SINGLE).trace(ids)]
+    assert labels["count"].tolist() == [
+        v["count"] for ids in (short, long) for v in get_program("up_down", SINGLE).trace(ids)
+    ]
     with torch.no_grad():
         full = model(tokens).states
     assert torch.equal(states[:7], full[0, :7]) and torch.equal(states[7:], full[1])
     with pytest.raises(ValueError):
         state_table(build_model(model.config, seeds=(0, 1)), SINGLE, tokens)
     for arch, size in (("lstm", 40), ("transformer", 20)):  # [h; c], and the residual stream after layer 1
-        other, _ = state_table(build_model(ModelConfig(arch=arch, vocab_size=len(SINGLE.vocab)), seeds=(0,)).eval(), SINGLE, tokens)
+        other, _ = state_table(
+            build_model(ModelConfig(arch=arch, vocab_size=len(SINGLE.vocab)), seeds=(0,)).eval(), SINGLE, tokens
+        )
         assert other.shape == (16, size)
 
 
 def synthetic(ns, dims=4, jump=0.0):
     """Labels of Single-Object sequences of the given N, and states (count, phase·jump, 0, …)."""
     tokens = SINGLE.pad([SINGLE.encode(["B", *["D"] * n, "T", *["R"] * n, "E"]) for n in ns])
-    _, labels = state_table(build_model(ModelConfig(arch="gru", vocab_size=len(SINGLE.vocab)), seeds=(0,)).eval(), SINGLE, tokens)
+    _, labels = state_table(
+        build_model(ModelConfig(arch="gru", vocab_size=len(SINGLE.vocab)), seeds=(0,)).eval(), SINGLE, tokens
+    )
     states = torch.zeros(len(labels), dims)
     states[:, 0] = torch.tensor(labels["count"].to_numpy(), dtype=torch.float)
     states[:, 1] = jump * torch.tensor((labels["phase"] == "response").to_numpy(), dtype=torch.float)
@@ -147,7 +173,9 @@ def test_variance_share_of_the_subspace_that_holds_the_states_and_of_others():
     flat = torch.randn(400, 2, generator=g) @ torch.eye(6)[:2] + 3.0  # states varying within span{e0, e1} only
     assert variance_share(flat, torch.eye(6)[:2]) == pytest.approx(1)
     assert variance_share(flat, torch.eye(6)[2:5]) == pytest.approx(0, abs=1e-12)
-    assert variance_share(flat, torch.tensor([[2.0, 0, 0, 0, 0, 0], [1.0, 1.0, 0, 0, 0, 0]])) == pytest.approx(1)  # any basis
+    assert variance_share(flat, torch.tensor([[2.0, 0, 0, 0, 0, 0], [1.0, 1.0, 0, 0, 0, 0]])) == pytest.approx(
+        1
+    )  # any basis
     isotropic = torch.randn(20_000, 6, generator=g)
     assert variance_share(isotropic, seeded_rotation(6, 1)[:3]) == pytest.approx(0.5, abs=0.02)  # k/S
 
@@ -166,5 +194,7 @@ def test_summarise_finds_the_count_component_the_jump_and_where_the_swap_moves()
     assert off["das_angle"] == pytest.approx(90, abs=0.5) and off["das_variance"] == pytest.approx(0, abs=1e-9)
     assert "das_angle" not in summarise(states, labels)
     assert row["phase_1"] > 0.95  # PC1 is the phase (the jump) and noise
-    flat, labels = synthetic(range(1, 21), dims=3, jump=0.0)  # no phase axis: PC1 is the count, spread alike in both phases
+    flat, labels = synthetic(
+        range(1, 21), dims=3, jump=0.0
+    )  # no phase axis: PC1 is the count, spread alike in both phases
     assert summarise(flat, labels)["phase_1"] < 0.05

@@ -35,8 +35,12 @@ def test_edition_keeps_every_solution_and_the_guide(edition: Path):
     assert sorted(p.name for p in (edition / "book").glob("*.ipynb")) == [p.name for p in golden]
     for path in golden:
         assert (edition / "book" / path.name).read_bytes() == path.read_bytes()
-    assert any("solution" in c.metadata.get("tags", []) for c in nbformat.read(edition / "book" / "03_das.ipynb", 4).cells)
-    assert (edition / "book" / "95_teaching_guide.ipynb").exists() and (edition / "benchmarks" / "chapter_times.csv").exists()
+    assert any(
+        "solution" in c.metadata.get("tags", []) for c in nbformat.read(edition / "book" / "03_das.ipynb", 4).cells
+    )
+    assert (edition / "book" / "95_teaching_guide.ipynb").exists() and (
+        edition / "benchmarks" / "chapter_times.csv"
+    ).exists()
 
 
 def test_answer_key_lists_every_exercise_with_its_checker_or_the_rubric(edition: Path):
@@ -56,8 +60,17 @@ def test_zip_holds_the_edition_and_what_make_lab_needs(edition: Path):
     with zipfile.ZipFile(edition / instructor.ZIP_NAME) as zf:
         names = set(zf.namelist())
     top = f"{instructor.ZIP_FOLDER}/"
-    for name in ("answer_key.md", "rubric.md", "book/95_teaching_guide.ipynb", "book/03_das.py", "book/glossary.md",
-                 "Makefile", "requirements.txt", "src/numvars/check/core.py", "results/paper/das.csv"):
+    for name in (
+        "answer_key.md",
+        "rubric.md",
+        "book/95_teaching_guide.ipynb",
+        "book/03_das.py",
+        "book/glossary.md",
+        "Makefile",
+        "requirements.txt",
+        "src/numvars/check/core.py",
+        "results/paper/das.csv",
+    ):
         assert top + name in names, name
 
 

@@ -5,8 +5,8 @@ import shutil
 from dataclasses import replace
 
 import pandas as pd
-import torch
 import pytest
+import torch
 
 import numvars.jobs as jobs
 from numvars.grids import figs_2_and_7
@@ -30,7 +30,10 @@ def test_a_measurement_key_is_pinned():
 def test_bad_configs_are_refused():
     with pytest.raises(ValueError, match="unknown variable"):
         DasConfig(SINGLE, "up_down", "demo_count")
-    with pytest.raises(ValueError, match="unknown DAS method 'pca'; allowed: \\['learned', 'random', 'full_swap', 'linear', 'random_linear'\\]"):
+    with pytest.raises(
+        ValueError,
+        match="unknown DAS method 'pca'; allowed: \\['learned', 'random', 'full_swap', 'linear', 'random_linear'\\]",
+    ):
         DasConfig(SINGLE, method="pca")
     with pytest.raises(ValueError, match="full swap"):
         DasConfig(SINGLE, "ctx_distr", None, "learned")
@@ -53,7 +56,10 @@ def test_jobs_group_a_conditions_seeds_and_train_before_measuring():
 
 def test_measurements_are_stored_reused_and_tabled(tmp_path, monkeypatch):
     store = Store(tmp_path)
-    untrained = [DasConfig(SINGLE, trained=False, **TINY), DasConfig(SINGLE, "ctx_distr", None, "full_swap", trained=False, **TINY)]
+    untrained = [
+        DasConfig(SINGLE, trained=False, **TINY),
+        DasConfig(SINGLE, "ctx_distr", None, "full_swap", trained=False, **TINY),
+    ]
     done = ensure(untrained, store, progress=False)
     assert (done.computed, done.stored) == (2, 0)
     first = load_measurement(untrained[0], store)
@@ -73,7 +79,9 @@ def test_an_untrained_network_is_a_clear_error(tmp_path):
 
 
 def test_measurements_of_a_dropped_network_are_skipped_with_a_warning(tmp_path):
-    never = TrainConfig(task=Task("single"), d=4, max_epochs=1, n_train=32, n_val=16)  # cannot reach 99.99 % in one epoch
+    never = TrainConfig(
+        task=Task("single"), d=4, max_epochs=1, n_train=32, n_val=16
+    )  # cannot reach 99.99 % in one epoch
     with pytest.warns(UserWarning, match="dropped"):
         done = ensure([DasConfig(never, **TINY)], Store(tmp_path), progress=False)
     assert len(done.skipped) == 1 and not Store(tmp_path).exists(DAS_KIND, DasConfig(never, **TINY))
@@ -87,7 +95,11 @@ def test_das_finds_the_count_of_a_trained_gru_and_the_controls_do_not(quick_gru)
     learned = measure(DasConfig(quick_gru, **settings)).test_iia
     random = measure(DasConfig(quick_gru, method="random", **settings)).test_iia
     untrained = measure(DasConfig(quick_gru, trained=False, **settings)).test_iia
-    assert learned > 0.65, (learned, random, untrained)  # the paper's positions: harder for a GRU than the first protocol's
+    assert learned > 0.65, (
+        learned,
+        random,
+        untrained,
+    )  # the paper's positions: harder for a GRU than the first protocol's
     assert random < learned - 0.3 and untrained < 0.2, (random, untrained)
 
 
@@ -148,23 +160,39 @@ def test_train_jobs_save_every_seed(tmp_path):
 def test_a_conditions_checkpoints_stack_into_one_job_and_each_equals_its_fit_alone(quick_gru):
     """Learning curves: one network's saved epochs and its other seed's fit as one stack; each
     member's measurement is the one it gets alone (same rotation start: its seed's)."""
-    configs = [DasConfig(replace(quick_gru, seed=s), checkpoint=e, **dict(TINY, max_epochs=3, patience=3))
-               for s in (0, 1) for e in (0, 60, 90)]
+    configs = [
+        DasConfig(replace(quick_gru, seed=s), checkpoint=e, **dict(TINY, max_epochs=3, patience=3))
+        for s in (0, 1)
+        for e in (0, 60, 90)
+    ]
     planned = jobs_for(configs)
     assert len(planned) == 1 and set(planned[0].configs) == set(configs)
     assert "at 3 saved epochs" in planned[0].label() and "seeds 0,1" in planned[0].label()
-    many = jobs_for([replace(c, checkpoint=e) for c in (configs[0], configs[3]) for e in (0, 5, 10, 15)])  # 8 networks: 6 per stack at most
-    assert [len(job.configs) for job in many] == [6, 2] and [c.checkpoint for c in many[0].configs] == [0, 0, 5, 5, 10, 10]
+    many = jobs_for(
+        [replace(c, checkpoint=e) for c in (configs[0], configs[3]) for e in (0, 5, 10, 15)]
+    )  # 8 networks: 6 per stack at most
+    assert [len(job.configs) for job in many] == [6, 2] and [c.checkpoint for c in many[0].configs] == [
+        0,
+        0,
+        5,
+        5,
+        10,
+        10,
+    ]
     together = jobs.measure_stack(configs)
     for config, stacked in zip(configs, together):
         alone = measure(config)
         assert [h["val_iia"] for h in stacked.history] == [h["val_iia"] for h in alone.history]
         assert torch.equal(stacked.test_correct, alone.test_correct)
-    assert len(jobs_for([configs[0], DasConfig(quick_gru, **dict(TINY, max_epochs=3, patience=3))])) == 2  # the analysed checkpoint: its own stack
+    assert (
+        len(jobs_for([configs[0], DasConfig(quick_gru, **dict(TINY, max_epochs=3, patience=3))])) == 2
+    )  # the analysed checkpoint: its own stack
 
 
 def test_a_checkpoint_that_was_not_saved_is_a_clear_error(quick_gru):
-    with pytest.raises(ValueError, match=r"unknown checkpoint 'best'; allowed: \['analysed', 'criterion'\] or a saved epoch"):
+    with pytest.raises(
+        ValueError, match=r"unknown checkpoint 'best'; allowed: \['analysed', 'criterion'\] or a saved epoch"
+    ):
         DasConfig(SINGLE, checkpoint="best")
     with pytest.raises(ValueError, match="unknown checkpoint -5"):
         DasConfig(SINGLE, checkpoint=-5)
@@ -174,6 +202,7 @@ def test_a_checkpoint_that_was_not_saved_is_a_clear_error(quick_gru):
 
 def test_every_learning_curve_epoch_of_the_quick_profile_is_saved(quick_gru):
     from numvars.grids import profile
+
     for config in profile("quick").das["checkpoints"]:
         run = jobs.load_run(config.run)
         assert run.epoch_of(config.checkpoint) in run.checkpoints  # a missing epoch would fail the book's chapter 5
@@ -181,14 +210,23 @@ def test_every_learning_curve_epoch_of_the_quick_profile_is_saved(quick_gru):
 
 def test_chapter_6_measures_the_transformer_variants_with_their_controls():
     from numvars.grids import profile
+
     quick, paper = profile("quick"), profile("paper")
     live = quick.das["transformer_variants"]
-    assert {c.run for c in live} == set(quick.training["nope_transformer"]) and all(c.run.positional == "none" for c in live)
+    assert {c.run for c in live} == set(quick.training["nope_transformer"]) and all(
+        c.run.positional == "none" for c in live
+    )
     assert sorted((c.variable or "full_swap", c.method) for c in live if c.run.seed == 0) == [
-        ("count", "learned"), ("count", "random"), ("full_swap", "full_swap"), ("phase", "learned")]
+        ("count", "learned"),
+        ("count", "random"),
+        ("full_swap", "full_swap"),
+        ("phase", "learned"),
+    ]
     grid = paper.das["transformer_variants"]
     networks = paper.training["void_transformer"] + paper.training["nope_transformer"]
-    assert {c.run for c in grid} == set(networks) and len(networks) == 30  # 3 void tasks + NoPE 1 and 2 layers, 6 seeds each
+    assert {c.run for c in grid} == set(networks) and len(
+        networks
+    ) == 30  # 3 void tasks + NoPE 1 and 2 layers, 6 seeds each
     untrained = [c for c in grid if not c.trained]
     assert len(untrained) == 10 and {c.run.seed for c in untrained} == {0, 1} and len(grid) == 4 * 30 + 10
     assert not any(c.run.task.framing == "bare" for c in grid)  # the bare task's networks are for App. A.4 only
@@ -196,13 +234,21 @@ def test_chapter_6_measures_the_transformer_variants_with_their_controls():
 
 def test_the_linear_alignment_is_measured_where_the_rotation_is_weak_and_where_it_is_strong():
     from numvars.grids import das_settings, profile
+
     paper = profile("paper")
     grid = paper.das["alignment_functions"]
     assert {(c.program, c.variable) for c in grid} == {("up_down", "count")}
     trained = [c for c in grid if c.trained]
     conditions = {(c.run.arch, c.run.task.kind, c.run.d) for c in trained}
-    assert conditions == {("gru", "multi", 8), ("gru", "multi", 16), ("gru", "multi", 20), ("gru", "same", 20),
-                          ("lstm", "multi", 20), ("lstm", "same", 20), ("transformer", "multi", 20)}
+    assert conditions == {
+        ("gru", "multi", 8),
+        ("gru", "multi", 16),
+        ("gru", "multi", 20),
+        ("gru", "same", 20),
+        ("lstm", "multi", 20),
+        ("lstm", "same", 20),
+        ("transformer", "multi", 20),
+    }
     for network in {c.run for c in trained}:  # each learned map beside its random control, on every network
         assert sorted(c.method for c in trained if c.run == network) == ["learned", "linear", "random", "random_linear"]
     untrained = [c for c in grid if not c.trained]
@@ -214,16 +260,23 @@ def test_the_linear_alignment_is_measured_where_the_rotation_is_weak_and_where_i
         assert config.n_pairs == settings["n_pairs"] and config.max_epochs == settings["max_epochs"]
         assert (config in shared) == (config.method in ("learned", "random"))
     quick = profile("quick").das["alignment_functions"]
-    assert {c.run.arch for c in quick} == {"gru", "lstm"} and {c.method for c in quick} == {"learned", "linear", "random", "random_linear"}
+    assert {c.run.arch for c in quick} == {"gru", "lstm"} and {c.method for c in quick} == {
+        "learned",
+        "linear",
+        "random",
+        "random_linear",
+    }
 
 
 def test_the_k_sweep_covers_every_swap_size_and_shares_the_default():
     from numvars.das import half_state
     from numvars.grids import profile
+
     paper = profile("paper")
     sweep = paper.das["k_sweep"]
     assert {(c.run.arch, c.run.task.kind, c.run.d, c.run.seed) for c in sweep} == {
-        (arch, "multi", 20, seed) for arch in ("gru", "lstm") for seed in (0, 1)}
+        (arch, "multi", 20, seed) for arch in ("gru", "lstm") for seed in (0, 1)
+    }
     for network in {c.run for c in sweep}:
         size = network.model_config.state_size  # 20 for the GRU, 40 for the LSTM's [h; c]
         for method in ("learned", "linear"):
@@ -238,18 +291,29 @@ def test_the_k_sweep_covers_every_swap_size_and_shares_the_default():
 def test_every_cause_is_measured_on_every_seed_of_the_cells_it_targets_beside_the_default():
     from numvars.grids import CAUSES, profile
     from numvars.results import protocol_of
+
     paper = profile("paper")
     grid = paper.das["causes"]
     main = set(paper.das["main"])
     for name, cause in CAUSES.items():
         under = [c for c in grid if protocol_of(c) == name]
-        assert {(c.run.arch, c.run.task.kind, c.measure_name, c.run.seed) for c in under} == {
-            (arch, task, measure, seed) for arch in cause.archs for task in cause.tasks for measure in cause.measures for seed in range(6)}
+        assert {(c.run.arch, c.run.task.kind, c.variable_name, c.run.seed) for c in under} == {
+            (arch, task, measure, seed)
+            for arch in cause.archs
+            for task in cause.tasks
+            for measure in cause.measures
+            for seed in range(6)
+        }
         for config in under:  # the same measurement under the default protocol is main's, on the main network
-            default = replace(config, run=replace(config.run, **{f: TrainConfig.__dataclass_fields__[f].default for f in cause.network}),
-                              **{f: DasConfig.__dataclass_fields__[f].default for f in cause.measurement})
+            default = replace(
+                config,
+                run=replace(config.run, **{f: TrainConfig.__dataclass_fields__[f].default for f in cause.network}),
+                **{f: DasConfig.__dataclass_fields__[f].default for f in cause.measurement},
+            )
             assert default in grid and default in main
-            assert (config.run in paper.training["causes"]) == bool(cause.network)  # a network cause's networks are trained
+            assert (config.run in paper.training["causes"]) == bool(
+                cause.network
+            )  # a network cause's networks are trained
     assert all(protocol_of(c) == "default" for c in grid if c in main)
     assert "causes" not in profile("quick").das
 

@@ -9,8 +9,8 @@ from numvars.das import (
     Alignment,
     DasResult,
     FixedLinear,
-    LearnedRotation,
     FullSwap,
+    LearnedRotation,
     LinearAlignment,
     RandomLinear,
     RandomRotation,
@@ -48,7 +48,9 @@ def _fixed_draws():
 def moved(alignment: LinearAlignment, seed: int = 0, scale: float = 0.3) -> LinearAlignment:
     """``alignment`` with random non-zero L, U and s (its packed factors), in place."""
     with torch.no_grad():
-        alignment.factors.copy_(scale * torch.randn(alignment.factors.shape, generator=torch.Generator().manual_seed(seed)))
+        alignment.factors.copy_(
+            scale * torch.randn(alignment.factors.shape, generator=torch.Generator().manual_seed(seed))
+        )
     return alignment
 
 
@@ -61,10 +63,16 @@ def tiny_pairs(n_train=256):
 def test_the_map_is_w0_l_u_and_its_inverse_undoes_it(seed):
     align = moved(LinearAlignment(12, 5, seed=seed))
     h = torch.randn(*align.start.shape[:-2], 30, 12, generator=torch.Generator().manual_seed(0))  # (n, S) or (E, n, S)
-    tol = 1e-6 * float(align.condition_number().max())  # float32 rounding, amplified at most cond(A) times (up to 38 here)
+    tol = 1e-6 * float(
+        align.condition_number().max()
+    )  # float32 rounding, amplified at most cond(A) times (up to 38 here)
     lower, upper, s = align.lower, align.upper, align.factors.diagonal(dim1=-2, dim2=-1)
-    assert torch.equal(lower.triu(1), torch.zeros_like(lower)) and torch.equal(lower.diagonal(dim1=-2, dim2=-1), torch.ones_like(s))
-    assert torch.equal(upper.tril(-1), torch.zeros_like(upper)) and torch.allclose(upper.diagonal(dim1=-2, dim2=-1), s.exp())
+    assert torch.equal(lower.triu(1), torch.zeros_like(lower)) and torch.equal(
+        lower.diagonal(dim1=-2, dim2=-1), torch.ones_like(s)
+    )
+    assert torch.equal(upper.tril(-1), torch.zeros_like(upper)) and torch.allclose(
+        upper.diagonal(dim1=-2, dim2=-1), s.exp()
+    )
     assert (lower.tril(-1) != 0).any() and (upper.triu(1) != 0).any() and (s != 0).any()
     assert torch.allclose(align.matrix, align.start @ lower @ upper)
     z = align.align(h)
@@ -72,7 +80,9 @@ def test_the_map_is_w0_l_u_and_its_inverse_undoes_it(seed):
     assert torch.allclose(align.unalign(z), h, atol=tol)
     assert torch.allclose(align.align(align.unalign(h)), h, atol=tol)
     h_o, h_s = h, h.flip(-2)
-    assert torch.allclose(align.unalign(swap_first(align.align(h_o), align.align(h_s), 0)), h_o, atol=1e-5)  # k = 0: nothing
+    assert torch.allclose(
+        align.unalign(swap_first(align.align(h_o), align.align(h_s), 0)), h_o, atol=1e-5
+    )  # k = 0: nothing
     # the fixed counterpart of the same A (general solve) intervenes alike
     assert torch.allclose(FixedLinear(align.matrix, 5)(h_o, h_s), align(h_o, h_s), atol=1e-5)
 
@@ -95,7 +105,9 @@ def test_a_stack_holds_each_seeds_alignment_and_select_keeps_members():
 def test_at_its_start_a_is_das_rotation_and_the_intervention_is_das(seed):
     align = LinearAlignment(20, 7, seed=seed)
     rotation = RandomRotation(20, 7, seed=seed).rotation
-    assert torch.equal(align.matrix, rotation) and torch.equal(align.matrix, LearnedRotation(20, seed=seed).rotation.detach())
+    assert torch.equal(align.matrix, rotation) and torch.equal(
+        align.matrix, LearnedRotation(20, seed=seed).rotation.detach()
+    )
     h_o, h_s = torch.randn(*rotation.shape[:-2], 40, 20), torch.randn(*rotation.shape[:-2], 40, 20)
     assert torch.allclose(align(h_o, h_s), interchange(h_o, h_s, rotation, 7), atol=1e-6)
     assert torch.allclose(align.condition_number(), torch.ones(rotation.shape[:-2]), atol=1e-4)  # orthogonal
@@ -184,7 +196,7 @@ def test_the_random_map_is_seeded_invertible_and_not_a_rotation():
     assert a.condition_number() > 2  # far from orthogonal (an orthogonal map has 1)
     start = RandomRotation(20, seed=3).rotation  # not W0 under another name: its swapped directions are others
     assert principal_angles(torch.linalg.inv(a.matrix)[:, :10].T, start[:10]).max() > 30
-    h_o, h_s = torch.randn(8, 20), torch.randn(8, 20)
+    h_o = torch.randn(8, 20)
     assert torch.allclose(a.unalign(a.align(h_o)), h_o, atol=1e-4)
 
 
@@ -197,7 +209,9 @@ def test_the_k_sweeps_largest_k_is_the_full_swap(tmp_path, method):
     full = pair_correct(model, run_frozen(model, pair_set(config.pairs, "test")), FullSwap(20))
     result = load_measurement(config, store)
     assert torch.equal(result.test_correct, full)
-    assert result.history == [] and torch.equal(result.rotation, make_alignment(method, 20, seed=0).matrix.detach())  # nothing to fit
+    assert result.history == [] and torch.equal(
+        result.rotation, make_alignment(method, 20, seed=0).matrix.detach()
+    )  # nothing to fit
 
 
 def test_bad_input_is_refused_with_what_is_allowed():

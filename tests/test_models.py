@@ -128,10 +128,12 @@ def test_rope_makes_attention_depend_on_relative_position_only():
     from numvars.models import rope
 
     q, k = torch.randn(1, 20), torch.randn(1, 20)
+
     def score(i, j):
         L = max(i, j) + 1
         qs, ks = rope(q.expand(L, -1).clone()), rope(k.expand(L, -1).clone())
         return qs[i] @ ks[j]
+
     assert torch.allclose(score(5, 2), score(9, 6), atol=1e-4)
     assert not torch.allclose(score(5, 2), score(5, 4), atol=1e-3)
 

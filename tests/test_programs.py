@@ -24,7 +24,15 @@ def test_up_down_trace_by_hand():
 
 def test_up_up_trace_by_hand():
     trace = get_program("up_up", SINGLE).trace(SINGLE.encode("B D D T R R E"))
-    assert [(s["demo_count"], s["resp_count"]) for s in trace] == [(0, 0), (1, 0), (2, 0), (2, 0), (2, 1), (2, 2), (2, 2)]
+    assert [(s["demo_count"], s["resp_count"]) for s in trace] == [
+        (0, 0),
+        (1, 0),
+        (2, 0),
+        (2, 0),
+        (2, 1),
+        (2, 2),
+        (2, 2),
+    ]
 
 
 def test_ctx_distr_trace_recomputes_the_tally():
@@ -97,7 +105,10 @@ def test_authors_rule_draws_random_demo_types_on_multi_object():
     multi = Task("multi")
     prog = get_program("up_down", multi)
     target, source = multi.encode("B D0 D0 D0 D0 T R R R R E"), multi.encode("B D1 T R E")
-    outs = {tuple(prog.counterfactual(target, 1, source, 1, "count", seed=s, demo_continuation="authors")) for s in range(20)}
+    outs = {
+        tuple(prog.counterfactual(target, 1, source, 1, "count", seed=s, demo_continuation="authors"))
+        for s in range(20)
+    }
     assert all(multi.decode(o).count("R") == 4 for o in outs) and len(outs) > 1  # 3 more demos, random types
 
 
@@ -113,7 +124,9 @@ def test_target_demo_paper_rule_adds_zero_to_three_demos(seed):
 def test_paper_rule_draws_every_number_of_extra_demos():
     prog = get_program("up_down", SINGLE)
     target, source = SINGLE.encode(TARGET_3), SINGLE.encode("B D D T R R E")
-    extras = {prog.counterfactual(target, 1, source, 1, "count", seed=s).index(SINGLE.trigger_id) - 2 for s in range(60)}
+    extras = {
+        prog.counterfactual(target, 1, source, 1, "count", seed=s).index(SINGLE.trigger_id) - 2 for s in range(60)
+    }
     assert extras == {0, 1, 2, 3}
 
 
@@ -156,7 +169,9 @@ def test_intervention_after_a_void_token():
     out = cf("up_down", task, "B V D0 V D1 T R R E", 1, "B D2 D2 D1 T R R R E", 3, "count", demo_continuation="authors")
     assert out == "B V T R R R E"
     # count 0 -> 1: one more counted demo (voids may come before it), then T and 2 responses
-    out = cf("up_down", task, "B V D0 V D1 T R R E", 1, "B D2 D2 D1 T R R R E", 1, "count", demo_continuation="authors").split()
+    out = cf(
+        "up_down", task, "B V D0 V D1 T R R E", 1, "B D2 D2 D1 T R R R E", 1, "count", demo_continuation="authors"
+    ).split()
     assert out[-4:] == ["T", "R", "R", "E"] and sum(tok.startswith("D") for tok in out) == 1
 
 
@@ -178,7 +193,9 @@ def test_ctx_distr_full_swap_changes_nothing():
 def test_counterfactual_is_seeded():
     prog = get_program("up_down", Task("multi"))
     target, source = prog.task.sample(1, seed=0, counts=6)[0], prog.task.sample(1, seed=1, counts=9)[0]
-    assert prog.counterfactual(target, 3, source, 5, "count", seed=4) == prog.counterfactual(target, 3, source, 5, "count", seed=4)
+    assert prog.counterfactual(target, 3, source, 5, "count", seed=4) == prog.counterfactual(
+        target, 3, source, 5, "count", seed=4
+    )
 
 
 # ----------------------------------------------------------------- a program that forgets
@@ -206,7 +223,9 @@ def test_the_joint_count_and_phase_swap_by_hand():
     assert cf("up_down", SINGLE, TARGET_3, 2, source, 6, "phase") == "B D D R R E"  # the phase alone: count 2 stays
     # within a phase it is the count swap
     for t, u in ((6, 7), (5, 8)):
-        assert cf("up_down", SINGLE, TARGET_3, t, source, u, ("count", "phase")) == cf("up_down", SINGLE, TARGET_3, t, source, u, "count")
+        assert cf("up_down", SINGLE, TARGET_3, t, source, u, ("count", "phase")) == cf(
+            "up_down", SINGLE, TARGET_3, t, source, u, "count"
+        )
 
 
 def test_interventions_after_b_and_t_follow_the_program():
@@ -232,7 +251,9 @@ def test_bad_interventions_are_refused(target, t, source, u, variables, message)
 
 
 def test_bad_program_requests_are_refused():
-    with pytest.raises(ValueError, match=r"unknown program 'up_sideways'; allowed: \['ctx_distr', 'up_down', 'up_up'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown program 'up_sideways'; allowed: \['ctx_distr', 'up_down', 'up_up'\]"
+    ):
         get_program("up_sideways", SINGLE)
     with pytest.raises(ValueError, match=r"unknown variable\(s\) \['count'\] for program 'up_up'"):
         cf("up_up", SINGLE, TARGET_3, 5, "B D T R E", 1, "count")
@@ -273,7 +294,9 @@ def test_sampled_pairs_are_seeded_allowed_and_cover_both_phases():
     task = Task("multi")
     pairs = sample_pairs(task, 400, seed=0)
     assert pairs == sample_pairs(task, 400, seed=0)
-    assert all(p.t in task.intervention_positions(p.target) and p.u in task.intervention_positions(p.source) for p in pairs)
+    assert all(
+        p.t in task.intervention_positions(p.target) and p.u in task.intervention_positions(p.source) for p in pairs
+    )
     assert {task.count(p.target) for p in pairs} == set(range(1, 21))  # hold-outs included
     phases = {(phase_at(task, p.target, p.t), phase_at(task, p.source, p.u)) for p in pairs}
     assert phases == {(DEMO, DEMO), (DEMO, RESPONSE), (RESPONSE, DEMO), (RESPONSE, RESPONSE)}
@@ -284,6 +307,7 @@ def test_sampled_pairs_are_seeded_allowed_and_cover_both_phases():
 def test_pair_facts_read_each_states_count_from_the_tokens_before_it():
     from numvars.analysis import pair_facts
     from numvars.das import make_pairs
+
     task = Task("multi")
     pairs = make_pairs(get_program("up_down", task), "count", 40, seed=2)
     facts = pair_facts(pairs)
@@ -301,6 +325,7 @@ def test_pair_facts_read_each_states_count_from_the_tokens_before_it():
 def test_pair_facts_give_each_sequences_n_and_a_response_phase_target_keeps_it():
     from numvars.analysis import pair_facts
     from numvars.das import make_pairs
+
     task = Task("multi")
     facts = pair_facts(make_pairs(get_program("up_down", task), "count", 40, seed=2))
     drawn = sample_pairs(task, 40, seed=2)  # the same draw make_pairs makes
@@ -319,7 +344,15 @@ def test_programs_read_the_bare_framing_by_hand():
     bare = Task("multi", framing="bare")
     up_down = get_program("up_down", bare)
     target, source = bare.encode("D0 D1 D2 R R R E"), bare.encode("D2 D0 R R E")
-    assert [s["count"] for s in up_down.trace(target)] == [1, 2, 3, 2, 1, 0, 0]  # the first R ends the demo and counts down
+    assert [s["count"] for s in up_down.trace(target)] == [
+        1,
+        2,
+        3,
+        2,
+        1,
+        0,
+        0,
+    ]  # the first R ends the demo and counts down
     assert [s["phase"] for s in up_down.trace(target)][2:4] == [DEMO, RESPONSE]
     assert all(get_program(name, bare).solves(target) for name in ("up_down", "up_up", "ctx_distr"))
     # count after the first R of the target (2) set to the source's after its first R (1): one more R, then E

@@ -19,7 +19,12 @@ def test_authors_code_changes_every_rule_of_its_table_and_only_those():
     count = DasConfig(TrainConfig(Task("multi"), arch="lstm"), "up_down", "count")
     theirs = AUTHORS_CODE.measurement_of(count)
     assert (theirs.positions, theirs.demo_continuation) == ("after_token", "authors")
-    assert (theirs.program, theirs.variable, theirs.n_pairs, theirs.run.seed) == (count.program, count.variable, count.n_pairs, 0)
+    assert (theirs.program, theirs.variable, theirs.n_pairs, theirs.run.seed) == (
+        count.program,
+        count.variable,
+        count.n_pairs,
+        0,
+    )
     assert theirs.run == AUTHORS_CODE.network(count.run) != count.run
     assert AUTHORS_CODE.iia_column == "val_iia"
     assert set(AUTHORS_CODE.rules) == set(PAPER_TEXT.rules)  # every rule read both ways
@@ -33,14 +38,22 @@ def test_an_unknown_protocol_is_refused_with_the_allowed_ones():
 
 def test_the_authors_code_grid_is_the_main_grid_and_the_gru_sizes_under_every_rule():
     from numvars.results import protocol_of
+
     paper = profile("paper")
     networks, measurements = paper.training["authors_code"], paper.das["authors_code"]
     assert len(networks) == len(paper.training["main"]) + 5 * 6  # GRU sizes but d = 20 (main's)
     assert {c.run for c in measurements} == set(networks)
     assert all(protocol_of(c) == "authors_code" for c in measurements)
     lstm = next(c for c in networks if c.arch == "lstm")
-    assert (lstm.lstm_units, lstm.response_inputs, lstm.lr, lstm.lr_decay, lstm.max_epochs) == ("half", "free", 5e-4, 0.25, 1_500)
+    assert (lstm.lstm_units, lstm.response_inputs, lstm.lr, lstm.lr_decay, lstm.max_epochs) == (
+        "half",
+        "free",
+        5e-4,
+        0.25,
+        1_500,
+    )
     assert next(c for c in networks if c.arch == "transformer").dropout_sites == "all"
     assert all(c.positions == "after_token" and c.demo_continuation == "authors" for c in measurements)
-    assert AUTHORS_CODE.changes("gru") == dict(lr=5e-4, lr_decay=0.25, response_inputs="free", positions="after_token",
-                                               demo_continuation="authors")
+    assert AUTHORS_CODE.changes("gru") == dict(
+        lr=5e-4, lr_decay=0.25, response_inputs="free", positions="after_token", demo_continuation="authors"
+    )

@@ -6,23 +6,63 @@ import pytest
 
 from numvars import paper
 from numvars.results import (
-    behaviour_cells, breakdown, cause_summary, causes_table, cell_reasons, compare_cells, protocol_columns, departures, failure_summary, per_network, protocol_moves, protocol_table, read_table,
-    scorecard_claims, summarise, swap_kinds, token_kind, untrained_summary,
+    behaviour_cells,
+    breakdown,
+    cause_summary,
+    causes_table,
+    cell_reasons,
+    compare_cells,
+    departures,
+    failure_summary,
+    per_network,
+    protocol_columns,
+    protocol_moves,
+    protocol_table,
+    read_table,
+    scorecard_claims,
+    summarise,
+    swap_kinds,
+    token_kind,
+    untrained_summary,
 )
 
 
 def row(seed, variable, method="learned", val=None, test=0.5, trained=True, arch="gru", task="multi"):
-    return dict(arch=arch, task=task, seed=seed, variable=variable, method=method, trained=trained, val_iia=val, test_iia=test,
-                iia_same_phase=test, iia_cross_phase=test, iia_demo_t=test, iia_response_t=test, iia_upto20=test, iia_over20=test)
+    return dict(
+        arch=arch,
+        task=task,
+        seed=seed,
+        variable=variable,
+        method=method,
+        trained=trained,
+        val_iia=val,
+        test_iia=test,
+        iia_same_phase=test,
+        iia_cross_phase=test,
+        iia_demo_t=test,
+        iia_response_t=test,
+        iia_upto20=test,
+        iia_over20=test,
+    )
 
 
-TABLE = pd.DataFrame([
-    row(0, "count", val=0.9, test=0.92), row(0, "demo_count", val=0.5, test=0.30), row(0, "resp_count", val=0.4, test=0.60),
-    row(0, "full_swap", "full_swap", test=0.08), row(0, "count", "random", test=0.1), row(0, "phase", val=0.9, test=0.88),
-    row(1, "count", val=0.8, test=0.96), row(1, "demo_count", val=0.3, test=0.35), row(1, "resp_count", val=0.45, test=0.40),
-    row(1, "full_swap", "full_swap", test=0.10), row(1, "count", "random", test=0.2), row(1, "phase", val=0.9, test=0.90),
-    row(0, "count", val=0.1, test=0.05, trained=False),
-])
+TABLE = pd.DataFrame(
+    [
+        row(0, "count", val=0.9, test=0.92),
+        row(0, "demo_count", val=0.5, test=0.30),
+        row(0, "resp_count", val=0.4, test=0.60),
+        row(0, "full_swap", "full_swap", test=0.08),
+        row(0, "count", "random", test=0.1),
+        row(0, "phase", val=0.9, test=0.88),
+        row(1, "count", val=0.8, test=0.96),
+        row(1, "demo_count", val=0.3, test=0.35),
+        row(1, "resp_count", val=0.45, test=0.40),
+        row(1, "full_swap", "full_swap", test=0.10),
+        row(1, "count", "random", test=0.2),
+        row(1, "phase", val=0.9, test=0.90),
+        row(0, "count", val=0.1, test=0.05, trained=False),
+    ]
+)
 
 
 def test_up_up_is_the_better_variable_by_validation_not_by_test():
@@ -62,19 +102,27 @@ def test_verdicts_by_hand():
 def test_the_papers_cells_and_its_two_inconsistencies():
     cells = paper.iia_cells().set_index(["arch", "task", "figure", "measure"])["paper"]
     assert cells[("lstm", "same", "2", "count")] == 0.49 and cells[("lstm", "same", "7", "count")] == 0.34
-    up_up, demo, resp = (cells[("transformer", "multi", f, m)] for f, m in (("2", "up_up"), ("7", "demo_count"), ("7", "resp_count")))
+    up_up, demo, resp = (
+        cells[("transformer", "multi", f, m)] for f, m in (("2", "up_up"), ("7", "demo_count"), ("7", "resp_count"))
+    )
     assert abs(up_up - demo) <= paper.READ_ERROR and up_up < resp  # Fig. 2's "Up-Up" is demo_count, not the better one
     assert cells.between(0, 1).all() and len(paper.INCONSISTENCIES) == 2
 
 
 def test_the_scorecard_has_every_claim_with_a_verdict():
-    accuracy = pd.DataFrame([dict(experiment="main", arch="gru", task="multi", seed=0, N=n, accuracy=1.0 if n <= 20 else 0.0)
-                             for n in range(1, 31)])
+    accuracy = pd.DataFrame(
+        [
+            dict(experiment="main", arch="gru", task="multi", seed=0, N=n, accuracy=1.0 if n <= 20 else 0.0)
+            for n in range(1, 31)
+        ]
+    )
     claims = scorecard_claims(TABLE, accuracy).set_index("claim")
     assert list(claims.index) == [c.claim for c in paper.CLAIMS]
     rnn = claims.loc[paper.CLAIMS[0].claim, "verdict"]
     assert rnn == "within ±0.05 in all 1 cells"  # only GRU Multi-Object is in TABLE
-    assert claims.loc[paper.CLAIMS[1].claim, "verdict"] == "within ±0.05 in all 2 cells"  # Up-Up 0.35 vs 0.40, full swap 0.09 vs 0.08
+    assert (
+        claims.loc[paper.CLAIMS[1].claim, "verdict"] == "within ±0.05 in all 2 cells"
+    )  # Up-Up 0.35 vs 0.40, full swap 0.09 vs 0.08
     worse = TABLE.assign(test_iia=TABLE["test_iia"].where(TABLE["variable"] != "count", 0.5))
     assert scorecard_claims(worse, accuracy)["verdict"][0] == "differs in 1 of 1 cells: gru multi"
     assert claims.loc[paper.CLAIMS[5].claim, "verdict"] == "not measured yet"  # chapter 6's tables not given
@@ -83,9 +131,20 @@ def test_the_scorecard_has_every_claim_with_a_verdict():
 
 
 def test_departures_from_fig_6():
-    rows = [dict(experiment="main", arch=arch, task="multi", d=20, n_layers=None, seed=0, N=n,
-                 accuracy=(0.5 if arch == "lstm" and n == 9 else 1.0 if n <= 20 else 0.3 if arch == "gru" else 0.0))
-            for arch in ("gru", "lstm", "transformer") for n in range(1, 31)]
+    rows = [
+        dict(
+            experiment="main",
+            arch=arch,
+            task="multi",
+            d=20,
+            n_layers=None,
+            seed=0,
+            N=n,
+            accuracy=(0.5 if arch == "lstm" and n == 9 else 1.0 if n <= 20 else 0.3 if arch == "gru" else 0.0),
+        )
+        for arch in ("gru", "lstm", "transformer")
+        for n in range(1, 31)
+    ]
     table = departures(pd.DataFrame(rows))
     assert list(table.index) == ["gru multi", "lstm multi"]  # extrapolates / fails a held-out count
 
@@ -97,14 +156,25 @@ def test_a_missing_table_says_how_to_make_it():
 
 def test_the_protocol_table_compares_each_variant_with_the_default_on_the_same_networks():
     def measured(seed, variable, test, protocol="default", standard=True, val=0.5, val_100=0.4, method="learned"):
-        return {**row(seed, variable, method, val=val, test=test), "protocol": protocol, "standard": standard, "val_iia_100": val_100}
+        return {
+            **row(seed, variable, method, val=val, test=test),
+            "protocol": protocol,
+            "standard": standard,
+            "val_iia_100": val_100,
+        }
 
-    table = pd.DataFrame([
-        measured(0, "count", 0.90), measured(1, "count", 0.70, standard=False), measured(2, "count", 0.80),
-        measured(0, "count", 0.80, "criterion checkpoint"), measured(1, "count", 0.50, "criterion checkpoint"),
-        measured(0, "full_swap", 0.10, method="full_swap"), measured(0, "full_swap", 0.30, "positions non-terminal", method="full_swap"),
-        measured(0, "count", 0.95, "scored from t + 1"),
-    ])
+    table = pd.DataFrame(
+        [
+            measured(0, "count", 0.90),
+            measured(1, "count", 0.70, standard=False),
+            measured(2, "count", 0.80),
+            measured(0, "count", 0.80, "criterion checkpoint"),
+            measured(1, "count", 0.50, "criterion checkpoint"),
+            measured(0, "full_swap", 0.10, method="full_swap"),
+            measured(0, "full_swap", 0.30, "positions non-terminal", method="full_swap"),
+            measured(0, "count", 0.95, "scored from t + 1"),
+        ]
+    )
     cells = protocol_table(table).set_index(["variant", "variable"])
     # the criterion checkpoint on seeds 0 and 1 against the default on the same two networks
     assert cells.loc[("criterion checkpoint", "count"), "default"] == pytest.approx(0.80)
@@ -113,10 +183,15 @@ def test_the_protocol_table_compares_each_variant_with_the_default_on_the_same_n
     # the standard: all three networks against the two that meet it
     assert cells.loc[("standard: criterion only", "count"), "value"] == pytest.approx(0.80)
     assert cells.loc[("standard: criterion only", "count"), "default"] == pytest.approx(0.85)
-    assert per_network(table).query("measure == 'count'")["seed"].tolist() == [0, 2]  # seed 1 fails the standard: dropped
+    assert per_network(table).query("measure == 'count'")["seed"].tolist() == [
+        0,
+        2,
+    ]  # seed 1 fails the standard: dropped
     assert cells.loc[("DAS cap 100 epochs (validation IIA)", "count"), "change"] == pytest.approx(-0.1)
     moves = protocol_moves(protocol_table(table)).set_index("variant")
-    assert moves.loc["criterion checkpoint", "moved"] == 1 and moves.loc["positions non-terminal", "largest_change"] == pytest.approx(0.2)
+    assert moves.loc["criterion checkpoint", "moved"] == 1 and moves.loc[
+        "positions non-terminal", "largest_change"
+    ] == pytest.approx(0.2)
     # closer to the paper's cell (GRU Multi count 0.96, full swap 0.08): 0.90 -> 0.95 is, 0.80 -> 0.65 and 0.10 -> 0.30 are not
     assert moves.loc["scored from t + 1", "closer"] == 1
     assert moves.loc["criterion checkpoint", "closer"] == 0 and moves.loc["positions non-terminal", "closer"] == 0
@@ -124,14 +199,30 @@ def test_the_protocol_table_compares_each_variant_with_the_default_on_the_same_n
 
 def test_failures_are_pooled_by_pairs_within_a_network_then_averaged_over_seeds():
     def split(seed, t_kind, u_kind, pairs, failed, t_phase="response", next_kind="R"):
-        return dict(arch="transformer", task="same", seed=seed, variable="full_swap", protocol="default", t_phase=t_phase,
-                    next_kind=next_kind, t_kind=t_kind, u_kind=u_kind, pairs=pairs, failed=failed, first_error_at_t=0.0)
+        return dict(
+            arch="transformer",
+            task="same",
+            seed=seed,
+            variable="full_swap",
+            protocol="default",
+            t_phase=t_phase,
+            next_kind=next_kind,
+            t_kind=t_kind,
+            u_kind=u_kind,
+            pairs=pairs,
+            failed=failed,
+            first_error_at_t=0.0,
+        )
 
-    failures = pd.DataFrame([
-        split(0, "T", "response", 10, 0.8), split(0, "response", "response", 30, 0.0),
-        split(1, "T", "response", 20, 0.4), split(1, "response", "response", 20, 0.1),
-        split(1, "T", "response", 5, 1.0) | {"protocol": "positions after a token"},  # another protocol: ignored
-    ])
+    failures = pd.DataFrame(
+        [
+            split(0, "T", "response", 10, 0.8),
+            split(0, "response", "response", 30, 0.0),
+            split(1, "T", "response", 20, 0.4),
+            split(1, "response", "response", 20, 0.1),
+            split(1, "T", "response", 5, 1.0) | {"protocol": "positions after a token"},  # another protocol: ignored
+        ]
+    )
     summary = failure_summary(failures, "transformer", "full_swap").loc[("same", "response", "R")]
     # seed 0: 8 of 40 failed (0.2); seed 1: 10 of 40 (0.25); mean over seeds 0.225, pairs 40
     assert summary["failed"] == pytest.approx(0.225) and summary["pairs"] == 40
@@ -141,33 +232,54 @@ def test_failures_are_pooled_by_pairs_within_a_network_then_averaged_over_seeds(
 
 
 def test_token_kinds_tell_b_and_t_from_demo_and_response_tokens():
-    assert [token_kind("B", "demo"), token_kind("T", "response"), token_kind("D", "demo"), token_kind("D", "response"),
-            token_kind("R", "response")] == ["B", "T", "demo", "response", "response"]
+    assert [
+        token_kind("B", "demo"),
+        token_kind("T", "response"),
+        token_kind("D", "demo"),
+        token_kind("D", "response"),
+        token_kind("R", "response"),
+    ] == ["B", "T", "demo", "response", "response"]
 
 
 def test_the_splits_use_the_analysed_networks_only():
-    table = pd.DataFrame([
-        {**row(0, "count", test=0.9), "protocol": "default", "standard": True},
-        {**row(1, "count", test=0.1), "protocol": "default", "standard": False},  # fails the paper's standard: dropped
-        {**row(0, "count", test=0.5), "protocol": "criterion checkpoint", "standard": True},  # a variant: not in the default's means
-        {**row(2, "count", test=0.3, trained=False), "protocol": "default", "standard": False},  # untrained control
-    ])
+    table = pd.DataFrame(
+        [
+            {**row(0, "count", test=0.9), "protocol": "default", "standard": True},
+            {
+                **row(1, "count", test=0.1),
+                "protocol": "default",
+                "standard": False,
+            },  # fails the paper's standard: dropped
+            {
+                **row(0, "count", test=0.5),
+                "protocol": "criterion checkpoint",
+                "standard": True,
+            },  # a variant: not in the default's means
+            {**row(2, "count", test=0.3, trained=False), "protocol": "default", "standard": False},  # untrained control
+        ]
+    )
     assert breakdown(table, "count")["test_iia"].tolist() == [pytest.approx(0.9)]
 
 
 def test_gradience_cells_expand_back_to_their_pairs_and_pool_within_a_network():
     from numvars.results import gradience_per_network, iia_by
-    cells = pd.DataFrame([  # one network: (target's count, source's count, pairs, correct)
-        dict(arch="gru", d=8, seed=0, standard=True, reading="count", target=t, source=u, pairs=p, correct=c)
-        for t, u, p, c in ((2, 2, 3, 3), (3, 2, 1, 1), (2, 12, 2, 1), (18, 8, 2, 0))
-    ] + [dict(arch="gru", d=8, seed=1, standard=True, reading="count", target=2, source=2, pairs=1, correct=0)])
+
+    cells = pd.DataFrame(
+        [  # one network: (target's count, source's count, pairs, correct)
+            dict(arch="gru", d=8, seed=0, standard=True, reading="count", target=t, source=u, pairs=p, correct=c)
+            for t, u, p, c in ((2, 2, 3, 3), (3, 2, 1, 1), (2, 12, 2, 1), (18, 8, 2, 0))
+        ]
+        + [dict(arch="gru", d=8, seed=1, standard=True, reading="count", target=2, source=2, pairs=1, correct=0)]
+    )
     per = gradience_per_network(cells).set_index("seed")
     assert per.loc[0, "iia"] == pytest.approx(5 / 8)
     # by hand (seed 0): differences 0 (3 pairs, 3 right), 1 (1, 1), 10 (4 pairs, 1 right): slope of the least-squares line
     x = [0, 0, 0, 1] + [10] * 4
     y = [1, 1, 1, 1, 1, 0, 0, 0]
     assert per.loc[0, "slope"] == pytest.approx(pd.Series(y).cov(pd.Series(x)) / pd.Series(x).var())
-    assert per.loc[0, "iia_small"] == 1.0 and per.loc[0, "iia_large"] == 0.0  # larger count <= 5: 4 pairs right; 18 > 15: none
+    assert (
+        per.loc[0, "iia_small"] == 1.0 and per.loc[0, "iia_large"] == 0.0
+    )  # larger count <= 5: 4 pairs right; 18 > 15: none
     by_difference = iia_by(cells, ["difference"]).set_index("difference")["iia"]
     assert by_difference[0] == pytest.approx((3 / 3 + 0 / 1) / 2)  # within each network first, then the mean over seeds
     assert by_difference[10] == pytest.approx(1 / 4)
@@ -175,12 +287,39 @@ def test_gradience_cells_expand_back_to_their_pairs_and_pool_within_a_network():
 
 def test_the_smaller_pair_set_is_checked_against_the_full_one_on_the_same_network():
     from numvars.results import pair_check
-    checkpoints = pd.DataFrame([dict(arch="gru", d=8, seed=0, checkpoint="analysed", test_iia=0.70),
-                                dict(arch="gru", d=8, seed=0, checkpoint="600", test_iia=0.65)])
-    sizes = pd.DataFrame([dict(arch="gru", d=8, seed=0, variable="count", method="learned", trained=True, protocol="default",
-                               standard=True, test_iia=0.72),
-                          dict(arch="gru", d=8, seed=0, variable="count", method="random", trained=True, protocol="default",
-                               standard=True, test_iia=0.10)])
+
+    checkpoints = pd.DataFrame(
+        [
+            dict(arch="gru", d=8, seed=0, checkpoint="analysed", test_iia=0.70),
+            dict(arch="gru", d=8, seed=0, checkpoint="600", test_iia=0.65),
+        ]
+    )
+    sizes = pd.DataFrame(
+        [
+            dict(
+                arch="gru",
+                d=8,
+                seed=0,
+                variable="count",
+                method="learned",
+                trained=True,
+                protocol="default",
+                standard=True,
+                test_iia=0.72,
+            ),
+            dict(
+                arch="gru",
+                d=8,
+                seed=0,
+                variable="count",
+                method="random",
+                trained=True,
+                protocol="default",
+                standard=True,
+                test_iia=0.10,
+            ),
+        ]
+    )
     check = pair_check(checkpoints, sizes)
     assert len(check) == 1 and check["difference"].iloc[0] == pytest.approx(-0.02)
 
@@ -189,28 +328,74 @@ def test_chapter_5_claims_are_scored_by_their_stated_rules():
     from numvars.results import chapter_5_claims
 
     def size_row(d, seed, test, variable="count", method="learned", trained=True):
-        return dict(arch="gru", d=d, seed=seed, variable=variable, method=method, trained=trained, protocol="default", standard=trained,
-                    test_iia=test, chance=0.09)
+        return dict(
+            arch="gru",
+            d=d,
+            seed=seed,
+            variable=variable,
+            method=method,
+            trained=trained,
+            protocol="default",
+            standard=trained,
+            test_iia=test,
+            chance=0.09,
+        )
 
-    sizes = pd.DataFrame([size_row(d, s, iia + 0.01 * s) for d, iia in ((8, 0.70), (48, 0.99), (96, 0.90)) for s in (0, 1)]
-                         + [size_row(d, 0, 0.1, "count", "random") for d in (8, 48, 96)])
-    curve = lambda d, seed, iia: [dict(arch="gru", d=d, seed=seed, checkpoint=str(e), epoch=e, accuracy=a, test_iia=i)
-                                  for e, a, i in zip((0, 10, 20, 30), (0, 0.5, 1, 1), iia)]
-    curves = pd.DataFrame(curve(8, 0, (0, 0.4, 0.9, 0.9)) + curve(8, 1, (0, 0.5, 0.8, 0.9)) + curve(48, 0, (0.9, 0.1, 0.9, 0.1)))
-    cell = lambda d, t, u, pairs, correct, reading="count": dict(arch="gru", d=d, seed=0, standard=True, reading=reading, target=t,
-                                                                source=u, pairs=pairs, correct=correct)
+    sizes = pd.DataFrame(
+        [size_row(d, s, iia + 0.01 * s) for d, iia in ((8, 0.70), (48, 0.99), (96, 0.90)) for s in (0, 1)]
+        + [size_row(d, 0, 0.1, "count", "random") for d in (8, 48, 96)]
+    )
+
+    def curve(d, seed, iia):
+        return [
+            dict(arch="gru", d=d, seed=seed, checkpoint=str(e), epoch=e, accuracy=a, test_iia=i)
+            for e, a, i in zip((0, 10, 20, 30), (0, 0.5, 1, 1), iia)
+        ]
+
+    curves = pd.DataFrame(
+        curve(8, 0, (0, 0.4, 0.9, 0.9)) + curve(8, 1, (0, 0.5, 0.8, 0.9)) + curve(48, 0, (0.9, 0.1, 0.9, 0.1))
+    )
+
+    def cell(d, t, u, pairs, correct, reading="count"):
+        return dict(
+            arch="gru", d=d, seed=0, standard=True, reading=reading, target=t, source=u, pairs=pairs, correct=correct
+        )
+
     # the N reading graded the other way round: scored with it, the smallest GRU would not be the more graded
-    gradience = pd.DataFrame([cell(8, 2, 2, 4, 4), cell(8, 2, 18, 4, 0), cell(96, 2, 2, 4, 4), cell(96, 2, 18, 4, 3),
-                              cell(8, 2, 2, 4, 4, "n"), cell(8, 2, 18, 4, 4, "n"), cell(96, 2, 2, 4, 4, "n"), cell(96, 2, 18, 4, 0, "n")])
+    gradience = pd.DataFrame(
+        [
+            cell(8, 2, 2, 4, 4),
+            cell(8, 2, 18, 4, 0),
+            cell(96, 2, 2, 4, 4),
+            cell(96, 2, 18, 4, 3),
+            cell(8, 2, 2, 4, 4, "n"),
+            cell(8, 2, 18, 4, 4, "n"),
+            cell(96, 2, 2, 4, 4, "n"),
+            cell(96, 2, 18, 4, 0, "n"),
+        ]
+    )
     claims = chapter_5_claims(sizes, curves, gradience)
     ours, verdict = claims["size_sweep"]
     assert verdict == "differs in 1 of 3 cells: GRU d=96" and "d=8 0.70; d=48 0.99; d=96 0.91" in ours
-    assert claims["dynamics"][1] == "not supported at d=48 (mean r < 0.7)"  # d = 48's IIA zig-zags against a rising accuracy
-    assert claims["graded"][1] == "IIA falls with the difference and for large counts at 2 of 2 GRU sizes; the smallest GRU is more graded than the largest"
+    assert (
+        claims["dynamics"][1] == "not supported at d=48 (mean r < 0.7)"
+    )  # d = 48's IIA zig-zags against a rising accuracy
+    assert (
+        claims["graded"][1]
+        == "IIA falls with the difference and for large counts at 2 of 2 GRU sizes; the smallest GRU is more graded than the largest"
+    )
 
 
 def _transformer(**columns):
-    return {"arch": "transformer", "d": 20, "void_p": 0.0, "positional": "rope", "n_layers": 2, "standard": True, **columns}
+    return {
+        "arch": "transformer",
+        "d": 20,
+        "void_p": 0.0,
+        "positional": "rope",
+        "n_layers": 2,
+        "standard": True,
+        **columns,
+    }
 
 
 def test_chapter_6_claims_are_scored_by_their_stated_rules():
@@ -218,36 +403,89 @@ def test_chapter_6_claims_are_scored_by_their_stated_rules():
 
     # App. A.4: 1-layer NoPE; a 2-layer network's misses and a non-standard network's must not count
     shifts = [dict(manipulation="demo", n=n, shift=1.0, expected=True, trials=10) for n in (1, 2)]
-    shifts += [dict(manipulation="response", n=1, shift=0.0, expected=False, trials=10),
-               dict(manipulation="response", n=2, shift=-1.0, expected=True, trials=10),
-               dict(manipulation="none", n=1, shift=0.0, expected=True, trials=10)]
-    plus_minus = pd.DataFrame([_transformer(task="multi", seed=0, positional="none", n_layers=1, **s) for s in shifts]
-                              + [_transformer(task="multi", seed=0, positional="none", n_layers=2, manipulation="demo", n=5, shift=3.0,
-                                              expected=False, trials=10),
-                                 {**_transformer(task="multi", seed=1, positional="none", n_layers=1, manipulation="demo", n=5,
-                                                 shift=0.0, expected=False, trials=10), "standard": False}])
+    shifts += [
+        dict(manipulation="response", n=1, shift=0.0, expected=False, trials=10),
+        dict(manipulation="response", n=2, shift=-1.0, expected=True, trials=10),
+        dict(manipulation="none", n=1, shift=0.0, expected=True, trials=10),
+    ]
+    plus_minus = pd.DataFrame(
+        [_transformer(task="multi", seed=0, positional="none", n_layers=1, **s) for s in shifts]
+        + [
+            _transformer(
+                task="multi",
+                seed=0,
+                positional="none",
+                n_layers=2,
+                manipulation="demo",
+                n=5,
+                shift=3.0,
+                expected=False,
+                trials=10,
+            ),
+            {
+                **_transformer(
+                    task="multi",
+                    seed=1,
+                    positional="none",
+                    n_layers=1,
+                    manipulation="demo",
+                    n=5,
+                    shift=0.0,
+                    expected=False,
+                    trials=10,
+                ),
+                "standard": False,
+            },
+        ]
+    )
+
     # Fig. 8: shares of the 2-layer RoPE networks; a void-token network's share must not count
-    share = lambda task, layer, phase, role, value, **kw: _transformer(task=task, seed=0, layer=layer, query_phase=phase, role=role,  # noqa: E731
-                                                                          share=value, **kw)
-    attention = pd.DataFrame([share(t, layer, "response", "response", r) for t, r in (("multi", 0.05), ("same", 0.08)) for layer in (1, 2)]
-                             + [share("multi", 1, "demo", "B", 0.4), share("same", 1, "demo", "B", 0.45),
-                                share("multi", 2, "demo", "B", 0.7), share("same", 2, "demo", "B", 0.45),
-                                share("multi", 2, "response", "response", 0.9, void_p=0.2)])
+    def share(task, layer, phase, role, value, **kw):
+        return _transformer(task=task, seed=0, layer=layer, query_phase=phase, role=role, share=value, **kw)
+
+    attention = pd.DataFrame(
+        [share(t, layer, "response", "response", r) for t, r in (("multi", 0.05), ("same", 0.08)) for layer in (1, 2)]
+        + [
+            share("multi", 1, "demo", "B", 0.4),
+            share("same", 1, "demo", "B", 0.45),
+            share("multi", 2, "demo", "B", 0.7),
+            share("same", 2, "demo", "B", 0.45),
+            share("multi", 2, "response", "response", 0.9, void_p=0.2),
+        ]
+    )
     # Fig. 11: void-token networks' full swap per task; the main networks' must not count
     das = lambda task, variable, method, test, void_p=0.2, trained=True: _transformer(  # noqa: E731
-        task=task, seed=0, variable=variable, method=method, trained=trained, protocol="default", test_iia=test, chance=0.1,
-        void_p=void_p)
-    variants = pd.DataFrame([das("multi", "full_swap", "full_swap", 0.99), das("multi", "count", "learned", 0.1),
-                             das("same", "full_swap", "full_swap", 0.85), das("same", "count", "learned", 0.12),
-                             das("single", "full_swap", "full_swap", 0.2, void_p=0.0)])
+        task=task,
+        seed=0,
+        variable=variable,
+        method=method,
+        trained=trained,
+        protocol="default",
+        test_iia=test,
+        chance=0.1,
+        void_p=void_p,
+    )
+    variants = pd.DataFrame(
+        [
+            das("multi", "full_swap", "full_swap", 0.99),
+            das("multi", "count", "learned", 0.1),
+            das("same", "full_swap", "full_swap", 0.85),
+            das("same", "count", "learned", 0.12),
+            das("single", "full_swap", "full_swap", 0.2, void_p=0.0),
+        ]
+    )
     claims = chapter_6_claims(attention, plus_minus, variants)
-    assert claims["nope_sum"] == ("demo term exactly +1 in 100.0% of trials; response term exactly −1 in 50.0% of trials",
-                                  "differs: 25.0% of trials miss, all at N = 1")
+    assert claims["nope_sum"] == (
+        "demo term exactly +1 in 100.0% of trials; response term exactly −1 in 50.0% of trials",
+        "differs: 25.0% of trials miss, all at N = 1",
+    )
     ours, verdict = claims["attention"]
     assert "response queries on earlier R: layer 1 0.05–0.08, layer 2 0.05–0.08" in ours
     assert verdict == "response queries: at most 0.10 on earlier R; demo queries mostly (> 0.5) on B in layer 2 (multi)"
-    assert claims["void_tokens"] == ("multi: full swap 0.99, count 0.10; same: full swap 0.85, count 0.12",
-                                     "differs in 1 of 2 tasks: same")
+    assert claims["void_tokens"] == (
+        "multi: full swap 0.99, count 0.10; same: full swap 0.85, count 0.12",
+        "differs in 1 of 2 tasks: same",
+    )
     everything = plus_minus[plus_minus["expected"]]
     assert chapter_6_claims(attention, everything, variants)["nope_sum"][1] == "holds in every trial"
 
@@ -256,22 +494,48 @@ def test_variant_summary_names_each_measure_and_keeps_analysed_networks():
     from numvars.results import variant_summary
 
     das = lambda seed, variable, method, test, trained=True, standard=True: _transformer(  # noqa: E731
-        task="multi", seed=seed, variable=variable, method=method, trained=trained, protocol="default", test_iia=test, chance=0.1,
-        positional="none", n_layers=1, standard=standard)
-    table = pd.DataFrame([das(0, "count", "learned", 0.1), das(1, "count", "learned", 0.3), das(2, "count", "learned", 0.9, standard=False),
-                          das(0, "count", "random", 0.05), das(0, "full_swap", "full_swap", 1.0), das(0, "phase", "learned", 0.95),
-                          das(0, "count", "learned", 0.02, trained=False, standard=False)])
+        task="multi",
+        seed=seed,
+        variable=variable,
+        method=method,
+        trained=trained,
+        protocol="default",
+        test_iia=test,
+        chance=0.1,
+        positional="none",
+        n_layers=1,
+        standard=standard,
+    )
+    table = pd.DataFrame(
+        [
+            das(0, "count", "learned", 0.1),
+            das(1, "count", "learned", 0.3),
+            das(2, "count", "learned", 0.9, standard=False),
+            das(0, "count", "random", 0.05),
+            das(0, "full_swap", "full_swap", 1.0),
+            das(0, "phase", "learned", 0.95),
+            das(0, "count", "learned", 0.02, trained=False, standard=False),
+        ]
+    )
     summary = variant_summary(table).set_index("measure")
     assert list(summary.index) == ["count", "phase", "full_swap", "random", "untrained"]
-    assert summary.loc["count", "mean"] == pytest.approx(0.2) and summary.loc["count", "networks"] == 2  # seed 2 misses the standard
+    assert (
+        summary.loc["count", "mean"] == pytest.approx(0.2) and summary.loc["count", "networks"] == 2
+    )  # seed 2 misses the standard
     assert summary.loc["untrained", "mean"] == 0.02 and summary.loc["random", "mean"] == 0.05
 
 
 def test_plus_minus_summary_lists_what_the_other_trials_did():
     from numvars.results import plus_minus_summary
 
-    rows = pd.DataFrame([_transformer(task="multi", seed=0, n_layers=1, manipulation="response", n=n, shift=s, expected=s == -1, trials=t)
-                         for n, s, t in ((1, 0.0, 3), (1, float("nan"), 1), (2, -1.0, 4), (3, -1.0, 4))])
+    rows = pd.DataFrame(
+        [
+            _transformer(
+                task="multi", seed=0, n_layers=1, manipulation="response", n=n, shift=s, expected=s == -1, trials=t
+            )
+            for n, s, t in ((1, 0.0, 3), (1, float("nan"), 1), (2, -1.0, 4), (3, -1.0, 4))
+        ]
+    )
     summary = plus_minus_summary(rows).iloc[0]
     assert summary["trials"] == 12 and summary["expected"] == pytest.approx(8 / 12)
     assert summary["other shifts"] == "+0: 3, other: 1"
@@ -279,31 +543,53 @@ def test_plus_minus_summary_lists_what_the_other_trials_did():
 
 
 def sweep_row(seed, k, test, method="learned", arch="gru", trained=True, standard=True):
-    return dict(arch=arch, d=20, task="multi", seed=seed, method=method, k=k, test_iia=test, trained=trained, standard=standard,
-                condition=1.0, state_size=40 if arch == "lstm" else 20)
+    return dict(
+        arch=arch,
+        d=20,
+        task="multi",
+        seed=seed,
+        method=method,
+        k=k,
+        test_iia=test,
+        trained=trained,
+        standard=standard,
+        condition=1.0,
+        state_size=40 if arch == "lstm" else 20,
+    )
 
 
 def test_smallest_k_is_read_against_the_default_half_state():
     from numvars.results import smallest_k
+
     ks = range(1, 21)
     curve = {k: min(1.0, 0.2 * k) for k in ks}  # rises to 1.0 at k = 5
-    table = pd.DataFrame([sweep_row(0, k, curve[k]) for k in ks] + [sweep_row(1, k, 0.5 if k < 10 else 0.8) for k in ks]
-                         + [sweep_row(0, k, 0.0, trained=False) for k in ks])  # untrained rows are not read
+    table = pd.DataFrame(
+        [sweep_row(0, k, curve[k]) for k in ks]
+        + [sweep_row(1, k, 0.5 if k < 10 else 0.8) for k in ks]
+        + [sweep_row(0, k, 0.0, trained=False) for k in ks]
+    )  # untrained rows are not read
     out = smallest_k(table).set_index("seed")
     assert out.loc[0, "half"] == 1.0 and out.loc[0, "smallest_k"] == 5 and out.loc[0, "state_size"] == 20
     assert out.loc[1, "half"] == 0.8 and out.loc[1, "smallest_k"] == 10  # 0.5 < 0.95 · 0.8
     assert smallest_k(table, share=0.6).set_index("seed").loc[1, "smallest_k"] == 1
     lstm = pd.DataFrame([sweep_row(0, k, 0.1 * k, arch="lstm") for k in range(1, 41)])  # S = 40: the default is k = 20
     assert smallest_k(lstm).loc[0, ["half", "smallest_k"]].tolist() == [pytest.approx(2.0), 19]
-    assert smallest_k(lstm).loc[0, ["half_d", "smallest_k_d"]].tolist() == [pytest.approx(1.0), 10]  # the other reading: k = d/2
+    assert smallest_k(lstm).loc[0, ["half_d", "smallest_k_d"]].tolist() == [
+        pytest.approx(1.0),
+        10,
+    ]  # the other reading: k = d/2
     assert (out["smallest_k_d"] == out["smallest_k"]).all()  # a GRU: S = d, one reading
     with pytest.raises(ValueError, match="lacks the reference swap size k = 10"):
         smallest_k(table[table["k"] != 10])
-    assert smallest_k(table[table["k"] <= 12])["smallest_k"].tolist() == [5, 10]  # a partial sweep: S comes from the table
+    assert smallest_k(table[table["k"] <= 12])["smallest_k"].tolist() == [
+        5,
+        10,
+    ]  # a partial sweep: S comes from the table
 
 
 def test_alignment_gains_pair_each_network_and_summary_keeps_standard_ones():
     from numvars.results import alignment_gains, alignment_summary
+
     rows = []
     for seed, (learned, linear) in enumerate([(0.7, 0.9), (0.8, 0.85), (0.2, 0.9)]):
         standard = seed < 2  # seed 2 misses the paper's standard: left out of both
@@ -313,9 +599,13 @@ def test_alignment_gains_pair_each_network_and_summary_keeps_standard_ones():
     table = pd.DataFrame(rows)
     gains = alignment_gains(table).set_index("seed")
     assert list(gains.index) == [0, 1]
-    assert gains["gain"].tolist() == pytest.approx([0.2, 0.05]) and gains["random_gain"].tolist() == pytest.approx([0.05, 0.05])
+    assert gains["gain"].tolist() == pytest.approx([0.2, 0.05]) and gains["random_gain"].tolist() == pytest.approx(
+        [0.05, 0.05]
+    )
     summary = alignment_summary(table).set_index(["trained", "method"])
-    assert summary.loc[(True, "linear"), "mean"] == pytest.approx(0.875) and summary.loc[(True, "linear"), "networks"] == 2
+    assert (
+        summary.loc[(True, "linear"), "mean"] == pytest.approx(0.875) and summary.loc[(True, "linear"), "networks"] == 2
+    )
     assert summary.loc[(False, "linear"), "networks"] == 1  # untrained networks count though none meets the standard
 
 
@@ -323,72 +613,126 @@ def test_chapter_7_claim_is_scored_by_its_stated_rules():
     from numvars.results import chapter_7_claims, geometry_rules
 
     def g(task, seed, rho=0.99, jump=20.0, arch="gru", standard=True, method="learned"):
-        return dict(arch=arch, task=task, seed=seed, standard=standard, method=method, spearman_demo=rho, spearman_response=rho,
-                    jump_ratio=jump)
+        return dict(
+            arch=arch,
+            task=task,
+            seed=seed,
+            standard=standard,
+            method=method,
+            spearman_demo=rho,
+            spearman_response=rho,
+            jump_ratio=jump,
+        )
 
-    good = pd.DataFrame([g(t, s) for t in ("multi", "single", "same") for s in (0, 1)]
-                        + [g("same", 2, rho=0.1, standard=False), g("multi", 0, rho=0.1, arch="lstm"), g("multi", 0, rho=0.1, method="linear")])
+    good = pd.DataFrame(
+        [g(t, s) for t in ("multi", "single", "same") for s in (0, 1)]
+        + [
+            g("same", 2, rho=0.1, standard=False),
+            g("multi", 0, rho=0.1, arch="lstm"),
+            g("multi", 0, rho=0.1, method="linear"),
+        ]
+    )
     ours, verdict = chapter_7_claims(good)["geometry"]
     assert verdict == "holds for every GRU on all 3 tasks" and "multi: ordered 2/2" in ours
-    bad = pd.concat([good, pd.DataFrame([g("same", 3, rho=paper.ORDERED - 0.01), g("single", 3, jump=paper.JUMP - 0.1)])])
+    bad = pd.concat(
+        [good, pd.DataFrame([g("same", 3, rho=paper.ORDERED - 0.01), g("single", 3, jump=paper.JUMP - 0.1)])]
+    )
     ours, verdict = chapter_7_claims(bad)["geometry"]
     assert verdict == "holds on multi; not for every GRU on single, same"
     assert "same: ordered 2/3" in ours and "single: ordered 3/3" in ours and "jump 2/3" in ours
     rules = geometry_rules(bad.iloc[-2:])  # exactly at the threshold counts, just below does not
     assert rules["ordered"].tolist() == [False, True] and rules["jump"].tolist() == [True, False]
-    assert geometry_rules(pd.DataFrame([g("multi", 0, rho=paper.ORDERED, jump=paper.JUMP)]))[["ordered", "jump"]].all(axis=None)
+    assert geometry_rules(pd.DataFrame([g("multi", 0, rho=paper.ORDERED, jump=paper.JUMP)]))[["ordered", "jump"]].all(
+        axis=None
+    )
 
 
 def test_the_causes_table_compares_each_cause_with_the_default_on_the_same_networks_cell_by_cell():
-    def measured(seed, variable, test, protocol="default", arch="gru", task="multi", val=0.5, standard=True, method="learned"):
-        return {**row(seed, variable, method, val=val, test=test, arch=arch, task=task), "protocol": protocol, "standard": standard,
-                "experiment": "causes" if protocol != "default" else "main"}
+    def measured(
+        seed, variable, test, protocol="default", arch="gru", task="multi", val=0.5, standard=True, method="learned"
+    ):
+        return {
+            **row(seed, variable, method, val=val, test=test, arch=arch, task=task),
+            "protocol": protocol,
+            "standard": standard,
+            "experiment": "causes" if protocol != "default" else "main",
+        }
 
-    table = pd.DataFrame([
-        # GRU Multi count (paper 0.96): default 0.85 and 0.89, after a token 0.95 and 0.97 -> within after, not before
-        measured(0, "count", 0.85, val=0.90), measured(1, "count", 0.89, val=0.92),
-        measured(0, "count", 0.95, "positions after a token"), measured(1, "count", 0.97, "positions after a token"),
-        # seed 2 has no measurement under the cause: it is left out of the cause's "before" as well
-        measured(2, "count", 0.10),
-        # LSTM Multi under the criterion checkpoint: Up-Up is chosen by validation under each protocol
-        measured(0, "demo_count", 0.30, arch="lstm", val=0.6), measured(0, "resp_count", 0.50, arch="lstm", val=0.4),
-        measured(0, "demo_count", 0.20, "criterion checkpoint", arch="lstm", val=0.3),
-        measured(0, "resp_count", 0.45, "criterion checkpoint", arch="lstm", val=0.5),
-        # a cause on a cell it does not target is not counted (criterion checkpoint targets LSTMs only)
-        measured(0, "count", 0.50, "criterion checkpoint"),
-    ])
+    table = pd.DataFrame(
+        [
+            # GRU Multi count (paper 0.96): default 0.85 and 0.89, after a token 0.95 and 0.97 -> within after, not before
+            measured(0, "count", 0.85, val=0.90),
+            measured(1, "count", 0.89, val=0.92),
+            measured(0, "count", 0.95, "positions after a token"),
+            measured(1, "count", 0.97, "positions after a token"),
+            # seed 2 has no measurement under the cause: it is left out of the cause's "before" as well
+            measured(2, "count", 0.10),
+            # LSTM Multi under the criterion checkpoint: Up-Up is chosen by validation under each protocol
+            measured(0, "demo_count", 0.30, arch="lstm", val=0.6),
+            measured(0, "resp_count", 0.50, arch="lstm", val=0.4),
+            measured(0, "demo_count", 0.20, "criterion checkpoint", arch="lstm", val=0.3),
+            measured(0, "resp_count", 0.45, "criterion checkpoint", arch="lstm", val=0.5),
+            # a cause on a cell it does not target is not counted (criterion checkpoint targets LSTMs only)
+            measured(0, "count", 0.50, "criterion checkpoint"),
+        ]
+    )
     causes = causes_table(table).set_index(["cause", "arch", "task", "measure"])
     after_token = causes.loc[("positions after a token", "gru", "multi", "count")]
-    assert after_token["networks"] == 2 and after_token["before"] == pytest.approx(0.87) and after_token["after"] == pytest.approx(0.96)
+    assert (
+        after_token["networks"] == 2
+        and after_token["before"] == pytest.approx(0.87)
+        and after_token["after"] == pytest.approx(0.96)
+    )
     assert after_token["paper"] == 0.96 and after_token["change"] == pytest.approx(0.09)
     assert not after_token["within_before"] and after_token["within_after"]
     up_up = causes.loc[("criterion checkpoint", "lstm", "multi", "up_up")]
-    assert up_up["before"] == pytest.approx(0.30) and up_up["after"] == pytest.approx(0.45)  # demo_count, then resp_count
+    assert up_up["before"] == pytest.approx(0.30) and up_up["after"] == pytest.approx(
+        0.45
+    )  # demo_count, then resp_count
     assert ("criterion checkpoint", "gru", "multi", "count") not in causes.index
     # the validation IIA: every cell of the default protocol, its fits' validation IIA against their test IIA
     validation = causes.loc[("validation IIA reported", "gru", "multi", "count")]
     assert validation["networks"] == 3 and validation["after"] == pytest.approx((0.90 + 0.92 + 0.5) / 3)
     summary = cause_summary(causes_table(table)).set_index("cause")
-    assert summary.loc["positions after a token", "moved"] == 1 and summary.loc["positions after a token", "closer"] == 1
-    assert summary.loc["positions after a token", "within_before"] == 0 and summary.loc["positions after a token", "within_after"] == 1
+    assert (
+        summary.loc["positions after a token", "moved"] == 1 and summary.loc["positions after a token", "closer"] == 1
+    )
+    assert (
+        summary.loc["positions after a token", "within_before"] == 0
+        and summary.loc["positions after a token", "within_after"] == 1
+    )
     # the scorecard's reasons: only a measured row that moves a cell towards the paper's value
     reasons = cell_reasons(causes_table(table))
     assert "positions after a token moves it 0.87 → 0.96" in reasons["gru", "multi", "count"]
     assert reasons["gru", "multi", "count"].startswith("evidenced: ")
     lstm = reasons["lstm", "multi", "demo_count"]  # 0.30 -> 0.20 moves away from the paper's 0.20? see the table
     paper_cell = causes.loc[("criterion checkpoint", "lstm", "multi", "demo_count"), "paper"]
-    assert lstm.startswith("evidenced: " if abs(0.30 - paper_cell) - abs(0.20 - paper_cell) > paper.TOLERANCE else "not explained: tried ")
+    assert lstm.startswith(
+        "evidenced: " if abs(0.30 - paper_cell) - abs(0.20 - paper_cell) > paper.TOLERANCE else "not explained: tried "
+    )
     assert "criterion checkpoint" in lstm and ("gru", "same", "count") not in reasons
 
 
 def test_each_named_protocol_reports_its_own_iia_in_its_own_column():
     def measured(seed, test, val, protocol):
-        return {**row(seed, "count", "learned", val=val, test=test, arch="gru", task="multi"), "protocol": protocol, "standard": True}
+        return {
+            **row(seed, "count", "learned", val=val, test=test, arch="gru", task="multi"),
+            "protocol": protocol,
+            "standard": True,
+        }
 
-    table = pd.DataFrame([measured(0, 0.90, 0.99, "default"), measured(1, 0.94, 0.97, "default"),
-                          measured(0, 0.80, 0.95, "authors_code"), measured(1, 0.70, 0.97, "authors_code")])
+    table = pd.DataFrame(
+        [
+            measured(0, 0.90, 0.99, "default"),
+            measured(1, 0.94, 0.97, "default"),
+            measured(0, 0.80, 0.95, "authors_code"),
+            measured(1, 0.70, 0.97, "authors_code"),
+        ]
+    )
     cell = protocol_columns(table).set_index(["arch", "task", "measure"]).loc[("gru", "multi", "count")]
-    assert cell["paper_text"] == pytest.approx(0.92) and cell["authors_code"] == pytest.approx(0.96)  # test IIA; validation IIA
+    assert cell["paper_text"] == pytest.approx(0.92) and cell["authors_code"] == pytest.approx(
+        0.96
+    )  # test IIA; validation IIA
     assert cell["paper_text within"] and cell["authors_code within"]  # the paper's 0.96
     unmeasured = protocol_columns(table[table["protocol"] == "default"]).set_index(["arch", "task", "measure"])
     assert unmeasured["authors_code"].isna().all() and not unmeasured["authors_code within"].any()

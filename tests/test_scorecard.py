@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from numvars import paper
+from numvars.measures import label
 from numvars.results import read_table, scorecard_claims
 
 PAGE = Path(__file__).resolve().parents[1] / "book" / "90_scorecard.ipynb"
@@ -26,11 +27,17 @@ def page_outputs() -> str:
 
 
 def test_every_claim_of_the_paper_is_on_the_page_with_its_verdict(page_outputs):
-    claims = scorecard_claims(read_table("paper", "das.csv"), read_table("paper", "accuracy_per_count.csv"),  # the page scores these
-                              sizes=read_table("paper", "sizes.csv"), curves=read_table("paper", "checkpoints.csv"),
-                              gradience=read_table("paper", "gradience.csv"), attention=read_table("paper", "attention.csv"),
-                              plus_minus=read_table("paper", "plus_minus.csv"), variants=read_table("paper", "transformer_variants.csv"),
-                              geometry=read_table("paper", "geometry.csv"))
+    claims = scorecard_claims(
+        read_table("paper", "das.csv"),
+        read_table("paper", "accuracy_per_count.csv"),  # the page scores these
+        sizes=read_table("paper", "sizes.csv"),
+        curves=read_table("paper", "checkpoints.csv"),
+        gradience=read_table("paper", "gradience.csv"),
+        attention=read_table("paper", "attention.csv"),
+        plus_minus=read_table("paper", "plus_minus.csv"),
+        variants=read_table("paper", "transformer_variants.csv"),
+        geometry=read_table("paper", "geometry.csv"),
+    )
     assert len(claims) == len(paper.CLAIMS) == 13  # the rows of PAPER.md §5
     assert not claims["verdict"].str.startswith("not measured").any()  # every claim measured (chapter 7 the last)
     for chapter, rows in (("05_size_learning_gradience", 3), ("06_transformers", 3), ("07_where_the_count_lives", 1)):
@@ -41,9 +48,13 @@ def test_every_claim_of_the_paper_is_on_the_page_with_its_verdict(page_outputs):
 
 
 def test_every_cell_of_figs_2_and_7_is_on_the_page(page_outputs):
-    rows = {tuple(part.strip() for part in line.strip("|").split("|"))[:4] for line in page_outputs.splitlines() if line.startswith("|")}
+    rows = {
+        tuple(part.strip() for part in line.strip("|").split("|"))[:4]
+        for line in page_outputs.splitlines()
+        if line.startswith("|")
+    }
     for cell in paper.iia_cells().itertuples():
-        row = (cell.arch, cell.task, f"Fig {cell.figure}", paper.MEASURE_NAMES[cell.measure])
+        row = (cell.arch, cell.task, f"Fig {cell.figure}", label(cell.measure))
         assert row in rows, f"missing cell row: {row}"
     for line in paper.INCONSISTENCIES:
         assert line in page_outputs
@@ -51,8 +62,11 @@ def test_every_cell_of_figs_2_and_7_is_on_the_page(page_outputs):
 
 def test_a_differing_cell_names_a_cause_only_where_a_measured_row_moves_it(page_outputs):
     causes = read_table("paper", "causes.csv")
-    lines = [line for line in page_outputs.splitlines()  # the cell table's rows: "differs" is the whole verdict cell
-             if line.startswith("|") and any(part.strip() == "differs" for part in line.split("|"))]
+    lines = [
+        line
+        for line in page_outputs.splitlines()  # the cell table's rows: "differs" is the whole verdict cell
+        if line.startswith("|") and any(part.strip() == "differs" for part in line.split("|"))
+    ]
     assert lines, "no differing cell on the page"
     for line in lines:
         reason = line.strip("|").split("|")[-1].strip()
@@ -60,7 +74,9 @@ def test_a_differing_cell_names_a_cause_only_where_a_measured_row_moves_it(page_
         if reason.startswith("evidenced: "):
             arch, task = (part.strip() for part in line.strip("|").split("|")[:2])
             named = [c for c in causes["cause"].unique() if f"{c} moves it" in reason]
-            assert named and all(((causes["cause"] == c) & (causes["arch"] == arch) & (causes["task"] == task)).any() for c in named)
+            assert named and all(
+                ((causes["cause"] == c) & (causes["arch"] == arch) & (causes["task"] == task)).any() for c in named
+            )
 
 
 def test_a_claims_stated_ranges_are_the_min_and_max_of_the_cells_it_covers():
@@ -70,5 +86,10 @@ def test_a_claims_stated_ranges_are_the_min_and_max_of_the_cells_it_covers():
             continue
         archs, tasks, figure, measures = claim.cells
         for measure in measures:
-            values = cells[cells["arch"].isin(archs) & cells["task"].isin(tasks) & (cells["figure"] == figure) & (cells["measure"] == measure)]
+            values = cells[
+                cells["arch"].isin(archs)
+                & cells["task"].isin(tasks)
+                & (cells["figure"] == figure)
+                & (cells["measure"] == measure)
+            ]
             assert f"{values['paper'].min():.2f}–{values['paper'].max():.2f}" in claim.paper, (claim.key, measure)

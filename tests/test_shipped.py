@@ -37,7 +37,11 @@ def test_a_shipped_run_is_the_stored_run_to_the_bit(tiny_runs, results):
         back = shipped_run(run.config, results)
         assert back is not None
         assert (back.reached, back.epochs, back.criterion_epoch, back.analysed_epoch) == (
-            run.reached, run.epochs, run.criterion_epoch, run.analysed_epoch)
+            run.reached,
+            run.epochs,
+            run.criterion_epoch,
+            run.analysed_epoch,
+        )
         assert back.history == run.history  # floats exactly, epochs as ints
         assert all(type(h["epoch"]) is int for h in back.history)
         assert all(torch.equal(back.state[name], run.state[name]) for name in run.state)
@@ -71,7 +75,9 @@ def test_shipping_again_rewrites_nothing_and_keeps_other_networks(tiny_runs, res
     ship(tiny_runs[1:], folder)  # another condition: its own file, the first one kept
     index = json.loads((folder / INDEX).read_text())
     assert set(index) == {config_hash(r.config) for r in tiny_runs}
-    assert len(set(index.values())) == len({r.config.condition() for r in tiny_runs}) == 2  # one file per training condition
+    assert (
+        len(set(index.values())) == len({r.config.condition() for r in tiny_runs}) == 2
+    )  # one file per training condition
     assert all(shipped_run(r.config, results) is not None for r in tiny_runs)
 
 
@@ -85,7 +91,9 @@ def test_restore_fills_a_store_and_leaves_missing_epochs_to_training(tiny_runs, 
     assert restore([reached], store, results=results) == []  # already stored
 
 
-def test_the_runner_restores_instead_of_training_and_retrains_for_a_missing_epoch(tiny_runs, results, tmp_path, monkeypatch):
+def test_the_runner_restores_instead_of_training_and_retrains_for_a_missing_epoch(
+    tiny_runs, results, tmp_path, monkeypatch
+):
     ship(tiny_runs, networks(results))
     monkeypatch.setattr("numvars.shipped.default_results", lambda: results)
     store = Store(tmp_path / "store")
@@ -108,6 +116,7 @@ def test_bad_shipped_files_are_refused_clearly(tiny_runs, results):
         shipped_run(tiny_runs[0].config, results)
     (folder / INDEX).write_text("[1, 2]")
     import numvars.shipped
+
     numvars.shipped._index_of.cache_clear()
     with pytest.raises(ShippedError, match="not an index of shipped networks"):
         shipped_run(tiny_runs[0].config, results)
@@ -116,8 +125,12 @@ def test_bad_shipped_files_are_refused_clearly(tiny_runs, results):
 
 def test_cells_are_parsed_with_clear_errors():
     assert str(parse_cell("gru/multi/count")) == "gru/multi/count"
-    for bad, message in (("gru/multi", "a cell is ARCH/TASK/MEASURE"), ("rnn/multi/count", "unknown architecture 'rnn'"),
-                         ("gru/many/count", "unknown task 'many'"), ("gru/multi/size", "unknown measure 'size'")):
+    for bad, message in (
+        ("gru/multi", "a cell is ARCH/TASK/MEASURE"),
+        ("rnn/multi/count", "unknown architecture 'rnn'"),
+        ("gru/many/count", "unknown task 'many'"),
+        ("gru/multi/size", "unknown measure 'size'"),
+    ):
         with pytest.raises(ValueError, match=message):
             parse_cell(bad)
 

@@ -23,12 +23,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from test_cli import TINY_PROFILE
 
 from numvars import runner
 from numvars.cli import reproduce
 from numvars.runner import DaskExecutor, LocalPool, MainGuardError, _Lost, check_main_guard
 from numvars.store import Store
-from test_cli import TINY_PROFILE
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the run's processes")
 
@@ -54,8 +54,14 @@ def _start(store: Path, out: Path, marker: str) -> subprocess.Popen:
     env = {**os.environ, "NUMVARS_TEST_MARKER": marker, "NUMVARS_STORE": str(store)}
     # Ctrl-C's default action, even when this test runs where SIGINT is ignored (a background job)
     restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    return subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
-                            preexec_fn=restore_sigint)
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=restore_sigint,
+    )
 
 
 def _processes_with(marker: str) -> list[int]:
@@ -145,7 +151,9 @@ def test_a_stopped_reproduce_ends_every_process_and_resumes(how, tmp_path, refer
     assert "Traceback" not in err, err
     messages = _messages(err)
     if line is None:  # nothing can speak for a killed process; the workers end without a word
-        assert not [m for m in messages if "leaked" not in m and "warnings.warn" not in m], messages  # but Python's resource tracker
+        assert not [m for m in messages if "leaked" not in m and "warnings.warn" not in m], (
+            messages
+        )  # but Python's resource tracker
     else:
         assert len(messages) == 1 and messages[0].startswith(line) and messages[0].endswith(RESUME_HINT), messages
     assert _gone_within(marker, 10) == [], f"processes of the run left behind after {how}"
@@ -157,7 +165,9 @@ def test_a_stopped_reproduce_ends_every_process_and_resumes(how, tmp_path, refer
     assert saved and not (out / "manifest.json").exists()
     manifest = reproduce(_tiny(), Store(store), out)  # the resume (what the same command runs, in this process)
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in saved.items()), "a saved result was recomputed"
-    assert sum(stage["already_stored"] for stage in manifest["stages"].values() if "already_stored" in stage) >= len(saved)
+    assert sum(stage["already_stored"] for stage in manifest["stages"].values() if "already_stored" in stage) >= len(
+        saved
+    )
     assert not list(store.rglob("*.bad*")), "a stored file was broken"
     for name, table in reference.items():
         pd.testing.assert_frame_equal(_tables(out)[name], table, obj=name)
@@ -226,9 +236,17 @@ time.sleep(20)
 @pytest.mark.parametrize("means", ["parent-death signal", "watchdog"])
 def test_a_worker_ends_itself_when_its_parent_is_killed(means, tmp_path):
     # a parent that starts a worker, then waits; the worker reports ready on the shared stdout
-    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
-                               f"subprocess.Popen([sys.executable, '-c', {ORPHAN!r}, {means.split()[0]!r}, {str(tmp_path)!r}]); "
-                               "time.sleep(20)"], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; "
+            f"subprocess.Popen([sys.executable, '-c', {ORPHAN!r}, {means.split()[0]!r}, {str(tmp_path)!r}]); "
+            "time.sleep(20)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert parent.stdout.readline() == "ready\n"
     worker = [int(p.name) for p in Path("/proc").glob("[0-9]*") if _parent_of(p) == parent.pid]
     assert len(worker) == 1
@@ -272,7 +290,9 @@ class KillsItsWorker:
 
 
 def test_a_local_worker_killed_mid_job_ends_the_run_with_a_clear_reason(tmp_path):
-    with pytest.raises(_Lost, match=r"a worker process was killed by SIGKILL mid-job \(the out-of-memory killer sends SIGKILL\)"):
+    with pytest.raises(
+        _Lost, match=r"a worker process was killed by SIGKILL mid-job \(the out-of-memory killer sends SIGKILL\)"
+    ):
         with LocalPool(2) as pool:
             list(pool.run([KillsItsWorker(tmp_path / "marks", 1)], Store(tmp_path / "store")))
     assert all(p.exitcode is not None for p in pool.processes.values())
@@ -293,7 +313,9 @@ def test_a_lost_dask_worker_is_replaced_and_its_job_runs_again(tmp_path):
 
 
 def test_a_dask_job_that_keeps_killing_workers_stops_the_run(tmp_path, dask_config):
-    with pytest.raises(_Lost, match=r"a Dask worker died running the job 'numvars-0-kills its worker' \(the last: tcp://"):
+    with pytest.raises(
+        _Lost, match=r"a Dask worker died running the job 'numvars-0-kills its worker' \(the last: tcp://"
+    ):
         with DaskExecutor("local", 1) as executor:
             list(executor.run([KillsItsWorker(tmp_path / "marks", 5)], Store(tmp_path / "store")))
 

@@ -17,20 +17,25 @@ EXTERNAL = re.compile(r'(?:src|href)="(?:https?:)?//|url\((?:https?:)?//|@import
 
 
 def test_myst_becomes_plain_markdown():
-    source = ("See the {term}`IIA` and {term}`the notes <teacher forcing>` in {doc}`03_das` and {doc}`glossary`.\n\n"
-              "```{admonition} Think!\n:class: tip\nPredict first.\nThen run.\n```\n(my-label)=\n")
-    assert slides.plain_markdown(source) == ("See the IIA and the notes in chapter 3 and glossary.\n\n"
-                                            "> **Think!**\n>\n> Predict first.\n> Then run.\n")
+    source = (
+        "See the {term}`IIA` and {term}`the notes <teacher forcing>` in {doc}`03_das` and {doc}`glossary`.\n\n"
+        "```{admonition} Think!\n:class: tip\nPredict first.\nThen run.\n```\n(my-label)=\n"
+    )
+    assert slides.plain_markdown(source) == (
+        "See the IIA and the notes in chapter 3 and glossary.\n\n> **Think!**\n>\n> Predict first.\n> Then run.\n"
+    )
 
 
 def test_a_deck_keeps_no_solution_checker_or_parameters_cell():
     new = nbformat.v4
-    cells = [new.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]}, outputs=[]),
-             new.new_markdown_cell("```{admonition} Solution\nDone.\n```", metadata={"tags": ["solution"]}),
-             new.new_code_cell("nv.check.ex_1_1(...)", outputs=[new.new_output("stream", text="not attempted")]),
-             new.new_code_cell("x = 1", outputs=[]),
-             new.new_code_cell("x", outputs=[new.new_output("execute_result", data={"text/plain": "1"})]),
-             new.new_markdown_cell("## A heading\nText.")]
+    cells = [
+        new.new_code_cell("PROFILE = 'quick'", metadata={"tags": ["parameters"]}, outputs=[]),
+        new.new_markdown_cell("```{admonition} Solution\nDone.\n```", metadata={"tags": ["solution"]}),
+        new.new_code_cell("nv.check.ex_1_1(...)", outputs=[new.new_output("stream", text="not attempted")]),
+        new.new_code_cell("x = 1", outputs=[]),
+        new.new_code_cell("x", outputs=[new.new_output("execute_result", data={"text/plain": "1"})]),
+        new.new_markdown_cell("## A heading\nText."),
+    ]
     assert [slides.keep(c) for c in cells] == [False, False, False, False, True, True]
 
 
@@ -50,8 +55,13 @@ def built(tmp_path_factory) -> Path:
 def test_the_lab_deck_reads_offline_and_holds_no_solution(built: Path):
     html = (built / "lab.slides.html").read_text()
     assert not EXTERNAL.search(html), EXTERNAL.search(html)
-    for asset in ("reveal.js/dist/reveal.js", "reveal.js/dist/theme/white.css", "reveal.js/plugin/notes/notes.js",
-                  "reveal.js/LICENSE", "mathjax/tex-svg.js"):
+    for asset in (
+        "reveal.js/dist/reveal.js",
+        "reveal.js/dist/theme/white.css",
+        "reveal.js/plugin/notes/notes.js",
+        "reveal.js/LICENSE",
+        "mathjax/tex-svg.js",
+    ):
         assert (built / asset).exists(), asset
     for link in ('src="reveal.js/dist/reveal.js"', 'href="reveal.js/dist/theme/white.css"', 'src="mathjax/tex-svg.js"'):
         assert link in html, link

@@ -106,25 +106,40 @@ def test_equal_configs_have_equal_keys():
     assert len(config_hash(a)) == 16 and int(config_hash(a), 16) >= 0
 
 
-@pytest.mark.parametrize("a, b", [
-    (1, 1.0), (1, "1"), (1, True), (1.0, True), (0, None), (0.0, -0.0), (0.1, 0.1000001),
-    (float("nan"), "nan"), (float("inf"), float("-inf")), ([1, 2], [2, 1]), ({}, []),
-    (TinyCfg(), OtherCfg()),  # the class name counts
-    (Outer(), Outer(TinyCfg(name="lstm"))),  # a nested field counts
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (1, 1.0),
+        (1, "1"),
+        (1, True),
+        (1.0, True),
+        (0, None),
+        (0.0, -0.0),
+        (0.1, 0.1000001),
+        (float("nan"), "nan"),
+        (float("inf"), float("-inf")),
+        ([1, 2], [2, 1]),
+        ({}, []),
+        (TinyCfg(), OtherCfg()),  # the class name counts
+        (Outer(), Outer(TinyCfg(name="lstm"))),  # a nested field counts
+    ],
+)
 def test_different_configs_have_different_keys(a, b):
     assert config_hash({"x": a}) != config_hash({"x": b})
 
 
-@pytest.mark.parametrize("cfg, where, what", [
-    ({"fn": len}, "cfg['fn']", "builtin_function_or_method"),
-    (Outer(TinyCfg(extra={"w": torch.zeros(2)})), "cfg.model.extra['w']", "torch.Tensor"),
-    ({"s": {1, 2}}, "cfg['s']", "set"),
-    ({"v": [1, np.float64(0.5)]}, "cfg['v'][1]", "numpy.float64"),
-    ({1: "x"}, "cfg", "key 1"),
-    ({"__float__": "nan"}, "cfg", "'__float__'"),  # reserved: the encoding stays one-to-one
-    (TinyCfg, "cfg", "type"),  # the class, not an instance
-])
+@pytest.mark.parametrize(
+    "cfg, where, what",
+    [
+        ({"fn": len}, "cfg['fn']", "builtin_function_or_method"),
+        (Outer(TinyCfg(extra={"w": torch.zeros(2)})), "cfg.model.extra['w']", "torch.Tensor"),
+        ({"s": {1, 2}}, "cfg['s']", "set"),
+        ({"v": [1, np.float64(0.5)]}, "cfg['v'][1]", "numpy.float64"),
+        ({1: "x"}, "cfg", "key 1"),
+        ({"__float__": "nan"}, "cfg", "'__float__'"),  # reserved: the encoding stays one-to-one
+        (TinyCfg, "cfg", "type"),  # the class, not an instance
+    ],
+)
 def test_unsupported_config_is_a_type_error_naming_the_field(cfg, where, what):
     with pytest.raises(TypeError) as info:
         config_hash(cfg)
@@ -141,8 +156,12 @@ def test_round_trip_is_bitwise(tmp_path):
     assert path == tmp_path / "new" / "root" / "model" / f"{config_hash(CFG)}.pt"
     assert_same(store.load("model", CFG), payload)
     assert torch.load(path, weights_only=True)["header"] == {
-        "format": "numvars.store", "version": 1, "kind": "model",
-        "key": config_hash(CFG), "config": canonical_json(CFG)}
+        "format": "numvars.store",
+        "version": 1,
+        "kind": "model",
+        "key": config_hash(CFG),
+        "config": canonical_json(CFG),
+    }
 
 
 def test_absent_is_none_silently_and_creates_nothing(tmp_path):

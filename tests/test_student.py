@@ -71,17 +71,23 @@ def untagged_solutions(nb) -> list[str]:
         if cell.cell_type == "markdown":
             if SOLUTION in cell.source and not tagged:
                 problems.append(f"cell {i}: a Solution admonition without the tag `solution`")
-            if tagged and not (cell.source.startswith(f"```{SOLUTION}") and cell.source.endswith("```")
-                               and cell.source.count("```{admonition}") == 1):
-                problems.append(f"cell {i}: a `solution` markdown cell must hold one Solution admonition and nothing else")
+            if tagged and not (
+                cell.source.startswith(f"```{SOLUTION}")
+                and cell.source.endswith("```")
+                and cell.source.count("```{admonition}") == 1
+            ):
+                problems.append(
+                    f"cell {i}: a `solution` markdown cell must hold one Solution admonition and nothing else"
+                )
             if tagged and PROMPT.search(cell.source):
                 problems.append(f"cell {i}: an exercise prompt in a `solution` cell")
         elif tagged and "hide-cell" not in _tags(cell):
             problems.append(f"cell {i}: a `solution` code cell without `hide-cell` (the page would show it)")
     for cell in _exercise_cells(nb):  # a folded code cell there runs a solution; a starter cell is neither
         if cell.cell_type == "code" and ("hide-cell" in _tags(cell)) != ("solution" in _tags(cell)):
-            problems.append(f"cell {nb.cells.index(cell)}: a code cell of the exercises tagged only one of "
-                            "`hide-cell`, `solution`")
+            problems.append(
+                f"cell {nb.cells.index(cell)}: a code cell of the exercises tagged only one of `hide-cell`, `solution`"
+            )
     return problems
 
 
@@ -97,7 +103,9 @@ def test_golden_solutions_are_tagged(notebook: Path):
         assert has_exercises, f"{notebook.name}: chapters 01-89 have a '{EXERCISES}' section"
     if has_exercises:
         assert _prompts(nb), f"{notebook.name}: no exercise prompt ('**1. Title.**') under '{EXERCISES}'"
-        assert any("solution" in _tags(c) for c in nb.cells), f"{notebook.name}: exercises, but no cell tagged `solution`"
+        assert any("solution" in _tags(c) for c in nb.cells), (
+            f"{notebook.name}: exercises, but no cell tagged `solution`"
+        )
     problems = untagged_solutions(nb)
     assert not problems, f"{notebook.name} (fix in the .py, then `make sync`):\n" + "\n".join(problems)
 
@@ -135,10 +143,14 @@ def test_chapter_runs_without_its_solutions(notebook: Path):
 
 
 def test_the_tag_check_catches_an_untagged_solution():
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell(f"{EXERCISES}\n\n**1. A prompt.** Do it.\n\n```{SOLUTION}\n:class: dropdown\nDone.\n```"),
-        nbformat.v4.new_code_cell("print('the answer')", metadata={"tags": ["hide-cell"]}),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(
+                f"{EXERCISES}\n\n**1. A prompt.** Do it.\n\n```{SOLUTION}\n:class: dropdown\nDone.\n```"
+            ),
+            nbformat.v4.new_code_cell("print('the answer')", metadata={"tags": ["hide-cell"]}),
+        ]
+    )
     problems = untagged_solutions(nb)
     assert len(problems) == 2 and "cell 0" in problems[0] and "cell 1" in problems[1], problems
     nb.cells[0].metadata["tags"] = ["solution"]  # tagged, but the prompt would go with it
@@ -188,8 +200,17 @@ def test_zip_holds_what_make_lab_needs(edition: Path):
         top = f"{student.ZIP_FOLDER}/"
         for nb in STUDENT_CHAPTERS:
             assert zf.read(f"{top}book/{nb.name}") == (edition / nb.name).read_bytes()
-        for name in ("Makefile", "README.md", "pyproject.toml", "requirements.txt", "src/numvars/__init__.py",
-                     "src/numvars/chapter.py", "results/paper/das.csv", "results/paper_v1/das.csv", "results/README.md"):
+        for name in (
+            "Makefile",
+            "README.md",
+            "pyproject.toml",
+            "requirements.txt",
+            "src/numvars/__init__.py",
+            "src/numvars/chapter.py",
+            "results/paper/das.csv",
+            "results/paper_v1/das.csv",
+            "results/README.md",
+        ):
             assert top + name in names, f"{name} is missing from the zip"
         committed = [f.relative_to(ROOT).as_posix() for f in (ROOT / "results").rglob("*") if f.is_file()]
         assert all(top + name in names for name in committed), "the whole results/ folder ships (networks included)"
@@ -299,8 +320,11 @@ def test_student_notebook_runs_from_a_fresh_unzip(unzipped: Path, notebook: Path
 
     book = unzipped / "book"
     nb = nbformat.read(book / notebook.name, as_version=4)
-    env = {**os.environ, "PYTHONPATH": str(unzipped / "src"),
-           "NUMVARS_STORE": os.environ.get("NUMVARS_STORE") or str(ROOT / "store")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(unzipped / "src"),
+        "NUMVARS_STORE": os.environ.get("NUMVARS_STORE") or str(ROOT / "store"),
+    }
     client = NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(book)}})
     client.execute(env=env)  # raises CellExecutionError on the first error
     checked = [c for c in nb.cells if c.cell_type == "code" and "nv.check.ex_" in c.source]
@@ -315,6 +339,11 @@ def test_the_unzipped_package_is_the_one_a_kernel_imports(unzipped: Path):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", "import numvars; print(numvars.__file__)"], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(unzipped / "src")}, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", "import numvars; print(numvars.__file__)"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(unzipped / "src")},
+        check=True,
+    ).stdout
     assert out.strip().startswith(str(unzipped)), out

@@ -155,12 +155,15 @@ def test_intervention_positions_by_rule_by_hand():
     assert task.intervention_positions(ids) == [0, 1, 2, 3, 4]  # paper_index: h_t for x_t not B or E
     assert task.intervention_positions(ids, "after_token") == [1, 2, 4, 5]  # after D or R
     assert task.intervention_positions(ids, "nonterminal") == [1, 2, 4]  # ... but not the state that predicts E
-    with pytest.raises(ValueError, match=r"unknown position rule 'last'; allowed: \['paper_index', 'after_token', 'nonterminal'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown position rule 'last'; allowed: \['paper_index', 'after_token', 'nonterminal'\]"
+    ):
         task.intervention_positions(ids, "last")
 
 
 def test_the_bare_framing_has_no_b_and_no_t_and_its_first_response_ends_the_demo():
     from numvars.store import config_hash
+
     bare = Task("multi", framing="bare")
     seq = bare.make(3, np.random.default_rng(0))
     words = bare.decode(seq).split()

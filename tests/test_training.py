@@ -44,7 +44,9 @@ def test_runs_that_miss_the_criterion_are_dropped_with_their_checkpoints():
 
 
 def test_a_budget_trains_past_the_criterion_and_keeps_the_criterion_network():
-    easy = replace(SINGLE, criterion=0.2, n_train=256, n_val=100, lr=1e-2, warmup_steps=10, max_epochs=300)  # met in about 60 short epochs
+    easy = replace(
+        SINGLE, criterion=0.2, n_train=256, n_val=100, lr=1e-2, warmup_steps=10, max_epochs=300
+    )  # met in about 60 short epochs
     for seed in (0, 1):  # one member per stack: a stack that shrinks when members stop rounds differently
         early = train([replace(easy, seed=seed)])[0]
         late = train([replace(easy, seed=seed, stop="budget", max_epochs=early.epochs + 12)])[0]
@@ -86,7 +88,9 @@ def test_trained_runs_round_trip_through_the_store_and_bad_files_are_rebuilt(tmp
     configs = [SINGLE, replace(SINGLE, seed=1)]
     ensure(configs, store, progress=False)
     first = load_run(SINGLE, store)
-    assert first is not None and first.epochs == 3 and first.accuracy_per_count[3].shape == (30,)  # the behavioural test, N = 1..30
+    assert (
+        first is not None and first.epochs == 3 and first.accuracy_per_count[3].shape == (30,)
+    )  # the behavioural test, N = 1..30
     path = next((tmp_path / RUN_KIND).glob(f"{config_hash(SINGLE)}.pt"))
     path.write_bytes(path.read_bytes()[:100])  # a truncated file
     with warnings.catch_warnings():

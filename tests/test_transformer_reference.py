@@ -109,7 +109,10 @@ CASES = [  # (n_layers, positional, d, seed)
 def make_model(n_layers, positional, d, seed):
     """A one-member transformer with its LayerNorm affine weights perturbed (they start at 1
     and 0, which would hide a swapped or ignored weight/bias)."""
-    model = build_model(ModelConfig("transformer", vocab_size=len(TASK.vocab), d=d, n_layers=n_layers, positional=positional), seeds=(seed,))
+    model = build_model(
+        ModelConfig("transformer", vocab_size=len(TASK.vocab), d=d, n_layers=n_layers, positional=positional),
+        seeds=(seed,),
+    )
     generator = torch.Generator().manual_seed(100 + seed)
     with torch.no_grad():
         for name, param in model.named_parameters():

@@ -6,7 +6,8 @@ Chapters ``import numvars as nv`` and start with ``book = nv.setup(PROFILE)``. T
 :mod:`~numvars.attention`, :mod:`~numvars.geometry`, :mod:`~numvars.plots`, :mod:`~numvars.diagrams`.
 The orchestration: :mod:`~numvars.grids` (every profile's grids), :mod:`~numvars.jobs` (what a
 job computes), :mod:`~numvars.runner` (computing what the :mod:`~numvars.store` lacks),
-:mod:`~numvars.results` (the book's tables), :mod:`~numvars.protocols` (named sets of rules), :mod:`~numvars.paper` (the paper's values),
+:mod:`~numvars.results` (the book's tables), :mod:`~numvars.measures` (what a table reports per
+network), :mod:`~numvars.protocols` (named sets of rules), :mod:`~numvars.paper` (the paper's values),
 :mod:`~numvars.cli`.
 
 Submodules and the names below load on first use (``nv.results``, ``nv.Task``), so that
@@ -17,13 +18,42 @@ import importlib
 
 __version__ = "0.2.0"
 
-_SUBMODULES = ("analysis", "attention", "chapter", "check", "cli", "das", "diagrams", "dynamics", "geometry", "grids", "jobs", "models", "paper", "plots", "programs", "protocols", "results",
-               "runner", "store", "tasks", "training")
+_SUBMODULES = (
+    "analysis",
+    "attention",
+    "chapter",
+    "check",
+    "cli",
+    "das",
+    "diagrams",
+    "dynamics",
+    "geometry",
+    "grids",
+    "jobs",
+    "measures",
+    "models",
+    "paper",
+    "plots",
+    "programs",
+    "protocols",
+    "results",
+    "runner",
+    "store",
+    "tasks",
+    "training",
+)
 _NAMES = {
     "setup": "chapter",
-    "DasConfig": "jobs", "load_measurement": "jobs", "load_run": "jobs", "measure": "jobs", "pair_set": "jobs",
-    "ModelConfig": "models", "Patch": "models", "build_model": "models",
-    "get_program": "programs", "sample_pairs": "programs",
+    "DasConfig": "jobs",
+    "load_measurement": "jobs",
+    "load_run": "jobs",
+    "measure": "jobs",
+    "pair_set": "jobs",
+    "ModelConfig": "models",
+    "Patch": "models",
+    "build_model": "models",
+    "get_program": "programs",
+    "sample_pairs": "programs",
     "ensure": "runner",
     "Task": "tasks",
     "TrainConfig": "training",

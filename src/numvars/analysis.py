@@ -31,7 +31,9 @@ def trace_table(task: Task, ids: Sequence[int], programs: Sequence[str] = ALL_PR
 def long_trace(task: Task, ids: Sequence[int], programs: Sequence[str] = ALL_PROGRAMS) -> pd.DataFrame:
     """Long form of the numeric variables in :func:`trace_table`: columns ``position``,
     ``token``, ``phase``, ``program``, ``variable``, ``value`` (for seaborn)."""
-    return pd.concat([long_form(task, ids, get_program(name, task).trace(ids), name) for name in programs], ignore_index=True)
+    return pd.concat(
+        [long_form(task, ids, get_program(name, task).trace(ids), name) for name in programs], ignore_index=True
+    )
 
 
 def long_form(task: Task, ids: Sequence[int], views: Sequence[dict], program: str) -> pd.DataFrame:
@@ -58,14 +60,21 @@ def counterfactual_table(task: Task, examples: Sequence[dict], seed: int = 0) ->
         program = get_program(ex["program"], task)
         target, source = task.encode(ex["target"]), task.encode(ex["source"])
         out = program.counterfactual(
-            target, ex["t"], source, ex["u"], ex["variables"], seed=seed,
+            target,
+            ex["t"],
+            source,
+            ex["u"],
+            ex["variables"],
+            seed=seed,
             demo_continuation=ex.get("demo_continuation", "paper"),
         )
         variables = ex["variables"]
         rows.append(
             {
                 "program": ex["program"],
-                "swap": "full state" if variables is None else ", ".join([variables] if isinstance(variables, str) else variables),
+                "swap": "full state"
+                if variables is None
+                else ", ".join([variables] if isinstance(variables, str) else variables),
                 "target": ex["target"],
                 "t": ex["t"],
                 "source": ex["source"],
@@ -90,7 +99,9 @@ def count_distribution(task: Task, seqs: Sequence[Sequence[int]]) -> pd.DataFram
     )
 
 
-def program_accuracy(task: Task, seqs: Sequence[Sequence[int]], programs: Sequence[str] = ALL_PROGRAMS) -> dict[str, float]:
+def program_accuracy(
+    task: Task, seqs: Sequence[Sequence[int]], programs: Sequence[str] = ALL_PROGRAMS
+) -> dict[str, float]:
     """Chapter 1 §1.3. Trial accuracy of each program on ``seqs``."""
     return {name: get_program(name, task).accuracy(seqs) for name in programs}
 
@@ -101,11 +112,17 @@ def counterfactual_agreement(task: Task, pairs: Sequence, demo_continuation: str
     counterfactuals (same seed), the unchanged target, and that need more than ``max_count``
     responses. Pair ``i`` uses seed ``i``."""
     up_down, up_up = get_program("up_down", task), get_program("up_up", task)
-    hits = dict.fromkeys(["= Up-Up demo_count", "= Up-Up resp_count", "= unchanged target", f"needs > {task.max_count} responses"], 0)
+    hits = dict.fromkeys(
+        ["= Up-Up demo_count", "= Up-Up resp_count", "= unchanged target", f"needs > {task.max_count} responses"], 0
+    )
     for seed, pair in enumerate(pairs):
         swapped = up_down.counterfactual(*pair, "count", seed=seed, demo_continuation=demo_continuation)
-        hits["= Up-Up demo_count"] += swapped == up_up.counterfactual(*pair, "demo_count", seed=seed, demo_continuation=demo_continuation)
-        hits["= Up-Up resp_count"] += swapped == up_up.counterfactual(*pair, "resp_count", seed=seed, demo_continuation=demo_continuation)
+        hits["= Up-Up demo_count"] += swapped == up_up.counterfactual(
+            *pair, "demo_count", seed=seed, demo_continuation=demo_continuation
+        )
+        hits["= Up-Up resp_count"] += swapped == up_up.counterfactual(
+            *pair, "resp_count", seed=seed, demo_continuation=demo_continuation
+        )
         hits["= unchanged target"] += swapped == list(pair.target)
         hits[f"needs > {task.max_count} responses"] += swapped.count(task.response_id) > task.max_count
     return {key: value / len(pairs) for key, value in hits.items()}
@@ -130,19 +147,23 @@ def pair_facts(pairs) -> pd.DataFrame:
         source = [x for x in pairs.sources[i].tolist() if x != task.pad_id]
         t = int(pairs.t[i])
         # responses after the last T (a phase swap may drop T: then after t); the bare framing has no T, and all its R are responses
-        last_trigger = -1 if task.framing == "bare" else max((j for j, x in enumerate(ids) if x == task.trigger_id), default=t)
-        rows.append(dict(
-            target_n=int(pairs.target_n[i]),
-            t=t,
-            t_token=task.decode([ids[t]]),
-            t_phase=phase_at(task, ids, t),
-            source_n=task.count(source),
-            u=int(pairs.u[i]),
-            u_token=task.decode([source[int(pairs.u[i])]]),
-            u_phase=phase_at(task, source, int(pairs.u[i])),
-            t_count=up_down.view(up_down.states(ids[: t + 1])[t])["count"],
-            u_count=up_down.view(up_down.states(source[: int(pairs.u[i]) + 1])[int(pairs.u[i])])["count"],
-            responses=ids[last_trigger + 1 :].count(task.response_id),
-            rereader=rereader[i],
-        ))
+        last_trigger = (
+            -1 if task.framing == "bare" else max((j for j, x in enumerate(ids) if x == task.trigger_id), default=t)
+        )
+        rows.append(
+            dict(
+                target_n=int(pairs.target_n[i]),
+                t=t,
+                t_token=task.decode([ids[t]]),
+                t_phase=phase_at(task, ids, t),
+                source_n=task.count(source),
+                u=int(pairs.u[i]),
+                u_token=task.decode([source[int(pairs.u[i])]]),
+                u_phase=phase_at(task, source, int(pairs.u[i])),
+                t_count=up_down.view(up_down.states(ids[: t + 1])[t])["count"],
+                u_count=up_down.view(up_down.states(source[: int(pairs.u[i]) + 1])[int(pairs.u[i])])["count"],
+                responses=ids[last_trigger + 1 :].count(task.response_id),
+                rereader=rereader[i],
+            )
+        )
     return pd.DataFrame(rows)

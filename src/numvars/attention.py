@@ -23,8 +23,7 @@ import torch
 from torch import Tensor
 
 from numvars.analysis import pair_facts
-from numvars.models import CountingModel, ExtraTerm, Patch
-from numvars.models import generate as greedy
+from numvars.models import CountingModel, ExtraTerm, Patch, generate as greedy
 from numvars.programs import DEMO, RESPONSE, phase_at
 from numvars.tasks import Task
 
@@ -83,14 +82,18 @@ def attention_shares(model: CountingModel, task: Task, tokens: Tensor) -> pd.Dat
         for layer, w in enumerate(weights, start=1):
             mass = torch.einsum("ebqk,rbk->erbq", w, role_masks.to(w.dtype))  # (E, R, B, L): mass per role and query
             share = mass[:, :, queries].mean(dim=-1)  # (E, R)
-            rows.extend(dict(member=e, layer=layer, query_phase=phase, role=role, share=float(share[e, r]), queries=n)
-                        for e in range(E) for r, role in enumerate(KEY_ROLES))
+            rows.extend(
+                dict(member=e, layer=layer, query_phase=phase, role=role, share=float(share[e, r]), queries=n)
+                for e in range(E)
+                for r, role in enumerate(KEY_ROLES)
+            )
     return pd.DataFrame(rows)
 
 
 @torch.no_grad()
-def generate(model: CountingModel, task: Task, prompts: Tensor, max_new: int, extra: str | None = None,
-             copies: int = 1) -> Tensor:
+def generate(
+    model: CountingModel, task: Task, prompts: Tensor, max_new: int, extra: str | None = None, copies: int = 1
+) -> Tensor:
     """Greedy continuation of ``prompts`` (B, P) — sequences of one length, e.g. :func:`prompt`
     of one N — for up to ``max_new`` tokens (a one-member model). ``extra``: ``"demo"`` or
     ``"response"`` adds ``copies`` terms of that token (the first demo token, or the response
@@ -132,8 +135,15 @@ def prompt(task: Task, demo: Sequence[int]) -> list[int]:
     return [task.bos_id, *demo, task.trigger_id]
 
 
-def response_shift(model: CountingModel, task: Task, counts: Sequence[int], per_count: int, extra: str | None,
-                   seed: int = 0, copies: int = 1) -> pd.DataFrame:
+def response_shift(
+    model: CountingModel,
+    task: Task,
+    counts: Sequence[int],
+    per_count: int,
+    extra: str | None,
+    seed: int = 0,
+    copies: int = 1,
+) -> pd.DataFrame:
     """App. A.4 on one network: for each N of ``counts``, ``per_count`` seeded prompts
     (:func:`prompt`), generated greedily with the manipulation ``extra`` (:func:`generate`).
     Columns: n, responses (-1: no clean run of responses ended by ``E``), shift (responses − N;
@@ -148,7 +158,9 @@ def response_shift(model: CountingModel, task: Task, counts: Sequence[int], per_
         responses = torch.empty(per_count, dtype=torch.long)
         for rows_of_length in by_length.values():
             batch = torch.tensor([prompts[i] for i in rows_of_length])
-            responses[rows_of_length] = responses_before_eos(task, generate(model, task, batch, n + copies + 10, extra, copies))
+            responses[rows_of_length] = responses_before_eos(
+                task, generate(model, task, batch, n + copies + 10, extra, copies)
+            )
         rows.extend(dict(n=n, responses=int(r), shift=float(r - n) if r >= 0 else float("nan")) for r in responses)
     return pd.DataFrame(rows)
 
@@ -166,19 +178,31 @@ def full_swap_by_layer(model: CountingModel, pairs, layer: int) -> pd.DataFrame:
     if model.n_members != 1 or model.config.arch != "transformer":
         raise ValueError("full_swap_by_layer needs a one-member transformer")
     if not 0 <= layer <= model.config.n_layers:
-        raise ValueError(f"a swap after {layer} layers needs a transformer with at least that many layers; "
-                         f"this one has {model.config.n_layers} (layers 0..{model.config.n_layers}, 0: the embedding)")
+        raise ValueError(
+            f"a swap after {layer} layers needs a transformer with at least that many layers; "
+            f"this one has {model.config.n_layers} (layers 0..{model.config.n_layers}, 0: the embedding)"
+        )
     task, n = pairs.task, len(pairs)
     rows = torch.arange(n)
     source = model.residuals(pairs.sources)[layer][0, rows, pairs.u]  # (n, d)
     patched = model(pairs.tokens, patch=Patch(rows, pairs.t, source, layer=layer)).logits.argmax(-1)  # (n, L)
     plain = model(pairs.tokens).logits.argmax(-1)
     position = torch.arange(pairs.tokens.shape[1]).unsqueeze(0)
-    predicts = torch.cat([pairs.tokens[:, 1:], torch.full((n, 1), task.pad_id)], dim=1)  # what each position should predict
-    scored = torch.cat([pairs.score[:, 1:], torch.zeros(n, 1, dtype=torch.bool)], dim=1)  # score[j + 1]: the prediction at j
+    predicts = torch.cat(
+        [pairs.tokens[:, 1:], torch.full((n, 1), task.pad_id)], dim=1
+    )  # what each position should predict
+    scored = torch.cat(
+        [pairs.score[:, 1:], torch.zeros(n, 1, dtype=torch.bool)], dim=1
+    )  # score[j + 1]: the prediction at j
     changed = (patched != plain) & scored
     at_t = changed[rows, pairs.t]
     later = (changed & (position > pairs.t.unsqueeze(1))).any(dim=1)
     correct = ~((patched != predicts) & scored).any(dim=1)
-    return pd.DataFrame(dict(t_phase=pair_facts(pairs)["t_phase"], moved_at_t=at_t.numpy(), moved_later=later.numpy(),
-                             correct=correct.numpy()))
+    return pd.DataFrame(
+        dict(
+            t_phase=pair_facts(pairs)["t_phase"],
+            moved_at_t=at_t.numpy(),
+            moved_later=later.numpy(),
+            correct=correct.numpy(),
+        )
+    )

@@ -32,11 +32,20 @@ from pathlib import Path
 import numvars
 from numvars.grids import PROFILES, Profile, profile as get_profile
 from numvars.jobs import RUN_KIND
+from numvars.measures import MEASURES
 from numvars.results import RESULTS_DIR, write_tables
-from numvars.runner import Interrupted, WorkersLost, default_workers, ensure, stop_exit_code, stop_on_sigterm, stop_reason
+from numvars.runner import (
+    Interrupted,
+    WorkersLost,
+    default_workers,
+    ensure,
+    stop_exit_code,
+    stop_on_sigterm,
+    stop_reason,
+)
 from numvars.shipped import ShippedError
 from numvars.store import Store, StoreNotWritable
-from numvars.verify import MEASURES, TOLERANCE, NotShipped, parse_cell, verify
+from numvars.verify import TOLERANCE, NotShipped, parse_cell, verify
 
 STAGES = ("train", "das", "results")
 PACKAGES = ("torch", "numpy", "pandas", "dask", "distributed")
@@ -75,20 +84,31 @@ def _main(argv: list[str] | None) -> int:
         else:
             experiments = args.experiment or None
             try:
-                configs = profile.train_configs(experiments) if args.command == "train" else profile.das_configs(experiments)
+                configs = (
+                    profile.train_configs(experiments) if args.command == "train" else profile.das_configs(experiments)
+                )
             except ValueError as error:
                 parser.error(str(error))
             done = ensure(configs, store, workers=args.workers, scheduler=args.scheduler)
-            print(f"{args.command}: {done.computed} results computed, {done.stored} already stored ({done.seconds:.0f} s)", file=sys.stderr)
+            print(
+                f"{args.command}: {done.computed} results computed, {done.stored} already stored ({done.seconds:.0f} s)",
+                file=sys.stderr,
+            )
             if args.command == "das":
                 written = write_tables(profile, store, out)
                 print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
     except Interrupted as stop:
-        print(f"\n{stop.reason}: {stop.saved} of the {stop.total} results this stage was computing are saved in {store.root}; "
-              f"run the same command again to resume (nothing saved is recomputed)", file=sys.stderr)
+        print(
+            f"\n{stop.reason}: {stop.saved} of the {stop.total} results this stage was computing are saved in {store.root}; "
+            f"run the same command again to resume (nothing saved is recomputed)",
+            file=sys.stderr,
+        )
         return stop.exit_code
     except KeyboardInterrupt as stop:
-        print(f"\n{stop_reason(stop)}; everything computed so far is saved in {store.root}: run the same command again to resume", file=sys.stderr)
+        print(
+            f"\n{stop_reason(stop)}; everything computed so far is saved in {store.root}: run the same command again to resume",
+            file=sys.stderr,
+        )
         return stop_exit_code(stop)
     except (StoreNotWritable, ConnectionError, WorkersLost, NotShipped, ShippedError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -102,14 +122,29 @@ def reproduce(profile: Profile, store: Store, out: Path, workers: int = 1, sched
     stages = {}
     for stage, configs in (("train", profile.train_configs()), ("das", profile.das_configs())):
         done = ensure(configs, store, workers=workers, scheduler=scheduler)
-        stages[stage] = dict(seconds=round(done.seconds, 1), computed=done.computed, already_stored=done.stored, skipped=len(done.skipped))
+        stages[stage] = dict(
+            seconds=round(done.seconds, 1),
+            computed=done.computed,
+            already_stored=done.stored,
+            skipped=len(done.skipped),
+        )
     start = time.perf_counter()
     written = write_tables(profile, store, out)
     stages["results"] = dict(seconds=round(time.perf_counter() - start, 1), tables=[p.name for p in written])
-    manifest = dict(profile=profile.name, code_version=code_version(), packages=package_versions(), machine=machine(),
-                    workers=workers, scheduler=scheduler, stages=stages)
+    manifest = dict(
+        profile=profile.name,
+        code_version=code_version(),
+        packages=package_versions(),
+        machine=machine(),
+        workers=workers,
+        scheduler=scheduler,
+        stages=stages,
+    )
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"reproduce --profile {profile.name}: wrote {', '.join(p.name for p in written)} and manifest.json to {out}", file=sys.stderr)
+    print(
+        f"reproduce --profile {profile.name}: wrote {', '.join(p.name for p in written)} and manifest.json to {out}",
+        file=sys.stderr,
+    )
     return manifest
 
 
@@ -118,8 +153,11 @@ def results_stage(profile: Profile, store: Store, out: Path, experiments: list[s
     (default: all) are not trained."""
     missing = [c for c in profile.train_configs(experiments) if not store.exists(RUN_KIND, c)]
     if missing:
-        print(f"{len(missing)} runs of profile {profile.name!r} are not trained: run "
-              f"`python -m numvars train --profile {profile.name}` first", file=sys.stderr)
+        print(
+            f"{len(missing)} runs of profile {profile.name!r} are not trained: run "
+            f"`python -m numvars train --profile {profile.name}` first",
+            file=sys.stderr,
+        )
         return 2
     written = write_tables(profile, store, out)
     print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
@@ -129,8 +167,14 @@ def results_stage(profile: Profile, store: Store, out: Path, experiments: list[s
 def code_version() -> str:
     """``git describe --always --dirty`` of the checkout, or the package version outside git."""
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, check=True, timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return f"numvars {numvars.__version__}"
 
@@ -156,7 +200,9 @@ def _scheduler(address: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m numvars", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m numvars", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     helps = {
         "reproduce": "train, measure and write every table of a profile (results/<profile>/, manifest.json)",
@@ -168,9 +214,15 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in helps.items():
         p = sub.add_parser(name, help=text, description=text)
         if name == "verify":
-            p.add_argument("cell", help="ARCH/TASK/MEASURE, e.g. gru/multi/count (measures: " + ", ".join(MEASURES) + ")")
-            p.add_argument("--tolerance", type=float, default=TOLERANCE,
-                           help=f"largest difference of a network's test IIA that counts as agreeing (default {TOLERANCE})")
+            p.add_argument(
+                "cell", help="ARCH/TASK/MEASURE, e.g. gru/multi/count (measures: " + ", ".join(MEASURES) + ")"
+            )
+            p.add_argument(
+                "--tolerance",
+                type=float,
+                default=TOLERANCE,
+                help=f"largest difference of a network's test IIA that counts as agreeing (default {TOLERANCE})",
+            )
         p.add_argument("--profile", choices=PROFILES, default="paper" if name == "verify" else "quick")
         if name == "verify":
             p.set_defaults(store=None)  # it measures in a fresh temporary store: nothing is reused
@@ -179,11 +231,20 @@ def _parser() -> argparse.ArgumentParser:
         if name != "results":
             p.add_argument("--workers", type=int, default=default_workers(), help="worker processes (default: up to 2)")
         if name not in ("results", "verify"):
-            p.add_argument("--scheduler", default=None, metavar="ADDRESS", type=_scheduler,
-                           help="run on Dask: 'local' (a LocalCluster of --workers processes) or tcp://HOST:PORT")
+            p.add_argument(
+                "--scheduler",
+                default=None,
+                metavar="ADDRESS",
+                type=_scheduler,
+                help="run on Dask: 'local' (a LocalCluster of --workers processes) or tcp://HOST:PORT",
+            )
         if name in ("train", "das", "results"):
-            p.add_argument("--experiment", action="append", default=None,
-                           help="only this experiment of the profile (repeatable; results: the experiments whose networks must be trained)")
+            p.add_argument(
+                "--experiment",
+                action="append",
+                default=None,
+                help="only this experiment of the profile (repeatable; results: the experiments whose networks must be trained)",
+            )
         if name not in ("train", "verify"):
             p.add_argument("--out", type=Path, default=None, help="folder for the tables (default: results/<profile>)")
     return parser

@@ -238,7 +238,9 @@ class LinearAlignment(FixedLinear):
     def unalign(self, z: Tensor) -> Tensor:
         """``A⁻¹ z = U⁻¹ L⁻¹ W0ᵀ z`` for rows ``z`` (n, S) — (E, n, S), by triangular solves:
         ``x Lᵀ = z W0``, then ``h Uᵀ = x``."""
-        x = torch.linalg.solve_triangular(self.lower.transpose(-1, -2), z @ self.start, upper=True, left=False, unitriangular=True)
+        x = torch.linalg.solve_triangular(
+            self.lower.transpose(-1, -2), z @ self.start, upper=True, left=False, unitriangular=True
+        )
         return torch.linalg.solve_triangular(self.upper.transpose(-1, -2), x, upper=False, left=False)
 
 
@@ -251,7 +253,7 @@ class RandomLinear(FixedLinear):
 
     def __init__(self, size: int, k: int | None = None, seed: int | Sequence[int] = 0):
         seeds = [seed] if isinstance(seed, int) else list(seed)
-        matrices = torch.stack([self._draw(size, s) for s in seeds]) / size ** 0.5
+        matrices = torch.stack([self._draw(size, s) for s in seeds]) / size**0.5
         super().__init__(matrices[0] if isinstance(seed, int) else matrices, swap_size(size, k))
 
     @staticmethod
@@ -263,8 +265,13 @@ class RandomLinear(FixedLinear):
 
 
 #: the alignment methods a measurement can name (``DasConfig.method``)
-ALIGNMENTS: dict[str, type[Alignment]] = {"learned": LearnedRotation, "random": RandomRotation, "full_swap": FullSwap,
-                                          "linear": LinearAlignment, "random_linear": RandomLinear}
+ALIGNMENTS: dict[str, type[Alignment]] = {
+    "learned": LearnedRotation,
+    "random": RandomRotation,
+    "full_swap": FullSwap,
+    "linear": LinearAlignment,
+    "random_linear": RandomLinear,
+}
 #: what a stored alignment of each kind is rebuilt as (:meth:`DasResult.alignment`)
 FIXED_ALIGNMENTS: dict[str, type[Alignment]] = {"orthogonal": Alignment, "linear": FixedLinear}
 
@@ -296,8 +303,16 @@ class PairSet:
         return len(self.t)
 
     def subset(self, rows: Tensor) -> "PairSet":
-        return PairSet(self.tokens[rows], self.t[rows], self.sources[rows], self.u[rows], self.score[rows], self.task,
-                       self.rereader_correct[rows], self.target_n[rows])
+        return PairSet(
+            self.tokens[rows],
+            self.t[rows],
+            self.sources[rows],
+            self.u[rows],
+            self.score[rows],
+            self.task,
+            self.rereader_correct[rows],
+            self.target_n[rows],
+        )
 
 
 def program_completes(program: Program, state: dict, ids: Sequence[int], first: int, score: Sequence[bool]) -> bool:
@@ -324,8 +339,15 @@ def rereader_correct(task: Task, ids: Sequence[int], score: Sequence[bool]) -> b
     return program_completes(program, program.states(ids[:1])[0], ids, 1, score)
 
 
-def make_pairs(program: Program, variables, n_pairs: int, seed: int, demo_continuation: str = "paper",
-               positions: str = "paper_index", score_at_t: bool = True) -> PairSet:
+def make_pairs(
+    program: Program,
+    variables,
+    n_pairs: int,
+    seed: int,
+    demo_continuation: str = "paper",
+    positions: str = "paper_index",
+    score_at_t: bool = True,
+) -> PairSet:
     """``n_pairs`` seeded pairs (:func:`numvars.programs.sample_pairs`, ``t`` and ``u`` by the
     rule ``positions``) with ``program``'s counterfactuals for swapping ``variables`` (a name,
     names joined by ``+`` such as ``"count+phase"``, or ``None``: the full state). A token is
@@ -342,7 +364,9 @@ def make_pairs(program: Program, variables, n_pairs: int, seed: int, demo_contin
     rows = []
     pairs = sample_pairs(task, n_pairs, seed=seed, same_phase=program.same_phase_only, positions=positions)
     for i, pair in enumerate(pairs):
-        ids, views = program.counterfactual_trace(*pair, variables, seed=seed * 1_000_003 + i, demo_continuation=demo_continuation)
+        ids, views = program.counterfactual_trace(
+            *pair, variables, seed=seed * 1_000_003 + i, demo_continuation=demo_continuation
+        )
         score = [False] * len(ids)
         for j in range(pair.t + first_scored, len(ids) - 1):
             score[j + 1] = views[j]["phase"] == RESPONSE
@@ -352,8 +376,16 @@ def make_pairs(program: Program, variables, n_pairs: int, seed: int, demo_contin
     for i, r in enumerate(rows):
         score[i, : len(r[4])] = torch.tensor(r[4])
     rereader = torch.tensor([rereader_correct(task, r[0], r[4]) for r in rows])
-    return PairSet(tokens, torch.tensor([r[1] for r in rows]), task.pad([r[2] for r in rows]), torch.tensor([r[3] for r in rows]), score,
-                   task, rereader, torch.tensor([r[5] for r in rows]))
+    return PairSet(
+        tokens,
+        torch.tensor([r[1] for r in rows]),
+        task.pad([r[2] for r in rows]),
+        torch.tensor([r[3] for r in rows]),
+        score,
+        task,
+        rereader,
+        torch.tensor([r[5] for r in rows]),
+    )
 
 
 def check_model_task(model: CountingModel, task: Task) -> None:
@@ -381,11 +413,15 @@ class FrozenRuns:
     def select(self, keep: Sequence[int]) -> "FrozenRuns":
         """The runs of the ensemble members ``keep`` (E stays a dimension)."""
         index = torch.tensor(list(keep))
-        return FrozenRuns(self.pairs, self.h_o[index], self.h_s[index], None if self.states is None else self.states[index])
+        return FrozenRuns(
+            self.pairs, self.h_o[index], self.h_s[index], None if self.states is None else self.states[index]
+        )
 
 
 @torch.no_grad()
-def run_frozen(model: CountingModel, pairs: PairSet, batch_size: int = 2048, members_per_batch: int = 12_288) -> FrozenRuns:
+def run_frozen(
+    model: CountingModel, pairs: PairSet, batch_size: int = 2048, members_per_batch: int = 12_288
+) -> FrozenRuns:
     """Run ``model`` (every member of an ensemble) once over the pairs' counterfactual and
     source sequences: ``batch_size`` sequences at a time, fewer for a large ensemble (at most
     ``members_per_batch`` sequence-members)."""
@@ -416,9 +452,14 @@ def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor,
     scored logits are computed: the others may be 0). An ensemble (each member with its own
     rotation) gives logits (E, r, W, V)."""
     pairs = runs.pairs.subset(rows)
-    h_o, h_s = runs.h_o.index_select(-2, rows), runs.h_s.index_select(-2, rows)  # index_select: a fast path for a middle dim
+    h_o, h_s = (
+        runs.h_o.index_select(-2, rows),
+        runs.h_s.index_select(-2, rows),
+    )  # index_select: a fast path for a middle dim
     states = runs.states[..., rows, :, :] if model.resume_reads_states else None
-    width = int(((pairs.tokens != pairs.task.pad_id).sum(1) - pairs.t).max())  # predictions from t on, as resume() makes them
+    width = int(
+        ((pairs.tokens != pairs.task.pad_id).sum(1) - pairs.t).max()
+    )  # predictions from t on, as resume() makes them
     targets = shift_left(pairs.tokens, pairs.t + 1, width, fill=pairs.task.pad_id)
     scored = shift_left(pairs.score, pairs.t + 1, width, fill=False)
     logits = model.resume(pairs.tokens, pairs.t, alignment(h_o, h_s), states, needed=scored)  # unscored logits may be 0
@@ -483,13 +524,25 @@ class DasResult:
     def to_payload(self) -> dict:
         """The stored form; ``"kind"`` only when not orthogonal, so a rotation's payload is what it
         was before there were other kinds (and older payloads load as orthogonal)."""
-        payload = {"test_correct": self.test_correct, "history": self.history, "rotation": self.rotation, "k": self.k, "seconds": self.seconds}
+        payload = {
+            "test_correct": self.test_correct,
+            "history": self.history,
+            "rotation": self.rotation,
+            "k": self.k,
+            "seconds": self.seconds,
+        }
         return payload if self.kind == "orthogonal" else {**payload, "kind": self.kind}
 
     @classmethod
     def from_payload(cls, payload: dict) -> "DasResult":
-        return cls(payload["rotation"], payload["k"], payload["test_correct"], payload["history"], payload["seconds"],
-                   payload.get("kind", "orthogonal"))
+        return cls(
+            payload["rotation"],
+            payload["k"],
+            payload["test_correct"],
+            payload["history"],
+            payload["seconds"],
+            payload.get("kind", "orthogonal"),
+        )
 
 
 def fit_alignment(
@@ -511,7 +564,9 @@ def fit_alignment(
     order), as :func:`fit_alignments` takes them. ``progress(epoch, val_iia)`` is called after
     each epoch. A one-member model; :func:`fit_alignments` fits an ensemble's members together."""
     if model.n_members != 1:
-        raise ValueError(f"fit_alignment fits one network; this ensemble has {model.n_members} members (use fit_alignments)")
+        raise ValueError(
+            f"fit_alignment fits one network; this ensemble has {model.n_members} members (use fit_alignments)"
+        )
     report = None if progress is None else (lambda epoch, val: progress(epoch, float(val[0])))
     return fit_alignments(model, alignment, train_pairs, val_pairs, test_pairs, progress=report, **settings)[0]
 
@@ -544,7 +599,9 @@ def fit_alignments(
     E = model.n_members
     histories: list[list[dict]] = [[] for _ in range(E)]
     if alignment.trainable and alignment.k < alignment.matrix.shape[-1]:
-        best = _fit_stack(model, alignment, train_pairs, val_pairs, histories, max_epochs, patience, lr, batch_size, seed, progress)
+        best = _fit_stack(
+            model, alignment, train_pairs, val_pairs, histories, max_epochs, patience, lr, batch_size, seed, progress
+        )
         with torch.no_grad():  # every member's best parameters, back into the whole stack
             for name, tensor in alignment.state_dict().items():
                 for e in range(E):
@@ -552,11 +609,17 @@ def fit_alignments(
     correct = pair_correct(model, run_frozen(model, test_pairs), alignment).reshape(E, -1)
     matrix = alignment.matrix.detach().clone()
     seconds = (time.perf_counter() - start) / E
-    return [DasResult(matrix if matrix.dim() == 2 else matrix[e], alignment.k, correct[e], histories[e], seconds, alignment.kind)
-            for e in range(E)]
+    return [
+        DasResult(
+            matrix if matrix.dim() == 2 else matrix[e], alignment.k, correct[e], histories[e], seconds, alignment.kind
+        )
+        for e in range(E)
+    ]
 
 
-def _fit_stack(model, alignment, train_pairs, val_pairs, histories, max_epochs, patience, lr, batch_size, seed, progress) -> list[dict]:
+def _fit_stack(
+    model, alignment, train_pairs, val_pairs, histories, max_epochs, patience, lr, batch_size, seed, progress
+) -> list[dict]:
     """The training loop of :func:`fit_alignments`: fills ``histories`` (one list per member) and
     returns each member's best parameters ({state name: tensor without the member dimension}).
     A member whose patience has run out leaves the stack (its network, runs, rotation and Adam

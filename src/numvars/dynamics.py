@@ -36,7 +36,9 @@ SMALL_COUNT, LARGE_COUNT = 5, 15
 def _curve(epochs: Sequence[float], values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     epochs, values = np.asarray(epochs, dtype=float), np.asarray(values, dtype=float)
     if epochs.shape != values.shape or epochs.ndim != 1 or len(epochs) < 2:
-        raise ValueError(f"a curve needs matching 1-d epochs and values with at least 2 points, got {epochs.shape} and {values.shape}")
+        raise ValueError(
+            f"a curve needs matching 1-d epochs and values with at least 2 points, got {epochs.shape} and {values.shape}"
+        )
     if np.any(np.diff(epochs) <= 0):
         raise ValueError("a curve's epochs must be strictly increasing")
     return epochs, values
@@ -81,14 +83,25 @@ def curve_statistics(epochs: Sequence[float], accuracy: Sequence[float], iia: Se
     for fraction in REACH_FRACTIONS:
         percent = round(fraction * 100)
         accuracy_epoch, iia_epoch = epoch_reaching(epochs, accuracy, fraction), epoch_reaching(epochs, iia, fraction)
-        out.update({f"accuracy_{percent}": accuracy_epoch, f"iia_{percent}": iia_epoch, f"lag_{percent}": iia_epoch - accuracy_epoch})
+        out.update(
+            {
+                f"accuracy_{percent}": accuracy_epoch,
+                f"iia_{percent}": iia_epoch,
+                f"lag_{percent}": iia_epoch - accuracy_epoch,
+            }
+        )
     saturated = epoch_reaching(epochs, accuracy, SATURATION)
     out.update(accuracy_saturated=saturated, iia_gain_after_saturation=gain_after(epochs, iia, saturated))
     return out
 
 
-def gradience_measures(difference: Sequence[int], larger_count: Sequence[int], correct: Sequence[bool], small: int = SMALL_COUNT,
-                       large: int = LARGE_COUNT) -> dict[str, float]:
+def gradience_measures(
+    difference: Sequence[int],
+    larger_count: Sequence[int],
+    correct: Sequence[bool],
+    small: int = SMALL_COUNT,
+    large: int = LARGE_COUNT,
+) -> dict[str, float]:
     """Gradience of one network's test pairs: ``slope`` — the least-squares slope of pair
     correctness (0/1) against ``difference`` (|source count − target count|), per count of
     difference (negative: IIA falls as the swapped values lie further apart); ``iia_small`` /
@@ -104,7 +117,9 @@ def gradience_measures(difference: Sequence[int], larger_count: Sequence[int], c
     return {"slope": slope, "iia_small": iia_small, "iia_large": iia_large, "large_minus_small": iia_large - iia_small}
 
 
-def bootstrap_ci(values: Sequence[float], level: float = 0.95, resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    values: Sequence[float], level: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean of ``values`` (one per seed): resample
     the seeds with replacement ``resamples`` times. NaNs are left out; fewer than two values
     give (NaN, NaN)."""
@@ -125,6 +140,12 @@ def summarise_with_ci(table: pd.DataFrame, by: Sequence[str], columns: Sequence[
         row = dict(zip(by, key if isinstance(key, tuple) else (key,)), n=len(group))
         for column in columns:
             low, high = bootstrap_ci(group[column])
-            row.update({column: group[column].mean(), f"{column}_sd": group[column].std(), f"{column}_ci": f"[{low:.2f}, {high:.2f}]"})
+            row.update(
+                {
+                    column: group[column].mean(),
+                    f"{column}_sd": group[column].std(),
+                    f"{column}_ci": f"[{low:.2f}, {high:.2f}]",
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -58,8 +58,17 @@ def state_table(model: CountingModel, task: Task, tokens: Tensor) -> tuple[Tenso
         ids = [x for x in row if x != task.pad_id]
         switch, n, names = task.switch_position(ids), task.count(ids), task.decode(ids).split()
         for pos, view in enumerate(up_down.trace(ids)):
-            rows.append(dict(sequence=b, position=pos, token=names[pos], count=view["count"], phase=view["phase"], n=n,
-                             is_T=pos == switch))
+            rows.append(
+                dict(
+                    sequence=b,
+                    position=pos,
+                    token=names[pos],
+                    count=view["count"],
+                    phase=view["phase"],
+                    n=n,
+                    is_T=pos == switch,
+                )
+            )
     return states[real], pd.DataFrame(rows, columns=list(LABEL_COLUMNS))
 
 
@@ -86,7 +95,9 @@ def pca(states: Tensor, n_components: int | None = None) -> PCA:
     _, singular, vh = torch.linalg.svd(states - mean, full_matrices=False)
     c = vh.shape[0] if n_components is None else n_components
     if not 1 <= c <= vh.shape[0]:
-        raise ValueError(f"n_components must be in 1..{vh.shape[0]} for {states.shape[0]} states of size {states.shape[1]}, got {c}")
+        raise ValueError(
+            f"n_components must be in 1..{vh.shape[0]} for {states.shape[0]} states of size {states.shape[1]}, got {c}"
+        )
     variance = singular**2
     total = variance.sum()
     components = vh[:c]
@@ -161,8 +172,15 @@ def jump_at_T(states: Tensor, labels: pd.DataFrame) -> pd.DataFrame:
         if len(switch) == 0 or switch[0] == 0 or len(demo_steps) == 0:
             continue
         jump, typical = float(steps[switch[0] - 1]), float(np.median(demo_steps))
-        rows.append(dict(sequence=int(sequence), n=int(ns[at[0]]), jump=jump, median_demo_step=typical,
-                         ratio=jump / typical if typical > 0 else float("inf")))
+        rows.append(
+            dict(
+                sequence=int(sequence),
+                n=int(ns[at[0]]),
+                jump=jump,
+                median_demo_step=typical,
+                ratio=jump / typical if typical > 0 else float("inf"),
+            )
+        )
     return pd.DataFrame(rows, columns=["sequence", "n", "jump", "median_demo_step", "ratio"])
 
 
@@ -200,9 +218,17 @@ def summarise(states: Tensor, labels: pd.DataFrame, subspace: Tensor | None = No
     row = {f"explained_{c + 1}": float(fit.explained[c]) for c in range(top)}
     first = pd.Series(projected[:, 0].numpy()).groupby(labels["phase"].to_numpy())
     phase_1 = float((first.transform("mean") ** 2).mean() / (pd.Series(projected[:, 0].numpy()) ** 2).mean())
-    row.update(components_90=int((cumulative < 0.9).sum()) + 1, phase_1=phase_1, count_pc=best + 1, spearman_demo=float(orders[best]["demo"]),
-               spearman_response=float(orders[best]["response"]), jump_ratio=float(jump_at_T(states, labels)["ratio"].median()))
+    row.update(
+        components_90=int((cumulative < 0.9).sum()) + 1,
+        phase_1=phase_1,
+        count_pc=best + 1,
+        spearman_demo=float(orders[best]["demo"]),
+        spearman_response=float(orders[best]["response"]),
+        jump_ratio=float(jump_at_T(states, labels)["ratio"].median()),
+    )
     if subspace is not None:
-        row.update(das_angle=float(principal_angles(fit.components[best][None], subspace)[0]),
-                   das_variance=variance_share(states, subspace))
+        row.update(
+            das_angle=float(principal_angles(fit.components[best][None], subspace)[0]),
+            das_variance=variance_share(states, subspace),
+        )
     return row

@@ -21,12 +21,13 @@ from typing import Sequence
 
 from numvars.das import half_state
 from numvars.jobs import PAPER_PAIRS, DasConfig
+from numvars.measures import readings, single_figure_measures
+from numvars.models import ARCHITECTURES, RECURRENT
 from numvars.protocols import AUTHORS_CODE
 from numvars.tasks import TASK_KINDS, Task
 from numvars.training import TrainConfig
 
 PROFILES = ("quick", "paper")
-ARCHITECTURES = ("gru", "lstm", "transformer")
 
 # ---- programs (chapter 1): task sequences per task, intervention pairs ------------------
 PROGRAM_SAMPLES = {"quick": (300, 1_000), "paper": (3_000, 10_000)}
@@ -61,8 +62,10 @@ K_SWEEP = {"quick": (1, 2, 4, 10, 20), "paper": None}  # swap sizes k (None: eve
 # 100), sparse on the plateau (150, 200, 300, 600); quick: the main GRUs stop at the criterion (95 and
 # 111 epochs) after learning from about epoch 60, so their curves are dense from 60 to 90.
 CURVE_SIZES = {"quick": (20,), "paper": (8, 16, 20, 32, 48)}
-CHECKPOINT_EPOCHS = {"quick": (0, 30, 60, 70, 80, 85, 90),
-                     "paper": (0, 10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 600)}
+CHECKPOINT_EPOCHS = {
+    "quick": (0, 30, 60, 70, 80, 85, 90),
+    "paper": (0, 10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 600),
+}
 CURVE_PAIRS = {"quick": (500, 250, 500), "paper": PAPER_PAIRS}  # train, validation, test
 #: whether the learning-curve checkpoints of CHECKPOINT_EPOCHS are shipped with a profile's networks
 #: (numvars.shipped): the quick profile's take a few hundred KB, the paper profile's about 12 MB
@@ -76,8 +79,8 @@ PROTOCOL_VARIANTS = {
     "positions non-terminal": (dict(positions="nonterminal"), ("full_swap",)),
     "scored from t + 1": (dict(score_at_t=False), ("count", "full_swap")),
 }
-#: the measures of Figs. 2 and 7 a cause is judged on (the paper's cells)
-FIGURE_MEASURES = ("count", "phase", "demo_count", "resp_count", "full_swap")
+#: the measures of Figs. 2 and 7 a cause is judged on (the paper's cells; Up-Up follows from its two counts)
+FIGURE_MEASURES = single_figure_measures()
 
 
 @dataclass(frozen=True)
@@ -106,15 +109,27 @@ class Cause:
 #: the causes, cheap first (a measurement alone), then those that need new networks. A name shared
 #: with PROTOCOL_VARIANTS is the same change (its seeds 0 and 1 are measured once).
 CAUSES = {
-    "positions after a token": Cause(("gru",), ("multi", "single"), ("count", "phase"), measurement=dict(positions="after_token")),
-    "authors' demo continuation": Cause(("gru",), ("multi", "single"), ("count", "phase"), measurement=dict(demo_continuation="authors")),
-    "positions after a token + authors' continuation": Cause(("gru",), ("multi", "single"), ("count", "phase"),
-                                                             measurement=dict(positions="after_token", demo_continuation="authors")),
+    "positions after a token": Cause(
+        ("gru",), ("multi", "single"), ("count", "phase"), measurement=dict(positions="after_token")
+    ),
+    "authors' demo continuation": Cause(
+        ("gru",), ("multi", "single"), ("count", "phase"), measurement=dict(demo_continuation="authors")
+    ),
+    "positions after a token + authors' continuation": Cause(
+        ("gru",),
+        ("multi", "single"),
+        ("count", "phase"),
+        measurement=dict(positions="after_token", demo_continuation="authors"),
+    ),
     "criterion checkpoint": Cause(("lstm",), TASK_KINDS, FIGURE_MEASURES, measurement=dict(checkpoint="criterion")),
-    "positions non-terminal": Cause(("transformer",), ("same",), ("full_swap",), measurement=dict(positions="nonterminal")),
+    "positions non-terminal": Cause(
+        ("transformer",), ("same",), ("full_swap",), measurement=dict(positions="nonterminal")
+    ),
     "LSTM of d/2 units": Cause(("lstm",), TASK_KINDS, FIGURE_MEASURES, network=dict(lstm_units="half")),
-    "dropout inside the transformer": Cause(("transformer",), TASK_KINDS, FIGURE_MEASURES, network=dict(dropout_sites="all")),
-    "free-running RNN training": Cause(("gru", "lstm"), TASK_KINDS, FIGURE_MEASURES, network=dict(response_inputs="free")),
+    "dropout inside the transformer": Cause(
+        ("transformer",), TASK_KINDS, FIGURE_MEASURES, network=dict(dropout_sites="all")
+    ),
+    "free-running RNN training": Cause(RECURRENT, TASK_KINDS, FIGURE_MEASURES, network=dict(response_inputs="free")),
     "authors' learning rate": Cause(("gru",), TASK_KINDS, FIGURE_MEASURES, network=dict(lr=5e-4, lr_decay=0.25)),
 }
 
@@ -152,57 +167,93 @@ def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
     check_profile(profile)
     seeds, loop = SEEDS[profile], dict(max_epochs=TRAIN_EPOCHS[profile], stop=TRAIN_STOP[profile])
     if profile == "quick":
-        return {"main": [c for arch in ARCHITECTURES for c in _seeds(TrainConfig(task=Task("single"), arch=arch, **loop), seeds)],
-                "gru_sizes": [c for d in GRU_SIZES[profile] for c in _seeds(TrainConfig(task=Task("single"), d=d, **loop), seeds)],
-                "nope_transformer": _seeds(TrainConfig(task=Task("single"), arch="transformer", positional="none", n_layers=1, **loop),
-                                           seeds)}
+        return {
+            "main": [
+                c for arch in ARCHITECTURES for c in _seeds(TrainConfig(task=Task("single"), arch=arch, **loop), seeds)
+            ],
+            "gru_sizes": [
+                c for d in GRU_SIZES[profile] for c in _seeds(TrainConfig(task=Task("single"), d=d, **loop), seeds)
+            ],
+            "nope_transformer": _seeds(
+                TrainConfig(task=Task("single"), arch="transformer", positional="none", n_layers=1, **loop), seeds
+            ),
+        }
     return {
         # Figs. 2, 6, 7: every architecture on every task
-        "main": [c for arch in ARCHITECTURES for kind in TASK_KINDS
-                 for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop), seeds)],
+        "main": [
+            c
+            for arch in ARCHITECTURES
+            for kind in TASK_KINDS
+            for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop), seeds)
+        ],
         # Figs. 3 and 4: GRU sizes on Multi-Object (d = 20 is also in "main"); beyond the paper, LSTMs
-        "gru_sizes": [c for d in GRU_SIZES[profile] for c in _seeds(TrainConfig(task=Task("multi"), d=d, **loop), seeds)],
-        "lstm_sizes": [c for d in LSTM_SIZES[profile] for c in _seeds(TrainConfig(task=Task("multi"), arch="lstm", d=d, **loop), seeds)],
+        "gru_sizes": [
+            c for d in GRU_SIZES[profile] for c in _seeds(TrainConfig(task=Task("multi"), d=d, **loop), seeds)
+        ],
+        "lstm_sizes": [
+            c
+            for d in LSTM_SIZES[profile]
+            for c in _seeds(TrainConfig(task=Task("multi"), arch="lstm", d=d, **loop), seeds)
+        ],
         # Fig. 11: void tokens break position = count
-        "void_transformer": [c for kind in TASK_KINDS
-                             for c in _seeds(TrainConfig(task=Task(kind, void_p=VOID_P), arch="transformer", **loop), seeds)],
+        "void_transformer": [
+            c
+            for kind in TASK_KINDS
+            for c in _seeds(TrainConfig(task=Task(kind, void_p=VOID_P), arch="transformer", **loop), seeds)
+        ],
         # Figs. 9-10, App. A.4: no positional encoding, 1 and 2 layers
-        "nope_transformer": [c for n_layers in (1, 2)
-                             for c in _seeds(TrainConfig(task=Task("multi"), arch="transformer", positional="none", n_layers=n_layers,
-                                                         **loop), seeds)],
+        "nope_transformer": [
+            c
+            for n_layers in (1, 2)
+            for c in _seeds(
+                TrainConfig(task=Task("multi"), arch="transformer", positional="none", n_layers=n_layers, **loop), seeds
+            )
+        ],
         # Fig. 10, App. A.4: the simplified task without B and T (Multi-Object, as Fig. 10's tokens show), 1 layer, NoPE
-        "bare_transformer": _seeds(TrainConfig(task=Task("multi", framing="bare"), arch="transformer", positional="none", n_layers=1,
-                                               **loop), seeds),
+        "bare_transformer": _seeds(
+            TrainConfig(task=Task("multi", framing="bare"), arch="transformer", positional="none", n_layers=1, **loop),
+            seeds,
+        ),
         # the scorecard's second column: the main grid and Fig. 3's GRU sizes under every rule of the authors' code
-        "authors_code": [AUTHORS_CODE.network(c) for kind in TASK_KINDS for arch in ARCHITECTURES
-                         for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop), seeds)]
-                        + [AUTHORS_CODE.network(c) for d in GRU_SIZES[profile] if d != 20
-                           for c in _seeds(TrainConfig(task=Task("multi"), d=d, **loop), seeds)],
+        "authors_code": [
+            AUTHORS_CODE.network(c)
+            for kind in TASK_KINDS
+            for arch in ARCHITECTURES
+            for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop), seeds)
+        ]
+        + [
+            AUTHORS_CODE.network(c)
+            for d in GRU_SIZES[profile]
+            if d != 20
+            for c in _seeds(TrainConfig(task=Task("multi"), d=d, **loop), seeds)
+        ],
         # chapter 4 §4.8: the main networks a rule of the authors' code retrains (CAUSES)
-        "causes": [c for cause in CAUSES.values() if cause.network for arch in cause.archs for kind in cause.tasks
-                   for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop, **cause.network), seeds)],
+        "causes": [
+            c
+            for cause in CAUSES.values()
+            if cause.network
+            for arch in cause.archs
+            for kind in cause.tasks
+            for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop, **cause.network), seeds)
+        ],
     }
 
 
 def figs_2_and_7(run: TrainConfig, **settings) -> list[DasConfig]:
-    """The measurements of Figs. 2 and 7 for one network: Up-Down count and phase, Up-Up's two
-    counts, Ctx-Distr's full swap, and a random rotation for count (a control)."""
-    return [
-        DasConfig(run, "up_down", "count", **settings),
-        DasConfig(run, "up_down", "phase", **settings),
-        DasConfig(run, "up_down", "count+phase", **settings),
-        DasConfig(run, "up_up", "demo_count", **settings),
-        DasConfig(run, "up_up", "resp_count", **settings),
-        DasConfig(run, "ctx_distr", None, "full_swap", **settings),
-        DasConfig(run, "up_down", "count", "random", **settings),
-    ]
+    """The measurements of Figs. 2 and 7 for one network, every measurement a measure of
+    :data:`numvars.measures.MEASURES` is read from: Up-Down count, phase and both together, Up-Up's
+    two counts, Ctx-Distr's full swap, and a random rotation for count (a control)."""
+    return [DasConfig(run, *reading, **settings) for reading in readings()]
 
 
 def size_measures(run: TrainConfig, **settings) -> list[DasConfig]:
     """Fig. 3 (left) for one network: Up-Down count, with its controls — the full swap (the
     floor: Ctx-Distr's swap of the whole state) and a random rotation."""
-    return [DasConfig(run, "up_down", "count", **settings), DasConfig(run, "ctx_distr", None, "full_swap", **settings),
-            DasConfig(run, "up_down", "count", "random", **settings)]
+    return [
+        DasConfig(run, "up_down", "count", **settings),
+        DasConfig(run, "ctx_distr", None, "full_swap", **settings),
+        DasConfig(run, "up_down", "count", "random", **settings),
+    ]
 
 
 def curve_measures(run: TrainConfig, profile: str, **settings) -> list[DasConfig]:
@@ -211,14 +262,20 @@ def curve_measures(run: TrainConfig, profile: str, **settings) -> list[DasConfig
     the analysed point is the size sweep's measurement; the quick profile's fewer pairs are
     checked against its size sweep there)."""
     settings = dict(settings, n_pairs=CURVE_PAIRS[profile])
-    return [DasConfig(run, "up_down", "count", checkpoint=c, **settings) for c in (*CHECKPOINT_EPOCHS[profile], "analysed")]
+    return [
+        DasConfig(run, "up_down", "count", checkpoint=c, **settings) for c in (*CHECKPOINT_EPOCHS[profile], "analysed")
+    ]
 
 
 def transformer_variant_measures(run: TrainConfig, **settings) -> list[DasConfig]:
     """Fig. 11 and the NoPE transformers (chapter 6) for one network: Up-Down count and phase,
     Ctx-Distr's full swap, and a random rotation for count (a control)."""
-    return [DasConfig(run, "up_down", "count", **settings), DasConfig(run, "up_down", "phase", **settings),
-            DasConfig(run, "ctx_distr", None, "full_swap", **settings), DasConfig(run, "up_down", "count", "random", **settings)]
+    return [
+        DasConfig(run, "up_down", "count", **settings),
+        DasConfig(run, "up_down", "phase", **settings),
+        DasConfig(run, "ctx_distr", None, "full_swap", **settings),
+        DasConfig(run, "up_down", "count", "random", **settings),
+    ]
 
 
 #: chapter 7's alignment functions, each beside its fixed random control
@@ -240,10 +297,12 @@ def alignment_function_runs(profile: str, networks: dict[str, list[TrainConfig]]
     GRUs and LSTMs, transformers' count on Multi-Object) and, as the reference, where it is strong
     (Multi-Object GRUs and LSTMs of d = 20). The quick profile: its main GRUs and LSTMs."""
     if profile == "quick":
-        return [c for c in networks["main"] if c.arch in ("gru", "lstm")]
-    return ([c for c in networks["gru_sizes"] if c.d in (8, 16)]
-            + [c for c in networks["main"] if c.arch in ("gru", "lstm") and c.task.kind in ("multi", "same")]
-            + [c for c in networks["main"] if c.arch == "transformer" and c.task.kind == "multi"])
+        return [c for c in networks["main"] if c.arch in RECURRENT]
+    return (
+        [c for c in networks["gru_sizes"] if c.d in (8, 16)]
+        + [c for c in networks["main"] if c.arch in RECURRENT and c.task.kind in ("multi", "same")]
+        + [c for c in networks["main"] if c.arch == "transformer" and c.task.kind == "multi"]
+    )
 
 
 def k_sweep_runs(profile: str, networks: dict[str, list[TrainConfig]]) -> list[TrainConfig]:
@@ -251,25 +310,32 @@ def k_sweep_runs(profile: str, networks: dict[str, list[TrainConfig]]) -> list[T
     experiment on Multi-Object, seeds :data:`CONTROL_SEEDS`; the quick profile: its main GRUs."""
     if profile == "quick":
         return [c for c in networks["main"] if c.arch == "gru"]
-    return [c for c in networks["main"] if c.arch in ("gru", "lstm") and c.task.kind == "multi" and c.seed in CONTROL_SEEDS]
+    return [c for c in networks["main"] if c.arch in RECURRENT and c.task.kind == "multi" and c.seed in CONTROL_SEEDS]
 
 
-def k_sweep(run: TrainConfig, ks: Sequence[int] | None = None, methods: Sequence[str] = K_SWEEP_METHODS, **settings) -> list[DasConfig]:
+def k_sweep(
+    run: TrainConfig, ks: Sequence[int] | None = None, methods: Sequence[str] = K_SWEEP_METHODS, **settings
+) -> list[DasConfig]:
     """Up-Down count on one network for each swap size of ``ks`` (None: every k = 1..S, S its
     intervenable state: d, or 2d for an LSTM's [h; c]) with each of ``methods``; at the default
     k = S/2 the config is the default one (``k=None``), so that measurement is shared with
     ``"main"`` and ``"alignment_functions"``."""
     size = run.model_config.state_size
     ks = range(1, size + 1) if ks is None else ks
-    return [DasConfig(run, "up_down", "count", method, k=None if k == half_state(size) else k, **settings)
-            for method in methods for k in ks]
+    return [
+        DasConfig(run, "up_down", "count", method, k=None if k == half_state(size) else k, **settings)
+        for method in methods
+        for k in ks
+    ]
 
 
 def protocol_variants(run: TrainConfig, **settings) -> list[DasConfig]:
     """Each of :data:`PROTOCOL_VARIANTS` on one network, for the measures it is run for."""
-    measures = {"count": ("up_down", "count", "learned"), "phase": ("up_down", "phase", "learned"),
-                "count+phase": ("up_down", "count+phase", "learned"), "full_swap": ("ctx_distr", None, "full_swap")}
-    return [DasConfig(run, *measures[m], **settings, **change) for change, names in PROTOCOL_VARIANTS.values() for m in names]
+    return [
+        DasConfig(run, *reading, **settings, **change)
+        for change, names in PROTOCOL_VARIANTS.values()
+        for reading in readings(names)
+    ]
 
 
 def cause_measures(run: TrainConfig, **settings) -> list[DasConfig]:
@@ -279,7 +345,9 @@ def cause_measures(run: TrainConfig, **settings) -> list[DasConfig]:
     configs = []
     for cause in CAUSES.values():
         if cause.targets(run):
-            default = [c for c in figs_2_and_7(run, **settings) if c.method != "random" and c.measure_name in cause.measures]
+            default = [
+                c for c in figs_2_and_7(run, **settings) if c.method != "random" and c.variable_name in cause.measures
+            ]
             configs += default + [replace(c, run=replace(c.run, **cause.network), **cause.measurement) for c in default]
     return list(dict.fromkeys(configs))
 
@@ -313,25 +381,50 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
         "main": [c for run in runs for c in figs_2_and_7(run, **settings)],
         "untrained": [DasConfig(run, trained=False, **settings) for run in runs if run.seed in CONTROL_SEEDS],
         "sizes": [c for run in sizes for c in size_measures(run, **settings)]
-                 + [DasConfig(run, trained=False, **settings) for run in sizes if run.seed in CONTROL_SEEDS],
-        "checkpoints": [c for run in networks["gru_sizes"] if run.d in CURVE_SIZES[profile] for c in curve_measures(run, profile, **settings)],
+        + [DasConfig(run, trained=False, **settings) for run in sizes if run.seed in CONTROL_SEEDS],
+        "checkpoints": [
+            c
+            for run in networks["gru_sizes"]
+            if run.d in CURVE_SIZES[profile]
+            for c in curve_measures(run, profile, **settings)
+        ],
     }
     if profile == "paper":
-        grid["protocol"] = [c for run in runs if run.seed in PROTOCOL_SEEDS
-                            for c in figs_2_and_7(run, **settings) + protocol_variants(run, **settings)]
+        grid["protocol"] = [
+            c
+            for run in runs
+            if run.seed in PROTOCOL_SEEDS
+            for c in figs_2_and_7(run, **settings) + protocol_variants(run, **settings)
+        ]
         grid["causes"] = [c for run in runs for c in cause_measures(run, **settings)]
-        grid["authors_code"] = [AUTHORS_CODE.measurement_of(c) for run in runs for c in figs_2_and_7(run, **settings) if c.method != "random"]
-        grid["authors_code"] += [AUTHORS_CODE.measurement_of(c) for run in networks["gru_sizes"] if run.d != 20
-                                 for c in size_measures(run, **settings) if c.method != "random"]
+        grid["authors_code"] = [
+            AUTHORS_CODE.measurement_of(c)
+            for run in runs
+            for c in figs_2_and_7(run, **settings)
+            if c.method != "random"
+        ]
+        grid["authors_code"] += [
+            AUTHORS_CODE.measurement_of(c)
+            for run in networks["gru_sizes"]
+            if run.d != 20
+            for c in size_measures(run, **settings)
+            if c.method != "random"
+        ]
         variants = networks["void_transformer"] + networks["nope_transformer"]
-        grid["transformer_variants"] = ([c for run in variants for c in transformer_variant_measures(run, **settings)]
-                                        + [DasConfig(run, trained=False, **settings) for run in variants if run.seed in CONTROL_SEEDS])
+        grid["transformer_variants"] = [
+            c for run in variants for c in transformer_variant_measures(run, **settings)
+        ] + [DasConfig(run, trained=False, **settings) for run in variants if run.seed in CONTROL_SEEDS]
     else:
-        grid["transformer_variants"] = [c for run in networks["nope_transformer"] for c in transformer_variant_measures(run, **settings)]
+        grid["transformer_variants"] = [
+            c for run in networks["nope_transformer"] for c in transformer_variant_measures(run, **settings)
+        ]
     linear = alignment_function_runs(profile, networks)
-    grid["alignment_functions"] = ([c for run in linear for c in alignment_function_measures(run, **settings)]
-                                   + [c for run in linear if run.seed in CONTROL_SEEDS
-                                      for c in alignment_function_measures(run, trained=False, **settings)])
+    grid["alignment_functions"] = [c for run in linear for c in alignment_function_measures(run, **settings)] + [
+        c
+        for run in linear
+        if run.seed in CONTROL_SEEDS
+        for c in alignment_function_measures(run, trained=False, **settings)
+    ]
     grid["k_sweep"] = [c for run in k_sweep_runs(profile, networks) for c in k_sweep(run, K_SWEEP[profile], **settings)]
     return grid
 

@@ -20,12 +20,26 @@ from collections import defaultdict
 from dataclasses import dataclass, fields, replace
 from typing import ClassVar, Sequence, Union
 
-from numvars.das import ALIGNMENTS, DasResult, PairSet, fit_alignments, make_alignment, make_pairs
+from numvars.das import (
+    ALIGNMENTS,
+    DasResult,
+    PairSet,
+    fit_alignments,
+    make_alignment,
+    make_pairs,
+)
+from numvars.measures import order_of
 from numvars.models import CountingModel, build_model
 from numvars.programs import DEMO_CONTINUATIONS, get_program
 from numvars.store import Store
 from numvars.tasks import POSITION_RULES, Task
-from numvars.training import CHECKPOINTS, RunResult, TrainConfig, derive_seed, train_and_test
+from numvars.training import (
+    CHECKPOINTS,
+    RunResult,
+    TrainConfig,
+    derive_seed,
+    train_and_test,
+)
 
 RUN_KIND, DAS_KIND = "run", "das"
 SPLITS = ("train", "val", "test")
@@ -51,8 +65,6 @@ def describe(config: TrainConfig) -> str:
 # ------------------------------------------------------------------------ DAS measurements
 #: the settings of a measurement that chapter 4 §4.7 varies one at a time
 PROTOCOL_FIELDS = ("checkpoint", "positions", "score_at_t", "demo_continuation")
-#: the order in which a grid's measurements are computed (:meth:`DasJob.priority`)
-VARIABLE_ORDER = ("full_swap", "count", "phase", "count+phase", "demo_count", "resp_count")
 
 
 @dataclass(frozen=True)
@@ -96,16 +108,22 @@ class DasConfig:
         if self.method not in ALIGNMENTS:
             raise ValueError(f"unknown DAS method {self.method!r}; allowed: {list(ALIGNMENTS)}")
         if self.k is not None and (not isinstance(self.k, int) or self.k < 1):
-            raise ValueError(f"k (the swapped dimensions) must be None (half the state) or an integer >= 1, got {self.k!r}")
+            raise ValueError(
+                f"k (the swapped dimensions) must be None (half the state) or an integer >= 1, got {self.k!r}"
+            )
         if self.method == "full_swap" and self.k is not None:
             raise ValueError("a full swap swaps the whole state: leave k as None")
         if (self.method == "full_swap") != (self.variable is None):
             raise ValueError("a full swap aligns the whole state (variable=None), and only a full swap does")
         get_program(self.program, self.run.task).check_variables(self.variables)  # unknown variable: clear error
         if not (self.at_epoch and self.checkpoint >= 0) and self.checkpoint not in CHECKPOINTS:
-            raise ValueError(f"unknown checkpoint {self.checkpoint!r}; allowed: {list(CHECKPOINTS)} or a saved epoch (an int >= 0)")
+            raise ValueError(
+                f"unknown checkpoint {self.checkpoint!r}; allowed: {list(CHECKPOINTS)} or a saved epoch (an int >= 0)"
+            )
         if self.demo_continuation not in DEMO_CONTINUATIONS:
-            raise ValueError(f"unknown demo_continuation {self.demo_continuation!r}; allowed: {list(DEMO_CONTINUATIONS)}")
+            raise ValueError(
+                f"unknown demo_continuation {self.demo_continuation!r}; allowed: {list(DEMO_CONTINUATIONS)}"
+            )
         if self.positions not in POSITION_RULES:
             raise ValueError(f"unknown position rule {self.positions!r}; allowed: {list(POSITION_RULES)}")
 
@@ -122,16 +140,26 @@ class DasConfig:
     @property
     def pairs(self) -> "PairSpec":
         """What the pair sets depend on (not the network, the seed or the method)."""
-        return PairSpec(self.run.task, self.program, self.variable, self.n_pairs, self.pair_seed, self.demo_continuation,
-                        self.positions, self.score_at_t)
+        return PairSpec(
+            self.run.task,
+            self.program,
+            self.variable,
+            self.n_pairs,
+            self.pair_seed,
+            self.demo_continuation,
+            self.positions,
+            self.score_at_t,
+        )
 
     def protocol_changes(self) -> dict:
         """The protocol settings where this measurement departs from the default protocol: its
         network's training rules (:meth:`TrainConfig.rule_changes`) and its own
         (:data:`PROTOCOL_FIELDS`), e.g. ``{"checkpoint": "criterion"}``."""
         defaults = {f.name: f.default for f in fields(DasConfig)}
-        return {**self.run.rule_changes(),
-                **{name: getattr(self, name) for name in PROTOCOL_FIELDS if getattr(self, name) != defaults[name]}}
+        return {
+            **self.run.rule_changes(),
+            **{name: getattr(self, name) for name in PROTOCOL_FIELDS if getattr(self, name) != defaults[name]},
+        }
 
     def stack_key(self) -> "DasConfig":
         """What the measurements fitted together as one stack share: this measurement on seed 0 of
@@ -145,13 +173,13 @@ class DasConfig:
         return self.run.seed, self.checkpoint
 
     @property
-    def measure_name(self) -> str:
-        """The variable's name, ``"full_swap"`` for the whole state (e.g. ``"count"``)."""
+    def variable_name(self) -> str:
+        """The ``variable`` column of the DAS tables: the variable, ``"full_swap"`` for the whole state."""
         return self.variable or "full_swap"
 
     def label(self) -> str:
         """E.g. ``"up_down.count"``, ``"ctx_distr.full_swap"``."""
-        return f"{self.program}.{self.variable or 'full_swap'}"
+        return f"{self.program}.{self.variable_name}"
 
 
 @dataclass(frozen=True)
@@ -172,8 +200,15 @@ def pair_set(spec: PairSpec, split: str) -> PairSet:
     network of a task is measured on the same pairs."""
     n = spec.n_pairs[SPLITS.index(split)]
     program = get_program(spec.program, spec.task)
-    return make_pairs(program, spec.variable, n, seed=derive_seed(spec.pair_seed, f"das-{split}"), demo_continuation=spec.demo_continuation,
-                      positions=spec.positions, score_at_t=spec.score_at_t)
+    return make_pairs(
+        program,
+        spec.variable,
+        n,
+        seed=derive_seed(spec.pair_seed, f"das-{split}"),
+        demo_continuation=spec.demo_continuation,
+        positions=spec.positions,
+        score_at_t=spec.score_at_t,
+    )
 
 
 def network(config: DasConfig, store: Store | None = None, run: RunResult | None = None) -> CountingModel:
@@ -204,13 +239,27 @@ def measure_stack(configs: Sequence[DasConfig], store: Store | None = None) -> l
     first = configs[0]
     if len({c.stack_key() for c in configs}) != 1 or len({c.member for c in configs}) != len(configs):
         raise ValueError("measurements computed together must differ only in the network's seed (or saved epoch)")
-    runs = {c.run: load_run(c.run, store) for c in configs if c.trained}  # each run once: a stack may hold its checkpoints
+    runs = {
+        c.run: load_run(c.run, store) for c in configs if c.trained
+    }  # each run once: a stack may hold its checkpoints
     model = CountingModel.stack([network(c, store, runs.get(c.run)) for c in configs]).requires_grad_(False)
     seeds = tuple(c.run.seed for c in configs)
-    alignment = make_alignment(first.method, model.config.state_size, first.k, seed=seeds if len(seeds) > 1 else seeds[0])
+    alignment = make_alignment(
+        first.method, model.config.state_size, first.k, seed=seeds if len(seeds) > 1 else seeds[0]
+    )
     train, val, test = (pair_set(first.pairs, split) for split in SPLITS)
-    results = fit_alignments(model, alignment, train, val, test, max_epochs=first.max_epochs, patience=first.patience,
-                             lr=first.lr, batch_size=first.batch_size, seed=derive_seed(first.pair_seed, "das-batches"))
+    results = fit_alignments(
+        model,
+        alignment,
+        train,
+        val,
+        test,
+        max_epochs=first.max_epochs,
+        patience=first.patience,
+        lr=first.lr,
+        batch_size=first.batch_size,
+        seed=derive_seed(first.pair_seed, "das-batches"),
+    )
     for result in results:
         result.seconds = (time.perf_counter() - start) / len(configs)
     return results
@@ -235,11 +284,6 @@ class TrainJob:
         for result in train_and_test(self.configs):
             store.save(RUN_KIND, result.config, result.to_payload())
 
-    @property
-    def measure_name(self) -> str:
-        """The variable's name, ``"full_swap"`` for the whole state (e.g. ``"count"``)."""
-        return self.variable or "full_swap"
-
     def label(self) -> str:
         return f"{describe(self.configs[0])} seeds {','.join(str(c.seed) for c in self.configs)}"
 
@@ -261,11 +305,6 @@ class DasJob:
         for config, result in zip(self.configs, measure_stack(self.configs, store)):
             store.save(DAS_KIND, config, result.to_payload())
 
-    @property
-    def measure_name(self) -> str:
-        """The variable's name, ``"full_swap"`` for the whole state (e.g. ``"count"``)."""
-        return self.variable or "full_swap"
-
     def label(self) -> str:
         first = self.configs[0]
         rules = first.run.rule_changes()  # named by describe(first.run)
@@ -279,11 +318,18 @@ class DasJob:
 
     def priority(self) -> tuple:
         """Sort key: the measurements with nothing to learn first (they are quick), then by
-        :data:`VARIABLE_ORDER` (so that an interrupted grid has its main measures), the default
+        :func:`numvars.measures.order_of` (so that an interrupted grid has its main measures), the default
         protocol before its variants, and neighbours that share pair sets together."""
         first = self.configs[0]
-        return (ALIGNMENTS[first.method].trainable, VARIABLE_ORDER.index(first.variable or "full_swap"), bool(first.protocol_changes()),
-                first.run.task.kind, first.label(), first.method, str(first.protocol_changes()))
+        return (
+            ALIGNMENTS[first.method].trainable,
+            order_of(first.variable),
+            bool(first.protocol_changes()),
+            first.run.task.kind,
+            first.label(),
+            first.method,
+            str(first.protocol_changes()),
+        )
 
 
 Job = Union[TrainJob, DasJob]

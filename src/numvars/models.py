@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from numvars.recurrence import pack, run_packed, unpack
 
 ARCHITECTURES = ("gru", "lstm", "transformer")
+RECURRENT = ("gru", "lstm")  # the architectures that carry a state from token to token
 PAD_ID = 0  # every task's PAD (numvars.tasks): no output is computed there
 POSITIONAL = ("rope", "none")
 ROPE_BASE = 10_000.0
@@ -95,11 +96,15 @@ class ModelConfig:
         if self.lstm_units not in LSTM_UNITS:
             raise ValueError(f"unknown LSTM size rule {self.lstm_units!r}; allowed: {list(LSTM_UNITS)}")
         if self.lstm_units == "half" and (self.arch != "lstm" or self.d % 2):
-            raise ValueError(f"lstm_units='half' needs an LSTM of even d (d/2 units for h and c), got a {self.arch} of d = {self.d}")
+            raise ValueError(
+                f"lstm_units='half' needs an LSTM of even d (d/2 units for h and c), got a {self.arch} of d = {self.d}"
+            )
         if self.dropout_sites not in DROPOUT_SITES:
             raise ValueError(f"unknown dropout sites {self.dropout_sites!r}; allowed: {list(DROPOUT_SITES)}")
         if self.dropout_sites == "all" and self.arch != "transformer":
-            raise ValueError(f"dropout_sites='all' (attention, feed-forward, residual) needs a transformer, got a {self.arch}")
+            raise ValueError(
+                f"dropout_sites='all' (attention, feed-forward, residual) needs a transformer, got a {self.arch}"
+            )
 
     @property
     def units(self) -> int:
@@ -139,7 +144,9 @@ class Patch:
 
     def check(self, n_members: int, batch: int, length: int, state_size: int) -> None:
         if self.rows.shape != self.steps.shape or self.rows.dim() != 1:
-            raise ValueError(f"patch rows {tuple(self.rows.shape)} and steps {tuple(self.steps.shape)} must be equal 1-d shapes")
+            raise ValueError(
+                f"patch rows {tuple(self.rows.shape)} and steps {tuple(self.steps.shape)} must be equal 1-d shapes"
+            )
         if len(self.rows) == 0:
             return
         if self.steps.min() < 0 or self.steps.max() >= length:
@@ -149,7 +156,9 @@ class Patch:
         if self.members is not None and (self.members.min() < 0 or self.members.max() >= n_members):
             raise ValueError(f"patch member {int(self.members.max())} is outside the ensemble (0..{n_members - 1})")
         if isinstance(self.values, Tensor) and self.values.shape != (len(self.rows), state_size):
-            raise ValueError(f"patch values must have shape ({len(self.rows)}, {state_size}), got {tuple(self.values.shape)}")
+            raise ValueError(
+                f"patch values must have shape ({len(self.rows)}, {state_size}), got {tuple(self.values.shape)}"
+            )
 
     def apply(self, states: Tensor, step: int | None = None) -> Tensor:
         """``states`` (E, B, S) at ``step``, or (E, B, L, S) for every step at once, patched
@@ -180,8 +189,10 @@ class ExtraTerm:
 
     def check(self, batch: int, length: int, vocab_size: int) -> None:
         if self.queries.shape != (batch, length) or self.queries.dtype != torch.bool:
-            raise ValueError(f"extra-term queries must be a bool tensor of shape ({batch}, {length}), got "
-                             f"{self.queries.dtype} {tuple(self.queries.shape)}")
+            raise ValueError(
+                f"extra-term queries must be a bool tensor of shape ({batch}, {length}), got "
+                f"{self.queries.dtype} {tuple(self.queries.shape)}"
+            )
         if not 0 <= self.token < vocab_size:
             raise ValueError(f"extra-term token {self.token} is outside the vocabulary 0..{vocab_size - 1}")
         if self.copies < 1:
@@ -330,8 +341,14 @@ class CountingModel(nn.Module):
         keep = torch.stack([torch.rand(x.shape[1:], generator=g) >= p for g in self.dropout_generators])
         return x * keep * (1 / (1 - p))
 
-    def forward(self, tokens: Tensor, patch: Patch | None = None, return_attention: bool = False,
-                extra_term: ExtraTerm | None = None, feed_back: Tensor | None = None) -> Output:
+    def forward(
+        self,
+        tokens: Tensor,
+        patch: Patch | None = None,
+        return_attention: bool = False,
+        extra_term: ExtraTerm | None = None,
+        feed_back: Tensor | None = None,
+    ) -> Output:
         """Logits and intervenable states for every token.
 
         Args:
@@ -358,27 +375,37 @@ class CountingModel(nn.Module):
             )
         if patch is not None:
             patch.check(self.n_members, tokens.shape[1], tokens.shape[2], self.config.state_size)
-            if patch.layer is not None and (self.config.arch != "transformer" or not 0 <= patch.layer <= self.config.n_layers):
-                raise ValueError(f"a patch at layer {patch.layer} needs a transformer with at least that many layers "
-                                 f"(0: the embedding); this model is a {self.config.n_layers}-layer {self.config.arch}"
-                                 if self.config.arch == "transformer" else
-                                 f"a patch at a layer needs a transformer; a {self.config.arch} has one state (layer=None)")
+            if patch.layer is not None and (
+                self.config.arch != "transformer" or not 0 <= patch.layer <= self.config.n_layers
+            ):
+                raise ValueError(
+                    f"a patch at layer {patch.layer} needs a transformer with at least that many layers "
+                    f"(0: the embedding); this model is a {self.config.n_layers}-layer {self.config.arch}"
+                    if self.config.arch == "transformer"
+                    else f"a patch at a layer needs a transformer; a {self.config.arch} has one state (layer=None)"
+                )
         if return_attention and self.config.arch != "transformer":
             raise ValueError("attention weights exist only for the transformer")
         if extra_term is not None:
             if self.config.arch != "transformer" or self.config.positional != "none":
-                raise ValueError("an extra attention term (App. A.4) needs a transformer without positional encoding "
-                                 f"(positional='none'); this model is a {self.config.arch} "
-                                 f"{'' if self.config.arch != 'transformer' else 'with ' + self.config.positional}".rstrip())
+                raise ValueError(
+                    "an extra attention term (App. A.4) needs a transformer without positional encoding "
+                    f"(positional='none'); this model is a {self.config.arch} "
+                    f"{'' if self.config.arch != 'transformer' else 'with ' + self.config.positional}".rstrip()
+                )
             extra_term.check(tokens.shape[1], tokens.shape[2], self.config.vocab_size)
         if feed_back is not None:
             if self.config.arch == "transformer" or patch is not None:
-                raise ValueError("free-running inputs (feed_back) are for an unpatched GRU or LSTM; "
-                                 f"this is a {self.config.arch}{' with a patch' if patch is not None else ''}")
+                raise ValueError(
+                    "free-running inputs (feed_back) are for an unpatched GRU or LSTM; "
+                    f"this is a {self.config.arch}{' with a patch' if patch is not None else ''}"
+                )
             feed_back = feed_back.unsqueeze(0) if squeeze else feed_back
             if feed_back.shape != tokens.shape or feed_back.dtype != torch.bool or bool(feed_back[..., 0].any()):
-                raise ValueError(f"feed_back must be a bool mask of the tokens' shape {tuple(tokens.shape)}, False at "
-                                 f"position 0 (nothing precedes it); got {feed_back.dtype} {tuple(feed_back.shape)}")
+                raise ValueError(
+                    f"feed_back must be a bool mask of the tokens' shape {tuple(tokens.shape)}, False at "
+                    f"position 0 (nothing precedes it); got {feed_back.dtype} {tuple(feed_back.shape)}"
+                )
             logits, states, attention = (*self._run_free(tokens, feed_back), None)
         else:
             logits, states, attention = self._run(tokens, patch, return_attention, extra_term)
@@ -389,8 +416,14 @@ class CountingModel(nn.Module):
     def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool, extra_term: ExtraTerm | None):
         raise NotImplementedError
 
-    def resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None = None,
-               needed: Tensor | None = None) -> Tensor:
+    def resume(
+        self,
+        tokens: Tensor,
+        steps: Tensor,
+        new_states: Tensor,
+        states: Tensor | None = None,
+        needed: Tensor | None = None,
+    ) -> Tensor:
         """Replace one state per sequence and recompute only what it affects.
 
         Interchange interventions replace the state after token ``steps[b]`` of every sequence
@@ -420,8 +453,10 @@ class CountingModel(nn.Module):
         squeeze = new_states.dim() == 2
         if squeeze:
             if self.n_members != 1:
-                raise ValueError(f"an ensemble of {self.n_members} members needs new_states of shape (E, B, S), one member "
-                                 f"per row of E")
+                raise ValueError(
+                    f"an ensemble of {self.n_members} members needs new_states of shape (E, B, S), one member "
+                    f"per row of E"
+                )
             new_states = new_states.unsqueeze(0)
             states = None if states is None else states.unsqueeze(0)
         B, L = tokens.shape
@@ -436,7 +471,9 @@ class CountingModel(nn.Module):
         logits = self._resume(tokens, steps, new_states, states, needed)
         return logits[0] if squeeze else logits
 
-    def _resume(self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None, needed: Tensor | None) -> Tensor:
+    def _resume(
+        self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None, needed: Tensor | None
+    ) -> Tensor:
         raise NotImplementedError
 
 
@@ -496,7 +533,9 @@ class _Recurrent(CountingModel):
         lengths = sequence_lengths(tokens)
         order, running, rows, steps = pack(lengths)
         if not running:
-            return self.w_h.new_zeros(E, B, L, self.config.vocab_size), self.w_h.new_zeros(E, B, L, self.config.state_size)
+            return self.w_h.new_zeros(E, B, L, self.config.vocab_size), self.w_h.new_zeros(
+                E, B, L, self.config.state_size
+            )
         packed_tokens = tokens.gather(1, order.unsqueeze(-1).expand(E, B, L))[:, rows, steps]  # (E, R)
         table = stacked_linear(self.embedding, self.w_x, self.b_x)  # (E, V, g*d): W_x x + b_x of every token x
         gates_x = torch.bmm(F.one_hot(packed_tokens, self.config.vocab_size).to(table.dtype), table)  # (E, R, g*d)
@@ -532,7 +571,9 @@ class _Recurrent(CountingModel):
             rows, offsets, hidden = rows[keep], offsets[keep], hidden[:, keep]
         logits = torch.stack([self.head_member(e, hidden[e]) for e in range(E)])  # (E, R, V)
         members = torch.arange(E).unsqueeze(1)
-        return logits.new_zeros(E, B, width, logits.shape[-1]).index_put((members, rows.unsqueeze(0), offsets.unsqueeze(0)), logits)
+        return logits.new_zeros(E, B, width, logits.shape[-1]).index_put(
+            (members, rows.unsqueeze(0), offsets.unsqueeze(0)), logits
+        )
 
     def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
         raise NotImplementedError
@@ -563,7 +604,9 @@ class LSTM(_Recurrent):
         """gates_x (E, B, 4u), state [h; c] (E, B, 2u) -> the next [h; c] (u: the units)."""
         h, c = state.chunk(2, dim=-1)  # chunks, not slices (see GRU.cell)
         gates = gates_x + torch.baddbmm(self.b_h.unsqueeze(1), h, self.w_h)  # (E, B, 4d): i f g o
-        input_forget, cell_input, output = gates.split((2 * self.config.units, self.config.units, self.config.units), dim=-1)
+        input_forget, cell_input, output = gates.split(
+            (2 * self.config.units, self.config.units, self.config.units), dim=-1
+        )
         input_gate, forget_gate = torch.sigmoid(input_forget).chunk(2, dim=-1)
         c = forget_gate * c + input_gate * torch.tanh(cell_input)
         h = torch.sigmoid(output) * torch.tanh(c)
@@ -604,9 +647,13 @@ class Transformer(CountingModel):
             causal = torch.ones(L, L, dtype=torch.bool).triu(1)
             scores = scores.masked_fill(causal, float("-inf"))
             if extra_term is not None:  # one more column: the extra key, for the chosen queries only
-                extra_k, extra_v = self._qkv(i, self.embedding[:, extra_term.token].unsqueeze(1).unsqueeze(1))[1:]  # (E, 1, 1, d)
+                extra_k, extra_v = self._qkv(i, self.embedding[:, extra_term.token].unsqueeze(1).unsqueeze(1))[
+                    1:
+                ]  # (E, 1, 1, d)
                 extra = (q @ extra_k.transpose(-1, -2)) / math.sqrt(d) + math.log(extra_term.copies)  # (E, B, L, 1)
-                scores = torch.cat([scores, extra.masked_fill(~extra_term.queries.unsqueeze(-1), float("-inf"))], dim=-1)
+                scores = torch.cat(
+                    [scores, extra.masked_fill(~extra_term.queries.unsqueeze(-1), float("-inf"))], dim=-1
+                )
                 v = torch.cat([v, extra_v.expand(-1, v.shape[1], 1, -1)], dim=2)
             weights = scores.softmax(dim=-1)
             mixed = drop(weights) @ v
@@ -621,8 +668,11 @@ class Transformer(CountingModel):
     def _qkv(self, i: int, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Layer ``i``'s queries, keys and values of the residual stream x (E, B, L, d): three
         (E, B, L, d) tensors, RoPE applied to q and k if the model uses it."""
-        q, k, v = stacked_linear(stacked_layer_norm(x, getattr(self, f"l{i}_ln1_w"), getattr(self, f"l{i}_ln1_b")),
-                                 getattr(self, f"l{i}_qkv_w"), getattr(self, f"l{i}_qkv_b")).split(self.config.d, dim=-1)
+        q, k, v = stacked_linear(
+            stacked_layer_norm(x, getattr(self, f"l{i}_ln1_w"), getattr(self, f"l{i}_ln1_b")),
+            getattr(self, f"l{i}_qkv_w"),
+            getattr(self, f"l{i}_qkv_b"),
+        ).split(self.config.d, dim=-1)
         if self.config.positional == "rope":
             q, k = rope(q), rope(k)
         return q, k, v
@@ -646,7 +696,9 @@ class Transformer(CountingModel):
         logits, states = [], []
         for start in range(0, B, BUCKET_ROWS):
             width = max(1, int(longest[start]))
-            part_logits, residuals, _ = self._residuals(ordered[:, start : start + BUCKET_ROWS, :width], None, False, None)
+            part_logits, residuals, _ = self._residuals(
+                ordered[:, start : start + BUCKET_ROWS, :width], None, False, None
+            )
             logits.append(F.pad(part_logits, (0, 0, 0, L - width)))
             states.append(F.pad(residuals[1], (0, 0, 0, L - width)))
         rank = order.argsort(dim=1).unsqueeze(-1).unsqueeze(-1)  # (E, B, 1, 1): where each original row went
@@ -656,7 +708,9 @@ class Transformer(CountingModel):
     def residuals(self, tokens: Tensor, patch: Patch | None = None) -> list[Tensor]:
         """The residual stream after each layer, (E, B, L, d) each: entry 0 is the embedding,
         entry 1 the intervenable state, the last what the final LayerNorm and head read."""
-        return self._residuals(tokens.expand(self.n_members, *tokens.shape[-2:]) if tokens.dim() == 2 else tokens, patch, False, None)[1]
+        return self._residuals(
+            tokens.expand(self.n_members, *tokens.shape[-2:]) if tokens.dim() == 2 else tokens, patch, False, None
+        )[1]
 
     def _residuals(self, tokens, patch, return_attention, extra_term):
         """Logits, the residual after every layer (see :meth:`residuals`; the patch applied at
@@ -679,8 +733,10 @@ class Transformer(CountingModel):
         L = tokens.shape[1]
         if states is None:
             states = self(tokens.expand(E, B, L)).states
-        x = states.index_put((torch.arange(E).unsqueeze(1), torch.arange(B).unsqueeze(0), steps.unsqueeze(0)),
-                             new_states.to(states.dtype))
+        x = states.index_put(
+            (torch.arange(E).unsqueeze(1), torch.arange(B).unsqueeze(0), steps.unsqueeze(0)),
+            new_states.to(states.dtype),
+        )
         n_after = (tokens != PAD_ID).sum(1) - steps  # (B,) predictions from the replaced step on
         width = int(n_after.max())
         real = torch.arange(width).unsqueeze(0) < n_after.unsqueeze(1)  # (B, W)
@@ -755,8 +811,14 @@ def build_model(config: ModelConfig, seeds: Sequence[int] = (0,)) -> CountingMod
 
 
 @torch.no_grad()
-def generate(model: CountingModel, prefix: Tensor | Sequence[int], patch: Patch | None = None, max_new: int = 40,
-             stop: int | None = None, extra_term: Callable[[Tensor], ExtraTerm | None] | None = None) -> Tensor:
+def generate(
+    model: CountingModel,
+    prefix: Tensor | Sequence[int],
+    patch: Patch | None = None,
+    max_new: int = 40,
+    stop: int | None = None,
+    extra_term: Callable[[Tensor], ExtraTerm | None] | None = None,
+) -> Tensor:
     """Greedy continuation of ``prefix`` — ids (P,), or (B, P) sequences of one length — by a
     one-member model, for up to ``max_new`` tokens. ``patch`` replaces states inside the prefix
     (its steps < P) and is applied again at every step: the model is causal, so the whole
@@ -792,7 +854,9 @@ def generate(model: CountingModel, prefix: Tensor | Sequence[int], patch: Patch 
     return ids[0] if squeeze else ids
 
 
-def keep_adam_state(optimizer: torch.optim.Adam, old: Iterable[Tensor], new: Iterable[Tensor], keep: Sequence[int]) -> torch.optim.Adam:
+def keep_adam_state(
+    optimizer: torch.optim.Adam, old: Iterable[Tensor], new: Iterable[Tensor], keep: Sequence[int]
+) -> torch.optim.Adam:
     """A new Adam over the parameters ``new`` — the members ``keep`` of the stacked parameters
     ``old``, in the same order (leading dimension E) — carrying those members' optimiser
     state. Adam's update is elementwise, so each kept member goes on exactly as it would alone."""
@@ -802,5 +866,7 @@ def keep_adam_state(optimizer: torch.optim.Adam, old: Iterable[Tensor], new: Ite
     for old_param, new_param in zip(old, new):
         state = optimizer.state.get(old_param)
         if state:
-            kept.state[new_param] = {key: value if key == "step" else value[index].clone() for key, value in state.items()}
+            kept.state[new_param] = {
+                key: value if key == "step" else value[index].clone() for key, value in state.items()
+            }
     return kept

@@ -38,20 +38,6 @@ transformer single  0.12       0.13       0.99           0.12       0.12        
 transformer same    0.12       0.13       0.97           0.12       0.12            0.35            0.47
 """
 
-MEASURE_NAMES = {
-    "count": "Up-Down count",
-    "up_up": "Up-Up (better count)",
-    "demo_count": "Up-Up demo_count",
-    "resp_count": "Up-Up resp_count",
-    "phase": "Up-Down phase",
-    "count+phase": "Up-Down count and phase together (authors' configs)",
-    "full_swap": "Ctx-Distr full swap",
-    "random": "random rotation (count)",
-}
-
-#: the figure each measure's bar is compared with where one figure is shown (Fig. 2's three, else Fig. 7)
-FIGURE_OF = {"count": "2", "up_up": "2", "full_swap": "2", "demo_count": "7", "resp_count": "7", "phase": "7"}
-
 
 def iia_cells() -> pd.DataFrame:
     """Every cell of Figs. 2 and 7: columns ``arch``, ``task``, ``figure`` (``"2"``/``"7"``),
@@ -85,41 +71,116 @@ _TASKS = ("multi", "single", "same")
 def _span(archs: tuple, tasks: tuple, figure: str, measure: str) -> str:
     """The range of the paper's Fig. 2/7 cells ``measure`` on ``archs`` × ``tasks``, e.g. ``"0.93–0.97"``."""
     cells = iia_cells()
-    values = cells[cells["arch"].isin(archs) & cells["task"].isin(tasks) & (cells["figure"] == figure) & (cells["measure"] == measure)]["paper"]
+    values = cells[
+        cells["arch"].isin(archs)
+        & cells["task"].isin(tasks)
+        & (cells["figure"] == figure)
+        & (cells["measure"] == measure)
+    ]["paper"]
     return f"{values.min():.2f}–{values.max():.2f}"
 
 
 #: Every claim of the paper that the book tests (PAPER.md §5), in the paper's order.
 CLAIMS: tuple[Claim, ...] = (
-    Claim("rnn_count", "GRUs and LSTMs on Multi/Single-Object carry a mutable count, aligned with Up-Down",
-          "Fig 2, IIA of count", _span(_RNN, _COUNTING, "2", "count"), "04_number_variables", (_RNN, _COUNTING, "2", ("count",))),
-    Claim("rnn_up_down_best", "Up-Down beats Up-Up and \"no carried state\" in RNNs",
-          "Fig 2, Up-Up and full-swap IIA",
-          f"Up-Up {_span(_RNN, _COUNTING, '2', 'up_up')}; full swap {_span(_RNN, _COUNTING, '2', 'full_swap')}", "04_number_variables",
-          (_RNN, _COUNTING, "2", ("up_up", "full_swap"))),
-    Claim("rnn_phase", "RNNs also carry a phase variable", "Fig 7, IIA of phase", _span(_RNN, _COUNTING, "7", "phase"), "04_number_variables",
-          (_RNN, _COUNTING, "7", ("phase",))),
-    Claim("same_object", "Same-Object RNNs solve the task but align poorly with every program", "Fig 2/7",
-          "Up-Down ≈0.35–0.49", "04_number_variables", (_RNN, ("same",), "7", ("count", "demo_count", "resp_count", "phase"))),
-    Claim("transformer_no_count", "Transformers keep no carried count: count swaps fail, a full swap after layer 1 changes nothing",
-          "Fig 2", f"count {_span(('transformer',), _TASKS, '2', 'count')}; full swap {_span(('transformer',), _TASKS, '2', 'full_swap')}", "04_number_variables",
-          (("transformer",), _TASKS, "2", ("count", "full_swap"))),
-    Claim("nope_sum", "A 1-layer NoPE transformer counts by a ±1 sum in attention: adding one demo (or one response) "
-          "key-value term moves EOS by exactly one (later or earlier)", "App. A.4", "100 %", "06_transformers"),
-    Claim("attention", "In the response phase, queries attend over demo tokens and T with very little attention on earlier R; "
-          "demo-phase queries attend mostly to B (2-layer RoPE)", "Fig 8", "qualitative", "06_transformers"),
-    Claim("void_tokens", "With void tokens breaking position ≈ count, transformers still keep no carried count",
-          "Fig 11", "full swap ≈0.95–1.0", "06_transformers"),
-    Claim("size_sweep", "Bigger GRUs align better and vary less across seeds", "Fig 3 left, size sweep",
-          "IIA rises from ≈0.7 (d=8) to ≈0.99 (d≥48)", "05_size_learning_gradience"),
-    Claim("dynamics", "Over training, task accuracy and IIA rise and plateau together", "Fig 3 right, DAS on checkpoints",
-          "\"strong correlation\" (no statistic given)", "05_size_learning_gradience"),
-    Claim("graded", "The neural \"symbols\" are graded: IIA falls for large counts and for large source–target differences; "
-          "smaller nets are more graded", "Fig 4", "qualitative + curves", "05_size_learning_gradience"),
-    Claim("behaviour", "Networks interpolate to held-out N but do not extrapolate past 20", "Fig 6",
-          "≈1.0 on 1..20, ≈0 by N≈25–30", "02_networks_and_training"),
-    Claim("geometry", "Hidden states of a GRU lie on an ordered count manifold, with a jump at T", "Figs 12–14, PCA",
-          "qualitative", "07_where_the_count_lives"),
+    Claim(
+        "rnn_count",
+        "GRUs and LSTMs on Multi/Single-Object carry a mutable count, aligned with Up-Down",
+        "Fig 2, IIA of count",
+        _span(_RNN, _COUNTING, "2", "count"),
+        "04_number_variables",
+        (_RNN, _COUNTING, "2", ("count",)),
+    ),
+    Claim(
+        "rnn_up_down_best",
+        'Up-Down beats Up-Up and "no carried state" in RNNs',
+        "Fig 2, Up-Up and full-swap IIA",
+        f"Up-Up {_span(_RNN, _COUNTING, '2', 'up_up')}; full swap {_span(_RNN, _COUNTING, '2', 'full_swap')}",
+        "04_number_variables",
+        (_RNN, _COUNTING, "2", ("up_up", "full_swap")),
+    ),
+    Claim(
+        "rnn_phase",
+        "RNNs also carry a phase variable",
+        "Fig 7, IIA of phase",
+        _span(_RNN, _COUNTING, "7", "phase"),
+        "04_number_variables",
+        (_RNN, _COUNTING, "7", ("phase",)),
+    ),
+    Claim(
+        "same_object",
+        "Same-Object RNNs solve the task but align poorly with every program",
+        "Fig 2/7",
+        "Up-Down ≈0.35–0.49",
+        "04_number_variables",
+        (_RNN, ("same",), "7", ("count", "demo_count", "resp_count", "phase")),
+    ),
+    Claim(
+        "transformer_no_count",
+        "Transformers keep no carried count: count swaps fail, a full swap after layer 1 changes nothing",
+        "Fig 2",
+        f"count {_span(('transformer',), _TASKS, '2', 'count')}; full swap {_span(('transformer',), _TASKS, '2', 'full_swap')}",
+        "04_number_variables",
+        (("transformer",), _TASKS, "2", ("count", "full_swap")),
+    ),
+    Claim(
+        "nope_sum",
+        "A 1-layer NoPE transformer counts by a ±1 sum in attention: adding one demo (or one response) "
+        "key-value term moves EOS by exactly one (later or earlier)",
+        "App. A.4",
+        "100 %",
+        "06_transformers",
+    ),
+    Claim(
+        "attention",
+        "In the response phase, queries attend over demo tokens and T with very little attention on earlier R; "
+        "demo-phase queries attend mostly to B (2-layer RoPE)",
+        "Fig 8",
+        "qualitative",
+        "06_transformers",
+    ),
+    Claim(
+        "void_tokens",
+        "With void tokens breaking position ≈ count, transformers still keep no carried count",
+        "Fig 11",
+        "full swap ≈0.95–1.0",
+        "06_transformers",
+    ),
+    Claim(
+        "size_sweep",
+        "Bigger GRUs align better and vary less across seeds",
+        "Fig 3 left, size sweep",
+        "IIA rises from ≈0.7 (d=8) to ≈0.99 (d≥48)",
+        "05_size_learning_gradience",
+    ),
+    Claim(
+        "dynamics",
+        "Over training, task accuracy and IIA rise and plateau together",
+        "Fig 3 right, DAS on checkpoints",
+        '"strong correlation" (no statistic given)',
+        "05_size_learning_gradience",
+    ),
+    Claim(
+        "graded",
+        'The neural "symbols" are graded: IIA falls for large counts and for large source–target differences; '
+        "smaller nets are more graded",
+        "Fig 4",
+        "qualitative + curves",
+        "05_size_learning_gradience",
+    ),
+    Claim(
+        "behaviour",
+        "Networks interpolate to held-out N but do not extrapolate past 20",
+        "Fig 6",
+        "≈1.0 on 1..20, ≈0 by N≈25–30",
+        "02_networks_and_training",
+    ),
+    Claim(
+        "geometry",
+        "Hidden states of a GRU lie on an ordered count manifold, with a jump at T",
+        "Figs 12–14, PCA",
+        "qualitative",
+        "07_where_the_count_lives",
+    ),
 )
 
 #: Fig. 3 (left): GRU count IIA read off the plot at the sizes the paper's text names (≈0.7 at

@@ -92,8 +92,11 @@ class Program:
                 return "trigger" if task.framing == "full" else "first_response"
         elif token == task.response_id:
             return RESPONSE
-        allowed = (f"a demo token, V or {task.vocab[task.switch_id]}" if self.phase(state) == DEMO
-                   else f"{task.response_token} or E")
+        allowed = (
+            f"a demo token, V or {task.vocab[task.switch_id]}"
+            if self.phase(state) == DEMO
+            else f"{task.response_token} or E"
+        )
         raise ValueError(
             f"token {task.vocab[token] if 0 <= token < len(task.vocab) else token!r} cannot be read "
             f"in the {self.phase(state)} phase; expected {allowed}"
@@ -117,7 +120,9 @@ class Program:
         ids = [int(i) for i in ids]
         if self.task.framing == "bare":
             if not ids or (ids[0] not in self.task.demo_ids and ids[0] != self.task.void_id):
-                raise ValueError(f"a bare-framed sequence must start with a demo token, got {self.task.decode(ids[:3])!r}…")
+                raise ValueError(
+                    f"a bare-framed sequence must start with a demo token, got {self.task.decode(ids[:3])!r}…"
+                )
             return self.read(self.initial_state(), ids, first_position=0)
         if not ids or ids[0] != self.task.bos_id:
             raise ValueError(f"a sequence must start with B, got {self.task.decode(ids[:3])!r}…")
@@ -173,7 +178,9 @@ class Program:
         return sum(self.solves(s) for s in seqs) / len(seqs)
 
     # ------------------------------------------------------------------------- generating
-    def continuation(self, state: State, rng: np.random.Generator, demo_tokens: Sequence[int] | None = None) -> list[int]:
+    def continuation(
+        self, state: State, rng: np.random.Generator, demo_tokens: Sequence[int] | None = None
+    ) -> list[int]:
         """The tokens the program produces after ``state`` up to and including ``E``.
 
         In the demo phase the demo goes on with ``demo_tokens`` (default: 0..3 random counted
@@ -399,7 +406,9 @@ def phase_at(task: Task, ids: Sequence[int], pos: int) -> str:
     return DEMO if switch is None or pos < switch else RESPONSE
 
 
-def sample_pairs(task: Task, n_pairs: int, seed: int, same_phase: bool = False, positions: str = "paper_index") -> list[Pair]:
+def sample_pairs(
+    task: Task, n_pairs: int, seed: int, same_phase: bool = False, positions: str = "paper_index"
+) -> list[Pair]:
     """Seeded intervention pairs as in the paper's DAS data (§4): N uniform on ``1..max_count``
     for target and source alike (hold-outs included), ``t`` and ``u`` uniform over the
     positions the rule ``positions`` allows (:meth:`Task.intervention_positions`).
@@ -412,7 +421,9 @@ def sample_pairs(task: Task, n_pairs: int, seed: int, same_phase: bool = False, 
         target = task.make(int(rng.choice(counts)), rng)
         source = task.make(int(rng.choice(counts)), rng)
         t = int(rng.choice(task.intervention_positions(target, positions)))
-        while not (allowed := _source_positions(task, source, positions, phase_at(task, target, t) if same_phase else None)):
+        while not (
+            allowed := _source_positions(task, source, positions, phase_at(task, target, t) if same_phase else None)
+        ):
             source = task.make(int(rng.choice(counts)), rng)  # none in t's phase (N = 1, "nonterminal"): another source
         pairs.append(Pair(target, t, source, int(rng.choice(allowed))))
     return pairs

@@ -62,7 +62,9 @@ class Protocol:
         :meth:`~numvars.jobs.DasConfig.protocol_changes` names them (the training length is
         the grid's, not a rule)."""
         named = (*RULE_FIELDS, *PROTOCOL_FIELDS)
-        return {k: v for k, v in {**self.training, **self.per_arch.get(arch, {}), **self.measurement}.items() if k in named}
+        return {
+            k: v for k, v in {**self.training, **self.per_arch.get(arch, {}), **self.measurement}.items() if k in named
+        }
 
     @property
     def iia_column(self) -> str:
@@ -88,8 +90,11 @@ PAPER_TEXT = Protocol(
 AUTHORS_CODE = Protocol(
     "authors_code",
     training=dict(lr=5e-4, lr_decay=0.25, max_epochs=1_500),
-    per_arch={"gru": dict(response_inputs="free"), "lstm": dict(lstm_units="half", response_inputs="free"),
-              "transformer": dict(dropout_sites="all")},
+    per_arch={
+        "gru": dict(response_inputs="free"),
+        "lstm": dict(lstm_units="half", response_inputs="free"),
+        "transformer": dict(dropout_sites="all"),
+    },
     measurement=dict(positions="after_token", demo_continuation="authors"),
     reported="validation",
     rules={

@@ -74,8 +74,10 @@ def _lstm_step(gx: Tensor, state: Tensor, w_h: Tensor, b_h: Tensor) -> tuple[Ten
     d = state.shape[-1] // 2
     h, c = state[..., :d], state[..., d:]
     gates = torch.baddbmm(gx + b_h.unsqueeze(1), h, w_h)  # (E, n, 4d): i f g o
-    activations = torch.cat([torch.sigmoid(gates[..., : 2 * d]), torch.tanh(gates[..., 2 * d : 3 * d]),
-                             torch.sigmoid(gates[..., 3 * d :])], dim=-1)
+    activations = torch.cat(
+        [torch.sigmoid(gates[..., : 2 * d]), torch.tanh(gates[..., 2 * d : 3 * d]), torch.sigmoid(gates[..., 3 * d :])],
+        dim=-1,
+    )
     input_gate, forget_gate, cell_input, output = activations.split(d, dim=-1)
     new_c = torch.addcmul(forget_gate * c, input_gate, cell_input)
     tanh_c = torch.tanh(new_c)
@@ -95,7 +97,9 @@ def _lstm_step_backward(d_state: Tensor, state: Tensor, saved: tuple[Tensor, ...
     d_activations = torch.cat([dc * cell_input, dc * c, dc * input_gate, dh * tanh_c], dim=-1)
     sigmoid_slope = activations * (1 - activations)
     tanh_slope = 1 - activations * activations
-    slope = torch.cat([sigmoid_slope[..., : 2 * d], tanh_slope[..., 2 * d : 3 * d], sigmoid_slope[..., 3 * d :]], dim=-1)
+    slope = torch.cat(
+        [sigmoid_slope[..., : 2 * d], tanh_slope[..., 2 * d : 3 * d], sigmoid_slope[..., 3 * d :]], dim=-1
+    )
     return d_activations * slope, dc * forget_gate
 
 
@@ -163,7 +167,9 @@ def run_packed(arch: str, running: list[int], gx: Tensor, state0: Tensor, w_h: T
     if arch not in GATES:
         raise ValueError(f"no packed recurrence for {arch!r}; allowed: {list(GATES)}")
     if not running or any(b > a for a, b in zip(running, running[1:])) or running[0] != state0.shape[1]:
-        raise ValueError(f"running must be non-increasing and start at the {state0.shape[1]} rows of state0, got {running}")
+        raise ValueError(
+            f"running must be non-increasing and start at the {state0.shape[1]} rows of state0, got {running}"
+        )
     return PackedRecurrence.apply(arch, list(running), gx, state0, w_h, b_h)
 
 
@@ -180,7 +186,9 @@ def pack(lengths: Tensor) -> tuple[Tensor, list[int], Tensor, Tensor]:
     sorted_lengths = lengths.gather(1, order)  # (E, B)
     running = (sorted_lengths.unsqueeze(-1) > torch.arange(longest)).sum(1).amax(0).tolist() if longest else []
     rows = torch.cat([torch.arange(n) for n in running]) if running else torch.zeros(0, dtype=torch.long)
-    steps = torch.cat([torch.full((n,), t) for t, n in enumerate(running)]) if running else torch.zeros(0, dtype=torch.long)
+    steps = (
+        torch.cat([torch.full((n,), t) for t, n in enumerate(running)]) if running else torch.zeros(0, dtype=torch.long)
+    )
     return order, running, rows, steps
 
 

@@ -46,8 +46,7 @@ import threading
 import time
 import tokenize
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor
-from concurrent.futures import wait as wait_futures
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -108,8 +107,10 @@ class WorkersLost(RuntimeError):
     ``saved`` of ``total`` results of this call are in ``store``."""
 
     def __init__(self, why: str, saved: int, total: int, store: Store):
-        super().__init__(f"{why}; {saved} of the {total} results this stage was computing are saved in {store.root}: "
-                         "run the same command again to resume (nothing saved is recomputed)")
+        super().__init__(
+            f"{why}; {saved} of the {total} results this stage was computing are saved in {store.root}: "
+            "run the same command again to resume (nothing saved is recomputed)"
+        )
         self.saved, self.total, self.store = saved, total, store
 
 
@@ -131,7 +132,10 @@ def stop_on_sigterm():
     """Within this block SIGTERM raises :class:`Stopped` (a ``KeyboardInterrupt``) in the main
     thread, so it stops a run exactly as Ctrl-C does. Nothing changes off the main thread or
     where the program handles SIGTERM itself."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
         yield
         return
     signal.signal(signal.SIGTERM, _raise_stopped)
@@ -205,13 +209,19 @@ def ensure(
     networks = [c for c in configs if kind_of(c) == RUN_KIND] + [m.run for m in measurements if m.trained]
     restore(networks, store, _epochs_needed(measurements))  # shipped weights, where the repository has them
     with stop_on_sigterm():
-        computed = _compute(networks, store, workers, scheduler, progress, "training networks", redo=_lacking(measurements, store))
+        computed = _compute(
+            networks, store, workers, scheduler, progress, "training networks", redo=_lacking(measurements, store)
+        )
         usable = {run for run in {m.run for m in measurements if m.trained} if _usable(run, store)}
         skipped = [m for m in measurements if m.trained and m.run not in usable]
         if skipped:
             dropped = sorted({str(m.run) for m in skipped})
-            warnings.warn(f"{len(dropped)} networks never reached the criterion (dropped); their {len(skipped)} DAS measurements are skipped: {dropped}")
-        computed += _compute([m for m in measurements if m not in skipped], store, workers, scheduler, progress, "DAS measurements")
+            warnings.warn(
+                f"{len(dropped)} networks never reached the criterion (dropped); their {len(skipped)} DAS measurements are skipped: {dropped}"
+            )
+        computed += _compute(
+            [m for m in measurements if m not in skipped], store, workers, scheduler, progress, "DAS measurements"
+        )
     stored = len(configs) - len(skipped) - len(set(computed) & set(configs))
     return Outcome(len(computed), stored, skipped, time.perf_counter() - start)
 
@@ -228,8 +238,11 @@ def _epochs_needed(measurements: Sequence) -> dict:
 def _lacking(measurements: Sequence, store: Store) -> list:
     """The stored networks that lack a saved epoch a measurement needs — restored from shipped
     weights, which keep only the analysed and criterion checkpoints: they are trained again."""
-    return [run for run, epochs in _epochs_needed(measurements).items()
-            if (result := load_run(run, store)) is not None and not epochs <= set(result.checkpoints)]
+    return [
+        run
+        for run, epochs in _epochs_needed(measurements).items()
+        if (result := load_run(run, store)) is not None and not epochs <= set(result.checkpoints)
+    ]
 
 
 def _usable(run, store: Store) -> bool:
@@ -237,10 +250,14 @@ def _usable(run, store: Store) -> bool:
     return result is not None and result.reached
 
 
-def _compute(configs: list, store: Store, workers: int, scheduler: str | None, progress: bool, desc: str, redo=()) -> list:
+def _compute(
+    configs: list, store: Store, workers: int, scheduler: str | None, progress: bool, desc: str, redo=()
+) -> list:
     """Run the jobs for the configs the store lacks (and those of ``redo``); returns those configs
     (now computed)."""
-    missing = [c for c in dict.fromkeys(configs) if c in redo or not store.exists(kind_of(c), c, verify=True)]  # a bad file is rebuilt
+    missing = [
+        c for c in dict.fromkeys(configs) if c in redo or not store.exists(kind_of(c), c, verify=True)
+    ]  # a bad file is rebuilt
     if not missing:
         return []
     saved = lambda: sum(store.exists(kind_of(c), c) for c in missing)  # noqa: E731 (jobs still running may have finished meanwhile)
@@ -272,9 +289,11 @@ def check_main_guard() -> None:
 
 
 def _guard_message(why: str) -> str:
-    return ("numvars.runner.ensure with worker processes (workers > 1 or scheduler='local') must run under "
-            f'`if __name__ == "__main__":` in a script, because every worker imports the script again; {why}. '
-            'Put the call (or the code that leads to it) in that block, or pass workers=1')
+    return (
+        "numvars.runner.ensure with worker processes (workers > 1 or scheduler='local') must run under "
+        f'`if __name__ == "__main__":` in a script, because every worker imports the script again; {why}. '
+        "Put the call (or the code that leads to it) in that block, or pass workers=1"
+    )
 
 
 def _unguarded_call_site() -> tuple[str, int] | None:
@@ -286,8 +305,9 @@ def _unguarded_call_site() -> tuple[str, int] | None:
     if not path or not path.endswith(".py"):
         return None
     frame = sys._getframe(1)
-    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)
-                                     and frame.f_code.co_filename == path):
+    while frame is not None and not (
+        frame.f_code.co_name == "<module>" and frame.f_globals is vars(main) and frame.f_code.co_filename == path
+    ):
         frame = frame.f_back
     if frame is None:
         return None
@@ -297,8 +317,12 @@ def _unguarded_call_site() -> tuple[str, int] | None:
     except (OSError, SyntaxError, ValueError):
         return None
     line = frame.f_lineno
-    guarded = any(isinstance(node, ast.If) and _is_main_test(node.test) and node.body[0].lineno <= line <= node.body[-1].end_lineno
-                  for node in ast.walk(tree))
+    guarded = any(
+        isinstance(node, ast.If)
+        and _is_main_test(node.test)
+        and node.body[0].lineno <= line <= node.body[-1].end_lineno
+        for node in ast.walk(tree)
+    )
     return None if guarded else (path, line)
 
 
@@ -370,8 +394,12 @@ class LocalPool:
         self.processes = {}  # pid -> Process, every worker started (the executor drops none of them)
 
     def __enter__(self):
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_worker_start, initargs=(os.getpid(),))
+        self.pool = ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
+        )
         return self
 
     def __exit__(self, exc_type, *exc):
@@ -443,7 +471,9 @@ def _end_with_parent(parent: int, interval: float = 0.5) -> None:
     """End this process with SIGTERM when ``parent`` ends: the kernel's parent-death signal on
     Linux, else a daemon thread that checks the parent every ``interval`` seconds."""
     if not _set_parent_death_signal(signal.SIGTERM):
-        threading.Thread(target=_watch_parent, args=(parent, interval), name="numvars-parent-watch", daemon=True).start()
+        threading.Thread(
+            target=_watch_parent, args=(parent, interval), name="numvars-parent-watch", daemon=True
+        ).start()
     elif os.getppid() != parent:  # the parent ended before the signal was set
         os.kill(os.getpid(), signal.SIGTERM)
 
@@ -493,8 +523,10 @@ class DaskExecutor:
             try:
                 self.client = Client(self.scheduler, timeout="20s")
             except (OSError, ValueError) as error:
-                raise ConnectionError(f"cannot reach the Dask scheduler at {self.scheduler!r} ({error}); start one with "
-                                      "`dask scheduler` and workers with `dask worker ADDRESS`, or use --scheduler local") from None
+                raise ConnectionError(
+                    f"cannot reach the Dask scheduler at {self.scheduler!r} ({error}); start one with "
+                    "`dask scheduler` and workers with `dask worker ADDRESS`, or use --scheduler local"
+                ) from None
         return self
 
     def __exit__(self, exc_type, *exc):
@@ -513,7 +545,10 @@ class DaskExecutor:
         from distributed.scheduler import KilledWorker
 
         root = str(store.root.resolve())
-        self.futures = [self.client.submit(execute, job, root, pure=False, key=f"numvars-{i}-{job.label()}") for i, job in enumerate(jobs)]
+        self.futures = [
+            self.client.submit(execute, job, root, pure=False, key=f"numvars-{i}-{job.label()}")
+            for i, job in enumerate(jobs)
+        ]
         pending, alone_since = set(self.futures), None
         while pending:
             try:
@@ -534,16 +569,26 @@ class DaskExecutor:
             return None
         now = time.monotonic()
         if alone_since is not None and now - alone_since > self.no_workers_timeout:
-            raise _Lost(f"the Dask cluster at {self.client.scheduler.address} has had no worker for {self.no_workers_timeout:.0f} s")
+            raise _Lost(
+                f"the Dask cluster at {self.client.scheduler.address} has had no worker for {self.no_workers_timeout:.0f} s"
+            )
         return alone_since or now
 
 
 def _killed_worker_message(error) -> str:
     """Why Dask gave up a job (a ``KilledWorker``: args task, last worker, allowed failures)."""
     task, last, allowed = (list(error.args) + [None, None, None])[:3]
-    died = "Dask workers died" if not isinstance(allowed, int) else "a Dask worker died" if allowed == 0 else f"{allowed + 1} Dask workers died"
-    return (f"{died} running the job {task!r} (the last: {getattr(last, 'address', last)}): it may need more memory than "
-            "a worker has (Dask gives a job up after distributed.scheduler.allowed-failures lost workers)")
+    died = (
+        "Dask workers died"
+        if not isinstance(allowed, int)
+        else "a Dask worker died"
+        if allowed == 0
+        else f"{allowed + 1} Dask workers died"
+    )
+    return (
+        f"{died} running the job {task!r} (the last: {getattr(last, 'address', last)}): it may need more memory than "
+        "a worker has (Dask gives a job up after distributed.scheduler.allowed-failures lost workers)"
+    )
 
 
 def _local_cluster(workers: int):
@@ -554,7 +599,9 @@ def _local_cluster(workers: int):
     from distributed import LocalCluster
 
     with _sigint_ignored(), dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+        )
 
 
 async def _kill_workers(cluster) -> None:

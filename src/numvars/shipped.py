@@ -75,7 +75,11 @@ def shipped_payload(run: RunResult, epochs: Iterable[int] = ()) -> dict:
 
 def _slug(config: TrainConfig) -> str:
     """A file name for a training condition: readable, and unique by the condition's hash."""
-    task = config.task.kind + ("-bare" if config.task.framing != "full" else "") + (f"-void{config.task.void_p}" if config.task.void_p else "")
+    task = (
+        config.task.kind
+        + ("-bare" if config.task.framing != "full" else "")
+        + (f"-void{config.task.void_p}" if config.task.void_p else "")
+    )
     arch = config.arch + (f"-{config.n_layers}L-{config.positional}" if config.arch == "transformer" else "")
     return re.sub(r"[^A-Za-z0-9.+-]", "_", f"{arch}-d{config.d}-{task}-{config_hash(config.condition())[:8]}")
 
@@ -96,7 +100,9 @@ def _encode(networks: dict) -> bytes:
     return buffer.getvalue()
 
 
-def ship(runs: Sequence[RunResult], folder: Path, epochs: Mapping[TrainConfig, Iterable[int]] | None = None) -> list[Path]:
+def ship(
+    runs: Sequence[RunResult], folder: Path, epochs: Mapping[TrainConfig, Iterable[int]] | None = None
+) -> list[Path]:
     """Write ``runs`` into ``folder`` (one file per training condition, and the index), keeping
     any network shipped there before that ``runs`` does not replace. ``epochs``: checkpoints to
     ship beside the analysed and criterion ones, per network. A file whose content would not
@@ -107,7 +113,8 @@ def ship(runs: Sequence[RunResult], folder: Path, epochs: Mapping[TrainConfig, I
     by_file: dict[str, dict] = {}
     for run in runs:
         by_file.setdefault(_slug(run.config) + ".pt", {})[config_hash(run.config)] = dict(
-            config=canonical_json(run.config), run=shipped_payload(run, epochs.get(run.config, ())))
+            config=canonical_json(run.config), run=shipped_payload(run, epochs.get(run.config, ()))
+        )
     written = []
     for name, networks in sorted(by_file.items()):
         path = folder / name
@@ -159,8 +166,10 @@ def _read_file(path: Path) -> dict:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise ShippedError(f"the shipped network file {path} is unreadable ({type(error).__name__}): "
-                           "restore it with `git checkout` or write it again with `python -m numvars results`") from None
+        raise ShippedError(
+            f"the shipped network file {path} is unreadable ({type(error).__name__}): "
+            "restore it with `git checkout` or write it again with `python -m numvars results`"
+        ) from None
     if not isinstance(obj, dict) or (obj.get("format"), obj.get("version")) != (FORMAT_NAME, FORMAT_VERSION):
         raise ShippedError(f"{path} is not a shipped-network file of format {FORMAT_NAME!r} version {FORMAT_VERSION}")
     return obj
@@ -188,14 +197,20 @@ def shipped_run(config: TrainConfig, results: Path | None = None) -> RunResult |
         return None
     entry = _read_file(path)["networks"].get(config_hash(config))
     if entry is None or entry.get("config") != canonical_json(config):
-        raise ShippedError(f"{path} does not hold the network {config} its index points to: write it again with "
-                           "`python -m numvars results`")
+        raise ShippedError(
+            f"{path} does not hold the network {config} its index points to: write it again with "
+            "`python -m numvars results`"
+        )
     payload = dict(entry["run"], history=_history_rows(entry["run"]["history"]))
     return RunResult.from_payload(config, payload)
 
 
-def restore(configs: Iterable[TrainConfig], store: Store, epochs: Mapping[TrainConfig, Iterable[int]] | None = None,
-            results: Path | None = None) -> list[TrainConfig]:
+def restore(
+    configs: Iterable[TrainConfig],
+    store: Store,
+    epochs: Mapping[TrainConfig, Iterable[int]] | None = None,
+    results: Path | None = None,
+) -> list[TrainConfig]:
     """Copy into ``store`` every network of ``configs`` it lacks and that is shipped with each
     checkpoint ``epochs`` asks of it (a network needed at an epoch it was not shipped with is
     left to training). A stored file is not read here (a corrupt one is rebuilt by the runner).

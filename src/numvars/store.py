@@ -31,7 +31,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["OMIT_IF_DEFAULT", "Store", "StoreNotWritable", "StoreWarning", "canonical_json", "config_hash", "remove_partial_writes"]
+__all__ = [
+    "OMIT_IF_DEFAULT",
+    "Store",
+    "StoreNotWritable",
+    "StoreWarning",
+    "canonical_json",
+    "config_hash",
+    "remove_partial_writes",
+]
 
 FORMAT_NAME = "numvars.store"
 FORMAT_VERSION = 1  # bump when the file layout changes: older files then count as foreign
@@ -69,20 +77,27 @@ def _canon(x: Any, where: str) -> Any:
     if type(x) is float:  # json writes repr(x): exact, and 1.0 stays distinct from 1
         return x if math.isfinite(x) else {_FLOAT: "nan" if x != x else "inf" if x > 0 else "-inf"}
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        fields = {f.name: _canon(getattr(x, f.name), f"{where}.{f.name}") for f in dataclasses.fields(x)
-                  if not (f.metadata.get(OMIT_IF_DEFAULT) and getattr(x, f.name) == f.default)}
+        fields = {
+            f.name: _canon(getattr(x, f.name), f"{where}.{f.name}")
+            for f in dataclasses.fields(x)
+            if not (f.metadata.get(OMIT_IF_DEFAULT) and getattr(x, f.name) == f.default)
+        }
         return {_DATACLASS: type(x).__qualname__, "fields": fields}
     if isinstance(x, (list, tuple)):
         return [_canon(v, f"{where}[{i}]") for i, v in enumerate(x)]
     if isinstance(x, dict):
         for k in x:
             if type(k) is not str or k in (_DATACLASS, _FLOAT):
-                raise TypeError(f"config_hash: {where} has the key {k!r}; config dict keys must be "
-                                f"str other than {_DATACLASS!r} and {_FLOAT!r}")
+                raise TypeError(
+                    f"config_hash: {where} has the key {k!r}; config dict keys must be "
+                    f"str other than {_DATACLASS!r} and {_FLOAT!r}"
+                )
         return {k: _canon(v, f"{where}[{k!r}]") for k, v in x.items()}
     t = type(x)
-    raise TypeError(f"config_hash: cannot canonicalise {where} of type {t.__module__}.{t.__qualname__} "
-                    "(allowed: dataclasses, dict with str keys, list, tuple, str, int, float, bool, None)")
+    raise TypeError(
+        f"config_hash: cannot canonicalise {where} of type {t.__module__}.{t.__qualname__} "
+        "(allowed: dataclasses, dict with str keys, list, tuple, str, int, float, bool, None)"
+    )
 
 
 def canonical_json(cfg: Any) -> str:
@@ -94,8 +109,7 @@ def canonical_json(cfg: Any) -> str:
     default); lists and tuples both as arrays. Anything else is a ``TypeError`` naming
     the field and its type.
     """
-    return json.dumps(_canon(cfg, "cfg"), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=True, allow_nan=False)
+    return json.dumps(_canon(cfg, "cfg"), sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def config_hash(cfg: Any) -> str:
@@ -121,8 +135,10 @@ def _decode(data: bytes, kind: str, key: str, config: str) -> tuple[dict | None,
     if not isinstance(header, dict):
         return None, "not a store file (no header)"
     if (header.get("format"), header.get("version")) != (FORMAT_NAME, FORMAT_VERSION):
-        return None, (f"foreign: format {header.get('format')!r} version {header.get('version')!r}, "
-                      f"expected {FORMAT_NAME!r} version {FORMAT_VERSION}")
+        return None, (
+            f"foreign: format {header.get('format')!r} version {header.get('version')!r}, "
+            f"expected {FORMAT_NAME!r} version {FORMAT_VERSION}"
+        )
     for field, want in (("kind", kind), ("key", key), ("config", config)):
         if header.get(field) != want:
             return None, f"foreign: recorded {field} {header.get(field)!r}, expected {want!r}"
@@ -199,8 +215,11 @@ class Store:
             os.replace(path, bad)
         except FileNotFoundError:  # another reader moved it aside first
             return None
-        warnings.warn(f"numvars.store: {path} is {problem}; moved it to {bad.name}, treating it as absent",
-                      StoreWarning, stacklevel=2)
+        warnings.warn(
+            f"numvars.store: {path} is {problem}; moved it to {bad.name}, treating it as absent",
+            StoreWarning,
+            stacklevel=2,
+        )
         return None
 
     def exists(self, kind: str, cfg: Any, *, verify: bool = False) -> bool:

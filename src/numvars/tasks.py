@@ -81,9 +81,7 @@ class Task:
         object.__setattr__(self, "hold_outs", tuple(sorted(set(int(n) for n in self.hold_outs))))
         outside = [n for n in self.hold_outs if not 1 <= n <= self.max_count]
         if outside:
-            raise ValueError(
-                f"hold-outs {outside} are outside the counts 1..{self.max_count} of this task"
-            )
+            raise ValueError(f"hold-outs {outside} are outside the counts 1..{self.max_count} of this task")
         if not self.train_counts:
             raise ValueError(f"hold-outs {list(self.hold_outs)} leave no count to sample")
         if not 0.0 <= self.void_p < 1.0:
@@ -91,8 +89,10 @@ class Task:
         if self.framing not in FRAMINGS:
             raise ValueError(f"unknown framing {self.framing!r}; allowed: {list(FRAMINGS)}")
         if self.framing == "bare" and self.response_token in self.demo_tokens:
-            raise ValueError(f"the bare framing needs response tokens that differ from the demo tokens; {self.kind!r} "
-                             f"responds with a demo token ({self.response_token}): use 'multi' or 'single'")
+            raise ValueError(
+                f"the bare framing needs response tokens that differ from the demo tokens; {self.kind!r} "
+                f"responds with a demo token ({self.response_token}): use 'multi' or 'single'"
+            )
 
     # ----------------------------------------------------------------------------- vocabulary
     @property
@@ -171,9 +171,7 @@ class Task:
         try:
             return self.vocab.index(token)
         except ValueError:
-            raise ValueError(
-                f"token {token!r} is not in the {self.kind!r} vocabulary {list(self.vocab)}"
-            ) from None
+            raise ValueError(f"token {token!r} is not in the {self.kind!r} vocabulary {list(self.vocab)}") from None
 
     def encode(self, tokens: str | Sequence[str]) -> list[int]:
         """``"B D0 T R E"`` (or a list of token strings) -> list of ids."""
@@ -246,7 +244,9 @@ class Task:
         ends (``T``; bare framing: the first response)."""
         end = self.switch_position(ids)
         if end is None:
-            raise ValueError(f"sequence has no {self.vocab[self.switch_id]} to end its demo phase: {self.decode(ids)!r}")
+            raise ValueError(
+                f"sequence has no {self.vocab[self.switch_id]} to end its demo phase: {self.decode(ids)!r}"
+            )
         demo_ids = set(self.demo_ids)
         return sum(int(i) in demo_ids for i in ids[:end])
 
@@ -290,7 +290,9 @@ class Task:
         after_switch = (seen > 1) | ((seen == 1) & (tokens != self.switch_id))
         return after_switch & (tokens != self.pad_id)
 
-    def trial_correct(self, logits: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    def trial_correct(
+        self, logits: torch.Tensor, tokens: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """``(B,)`` bool: is every masked token predicted (argmax) correctly?
 
         Args:

@@ -37,7 +37,6 @@ from numvars.models import CountingModel, ModelConfig, build_model, keep_adam_st
 from numvars.store import OMIT_IF_DEFAULT
 from numvars.tasks import EVAL_PER_COUNT, Task
 
-
 STOPS = ("criterion", "budget")
 #: a GRU's or LSTM's inputs in the response phase while training: ``"teacher"`` — the true
 #: tokens (teacher forcing, the book's reading); ``"free"`` — its own argmax prediction of the
@@ -88,10 +87,14 @@ class TrainConfig:
         if self.stop not in STOPS:
             raise ValueError(f"unknown stop rule {self.stop!r}; allowed: {list(STOPS)}")
         if self.response_inputs not in RESPONSE_INPUTS:
-            raise ValueError(f"unknown response-phase inputs {self.response_inputs!r}; allowed: {list(RESPONSE_INPUTS)}")
+            raise ValueError(
+                f"unknown response-phase inputs {self.response_inputs!r}; allowed: {list(RESPONSE_INPUTS)}"
+            )
         if self.response_inputs == "free" and self.arch == "transformer":
-            raise ValueError("response_inputs='free' (the model's own argmax fed back) is a rule for GRUs and LSTMs; "
-                             "a transformer trains on the whole sequence at once")
+            raise ValueError(
+                "response_inputs='free' (the model's own argmax fed back) is a rule for GRUs and LSTMs; "
+                "a transformer trains on the whole sequence at once"
+            )
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
             raise ValueError(f"lr_decay must be a number in (0, 1], got {self.lr_decay!r}")
         for name in ("n_train", "n_val", "batch_size", "max_epochs", "checkpoint_every"):
@@ -100,8 +103,16 @@ class TrainConfig:
 
     @property
     def model_config(self) -> ModelConfig:
-        return ModelConfig(self.arch, len(self.task.vocab), self.d, self.n_layers, self.positional, kernel=self.kernel,
-                           lstm_units=self.lstm_units, dropout_sites=self.dropout_sites)
+        return ModelConfig(
+            self.arch,
+            len(self.task.vocab),
+            self.d,
+            self.n_layers,
+            self.positional,
+            kernel=self.kernel,
+            lstm_units=self.lstm_units,
+            dropout_sites=self.dropout_sites,
+        )
 
     def rule_changes(self) -> dict:
         """The training rules (:data:`RULE_FIELDS`) where this network departs from the book's
@@ -192,7 +203,9 @@ def member_losses(logits: torch.Tensor, tokens: torch.Tensor, pad_id: int) -> to
     return torch.stack(losses)
 
 
-def trial_correct(model: CountingModel, task: Task, seqs_per_member: Sequence[Sequence[Sequence[int]]], chunk: int = 512) -> torch.Tensor:
+def trial_correct(
+    model: CountingModel, task: Task, seqs_per_member: Sequence[Sequence[Sequence[int]]], chunk: int = 512
+) -> torch.Tensor:
     """(E, n) bool: is each member's trial on its own sequences fully correct? Eval mode."""
     return tokens_correct(model, task, stack_batches(task, seqs_per_member), chunk)
 
@@ -211,7 +224,13 @@ def tokens_correct(model: CountingModel, task: Task, tokens: torch.Tensor, chunk
     return torch.cat(out, dim=1)
 
 
-def accuracy_per_count(model: CountingModel, task: Task, counts: Sequence[int] | None = None, per_count: int = EVAL_PER_COUNT, seed: int = 0) -> torch.Tensor:
+def accuracy_per_count(
+    model: CountingModel,
+    task: Task,
+    counts: Sequence[int] | None = None,
+    per_count: int = EVAL_PER_COUNT,
+    seed: int = 0,
+) -> torch.Tensor:
     """(E, len(counts)) trial accuracy of every member on ``per_count`` sequences of each N
     (the paper's behavioural test: 15 per N, N = 1..30 — ``counts`` defaults to
     :attr:`Task.eval_counts`)."""
@@ -247,11 +266,15 @@ class RunResult:
         if isinstance(checkpoint, int) and not isinstance(checkpoint, bool):
             if checkpoint not in self.checkpoints:
                 saved = sorted(self.checkpoints)
-                raise ValueError(f"no checkpoint at epoch {checkpoint} of {self.config}; saved: {saved[0]}..{saved[-1]} "
-                                 f"every {self.config.checkpoint_every} epochs")
+                raise ValueError(
+                    f"no checkpoint at epoch {checkpoint} of {self.config}; saved: {saved[0]}..{saved[-1]} "
+                    f"every {self.config.checkpoint_every} epochs"
+                )
             return checkpoint
         if checkpoint not in CHECKPOINTS:
-            raise ValueError(f"unknown checkpoint {checkpoint!r}; allowed: {list(CHECKPOINTS)} or a saved epoch (an int)")
+            raise ValueError(
+                f"unknown checkpoint {checkpoint!r}; allowed: {list(CHECKPOINTS)} or a saved epoch (an int)"
+            )
         if not self.reached:
             raise LookupError(f"the network {self.config} never reached the criterion (dropped)")
         return self.analysed_epoch if checkpoint == "analysed" else self.criterion_epoch
@@ -283,18 +306,33 @@ class RunResult:
         return cls(config, **{name: payload[name] for name in _PAYLOAD})
 
 
-_PAYLOAD = ("reached", "epochs", "state", "checkpoints", "history", "criterion_epoch", "analysed_epoch", "accuracy_per_count")
+_PAYLOAD = (
+    "reached",
+    "epochs",
+    "state",
+    "checkpoints",
+    "history",
+    "criterion_epoch",
+    "analysed_epoch",
+    "accuracy_per_count",
+)
 
 
-def train_and_test(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]], None] | None = None) -> list[RunResult]:
+def train_and_test(
+    configs: Sequence[TrainConfig], progress: Callable[[int, list[float]], None] | None = None
+) -> list[RunResult]:
     """:func:`train` one condition's seeds, then run the behavioural test (accuracy per N,
     :func:`accuracy_per_count`) on each trained network at its analysed and criterion epochs (a
     dropped network: at its last epoch)."""
     results = train(configs, progress=progress)
     for result in results:
-        epochs = {result.analysed_epoch, result.criterion_epoch} - {None} or {result.epochs}  # dropped: its last weights
+        epochs = {result.analysed_epoch, result.criterion_epoch} - {None} or {
+            result.epochs
+        }  # dropped: its last weights
         result.accuracy_per_count = {
-            epoch: accuracy_per_count(load_model(result.config, result.checkpoints[epoch]), result.config.task, seed=0)[0]
+            epoch: accuracy_per_count(load_model(result.config, result.checkpoints[epoch]), result.config.task, seed=0)[
+                0
+            ]
             for epoch in sorted(epochs)
         }
     return results
@@ -315,7 +353,9 @@ def _keep_members(model: CountingModel, optimizer: torch.optim.Adam, keep: list[
     return kept.train(), keep_adam_state(optimizer, model.parameters(), kept.parameters(), keep)
 
 
-def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]], None] | None = None) -> list[RunResult]:
+def train(
+    configs: Sequence[TrainConfig], progress: Callable[[int, list[float]], None] | None = None
+) -> list[RunResult]:
     """Train several seeds of one condition together; returns one result per config, in order.
 
     ``progress(epoch, val_accuracies)`` is called after every epoch (for progress bars).
@@ -360,7 +400,14 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
             step += 1
         val_accuracy = tokens_correct(model, task, val_tokens[active]).float().mean(dim=1)
         for k, i in enumerate(active):
-            histories[i].append(dict(epoch=epoch, loss=float(epoch_loss[k]), val_accuracy=float(val_accuracy[k]), lr=lr_at(config, step - 1)))
+            histories[i].append(
+                dict(
+                    epoch=epoch,
+                    loss=float(epoch_loss[k]),
+                    val_accuracy=float(val_accuracy[k]),
+                    lr=lr_at(config, step - 1),
+                )
+            )
             if epoch % config.checkpoint_every == 0:
                 checkpoints[i][epoch] = model.member_state(k)
         if progress is not None:
@@ -369,8 +416,11 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
             if criterion_epochs.get(i) is None and val_accuracy[k] >= config.criterion:
                 criterion_epochs[i] = epoch
                 checkpoints[i].setdefault(epoch, model.member_state(k))
-        done = [k for k, i in enumerate(active)
-                if epoch == config.max_epochs or (config.stop == "criterion" and criterion_epochs.get(i) is not None)]
+        done = [
+            k
+            for k, i in enumerate(active)
+            if epoch == config.max_epochs or (config.stop == "criterion" and criterion_epochs.get(i) is not None)
+        ]
         for k in done:
             i = active[k]
             checkpoints[i].setdefault(epoch, model.member_state(k))
@@ -384,11 +434,15 @@ def train(configs: Sequence[TrainConfig], progress: Callable[[int, list[float]],
     return [results[i] for i in range(len(configs))]
 
 
-def _result(config: TrainConfig, epochs: int, checkpoints: dict, history: list[dict], criterion_epoch: int | None) -> RunResult:
+def _result(
+    config: TrainConfig, epochs: int, checkpoints: dict, history: list[dict], criterion_epoch: int | None
+) -> RunResult:
     """A finished member's result. Its analysed network: with ``stop="criterion"`` the criterion
     epoch's; with ``stop="budget"`` the last checkpoint whose validation accuracy meets the
     criterion; a member that never met it keeps its last weights and is dropped."""
     met = [epoch for epoch in checkpoints if epoch > 0 and history[epoch - 1]["val_accuracy"] >= config.criterion]
     analysed = None if criterion_epoch is None else max(met) if config.stop == "budget" else criterion_epoch
     state = checkpoints[epochs if analysed is None else analysed]
-    return RunResult(config, criterion_epoch is not None, epochs, state, checkpoints, history, criterion_epoch, analysed)
+    return RunResult(
+        config, criterion_epoch is not None, epochs, state, checkpoints, history, criterion_epoch, analysed
+    )

@@ -1,7 +1,7 @@
 """``python -m numvars verify CELL``: measure one cell of Figs. 2 and 7 again, from the shipped networks.
 
 A cell is ``ARCH/TASK/MEASURE`` — e.g. ``gru/multi/count``, ``lstm/same/phase``,
-``transformer/single/full_swap`` — with MEASURE one of :data:`MEASURES` (``up_up``: the
+``transformer/single/full_swap`` — with MEASURE one of :data:`numvars.measures.MEASURES` (``up_up``: the
 better of Up-Up's two counts per network, as the figures report it). The networks come from
 ``results/<profile>/networks`` (:mod:`numvars.shipped`), every DAS fit of the cell runs again in
 a fresh store (nothing is reused), and each network's test IIA is set beside the committed
@@ -21,6 +21,7 @@ import pandas as pd
 from numvars import paper
 from numvars.grids import Profile
 from numvars.jobs import DasConfig
+from numvars.measures import MEASURES, label
 from numvars.models import ARCHITECTURES
 from numvars.results import das_table, per_network
 from numvars.runner import ensure
@@ -28,17 +29,6 @@ from numvars.shipped import default_results, networks_dir, shipped_run
 from numvars.store import Store
 from numvars.tasks import TASK_KINDS
 
-#: measure -> the (variable, method) pairs of the DAS grid it is read from (numvars.results.per_network)
-MEASURES = {
-    "count": (("count", "learned"),),
-    "up_up": (("demo_count", "learned"), ("resp_count", "learned")),
-    "demo_count": (("demo_count", "learned"),),
-    "resp_count": (("resp_count", "learned"),),
-    "phase": (("phase", "learned"),),
-    "count+phase": (("count+phase", "learned"),),
-    "full_swap": ((None, "full_swap"),),
-    "random": (("count", "random"),),
-}
 #: the largest difference of a network's test IIA that still counts as agreeing. The same code on
 #: the same weights gives the same fit; another version of the fitting code (or a stacked matrix
 #: product that rounds differently) can tip one epoch's validation IIA and so the stopping epoch,
@@ -67,8 +57,11 @@ def parse_cell(text: str) -> Cell:
     if len(parts) != 3:
         raise ValueError(f"a cell is ARCH/TASK/MEASURE, e.g. gru/multi/count; got {text!r}")
     cell = Cell(*parts)
-    for value, allowed, what in ((cell.arch, ARCHITECTURES, "architecture"), (cell.task, TASK_KINDS, "task"),
-                                 (cell.measure, tuple(MEASURES), "measure")):
+    for value, allowed, what in (
+        (cell.arch, ARCHITECTURES, "architecture"),
+        (cell.task, TASK_KINDS, "task"),
+        (cell.measure, tuple(MEASURES), "measure"),
+    ):
         if value not in allowed:
             raise ValueError(f"unknown {what} {value!r} in cell {text!r}; allowed: {list(allowed)}")
     return cell
@@ -76,11 +69,16 @@ def parse_cell(text: str) -> Cell:
 
 def cell_configs(profile: Profile, cell: Cell) -> list[DasConfig]:
     """The measurements of ``cell`` in the profile's main DAS grid (every seed)."""
-    wanted = set(MEASURES[cell.measure])
-    configs = [c for c in profile.das["main"]
-               if c.run.arch == cell.arch and c.run.task.kind == cell.task and (c.variable, c.method) in wanted]
+    wanted = {(reading.variable, reading.method) for reading in MEASURES[cell.measure].reads}
+    configs = [
+        c
+        for c in profile.das["main"]
+        if c.run.arch == cell.arch and c.run.task.kind == cell.task and (c.variable, c.method) in wanted
+    ]
     if not configs:
-        raise ValueError(f"the {profile.name} profile measures no cell {cell} (its main grid has no {cell.arch} on {cell.task})")
+        raise ValueError(
+            f"the {profile.name} profile measures no cell {cell} (its main grid has no {cell.arch} on {cell.task})"
+        )
     return configs
 
 
@@ -101,47 +99,76 @@ class Verification:
 
     def report(self, profile: str) -> str:
         means = self.table[["committed", "remeasured"]].mean()
-        shown = self.table.assign(**{c: self.table[c].map(lambda x: f"{x:.3f}") for c in ("committed", "remeasured")},
-                                  difference=self.table["difference"].map(lambda x: f"{x:+.3f}"))
+        shown = self.table.assign(
+            **{c: self.table[c].map(lambda x: f"{x:.3f}") for c in ("committed", "remeasured")},
+            difference=self.table["difference"].map(lambda x: f"{x:+.3f}"),
+        )
         others = int((self.table["network"] != "same epochs").sum())
-        networks = ("every shipped network stopped at the committed run's epochs" if not others else
-                    f"{others} shipped networks stopped at other epochs than the committed runs: other networks, so their "
-                    "measurements may differ by more than a fit's rounding")
+        networks = (
+            "every shipped network stopped at the committed run's epochs"
+            if not others
+            else f"{others} shipped networks stopped at other epochs than the committed runs: other networks, so their "
+            "measurements may differ by more than a fit's rounding"
+        )
         reference = paper.iia_cells()
-        cell = reference[(reference["arch"] == self.cell.arch) & (reference["task"] == self.cell.task)
-                         & (reference["measure"] == self.cell.measure)]
-        paper_value = "" if cell.empty else f"; the paper's: {', '.join(f'{v:.2f} (Fig. {f})' for v, f in zip(cell['paper'], cell['figure']))}"
-        verdict = (f"agrees: largest difference {self.largest_difference:.3f} <= tolerance {self.tolerance}" if self.agrees else
-                   f"DIFFERS: largest difference {self.largest_difference:.3f} > tolerance {self.tolerance}")
-        return "\n".join([
-            f"verify {self.cell} (profile {profile}): {paper.MEASURE_NAMES[self.cell.measure]}, {len(self.table)} networks "
-            f"re-measured from {networks_dir(Path('results'), profile)} in {self.seconds:.0f} s",
-            shown.to_string(index=False),
-            f"mean over seeds: committed {means['committed']:.3f}, re-measured {means['remeasured']:.3f}{paper_value}",
-            networks,
-            verdict,
-        ])
+        cell = reference[
+            (reference["arch"] == self.cell.arch)
+            & (reference["task"] == self.cell.task)
+            & (reference["measure"] == self.cell.measure)
+        ]
+        paper_value = (
+            ""
+            if cell.empty
+            else f"; the paper's: {', '.join(f'{v:.2f} (Fig. {f})' for v, f in zip(cell['paper'], cell['figure']))}"
+        )
+        verdict = (
+            f"agrees: largest difference {self.largest_difference:.3f} <= tolerance {self.tolerance}"
+            if self.agrees
+            else f"DIFFERS: largest difference {self.largest_difference:.3f} > tolerance {self.tolerance}"
+        )
+        return "\n".join(
+            [
+                f"verify {self.cell} (profile {profile}): {label(self.cell.measure)}, {len(self.table)} networks "
+                f"re-measured from {networks_dir(Path('results'), profile)} in {self.seconds:.0f} s",
+                shown.to_string(index=False),
+                f"mean over seeds: committed {means['committed']:.3f}, re-measured {means['remeasured']:.3f}{paper_value}",
+                networks,
+                verdict,
+            ]
+        )
 
 
-def verify(cell: Cell, profile: Profile, store: Store | None = None, workers: int = 1, tolerance: float = TOLERANCE,
-           results: Path | None = None) -> Verification:
+def verify(
+    cell: Cell,
+    profile: Profile,
+    store: Store | None = None,
+    workers: int = 1,
+    tolerance: float = TOLERANCE,
+    results: Path | None = None,
+) -> Verification:
     """Measure ``cell`` again from the shipped networks (in ``store``, default a fresh temporary
     one) and compare each network's test IIA with the committed table."""
     results = Path(results or default_results())
     configs = cell_configs(profile, cell)
     unshipped = sorted({str(c.run) for c in configs if shipped_run(c.run, results) is None})
     if unshipped:
-        raise NotShipped(f"{len(unshipped)} networks of {cell} are not shipped under {networks_dir(results, profile.name)}; "
-                          f"train them and write them with `python -m numvars results --profile {profile.name}`: {unshipped}")
+        raise NotShipped(
+            f"{len(unshipped)} networks of {cell} are not shipped under {networks_dir(results, profile.name)}; "
+            f"train them and write them with `python -m numvars results --profile {profile.name}`: {unshipped}"
+        )
     table_path = results / profile.name / "das.csv"
     if not table_path.is_file():
-        raise NotShipped(f"no committed table {table_path} to compare with: write it with `python -m numvars results --profile {profile.name}`")
+        raise NotShipped(
+            f"no committed table {table_path} to compare with: write it with `python -m numvars results --profile {profile.name}`"
+        )
     committed = _cell_iia(pd.read_csv(table_path), cell).rename("committed")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="numvars-verify-") as fresh:
         store = store or Store(fresh)
         ensure(configs, store, workers=workers)
-        remeasured = _cell_iia(das_table({"main": configs}, store).round(4), cell).rename("remeasured")  # das.csv's rounding
+        remeasured = _cell_iia(das_table({"main": configs}, store).round(4), cell).rename(
+            "remeasured"
+        )  # das.csv's rounding
     table = pd.concat([committed, remeasured], axis=1).reset_index()
     table["difference"] = table["remeasured"] - table["committed"]
     table["network"] = table["seed"].map(_network_check(results / profile.name / "runs.csv", configs, results))
@@ -157,16 +184,29 @@ def _network_check(runs_path: Path, configs: list[DasConfig], results: Path) -> 
     checks = {}
     for config in configs:
         run = shipped_run(config.run, results)
-        row = runs[(runs["arch"] == config.run.arch) & (runs["task"] == config.run.task.kind) & (runs["d"] == config.run.d)
-                   & (runs["seed"] == config.run.seed)] if len(runs) else runs
+        row = (
+            runs[
+                (runs["arch"] == config.run.arch)
+                & (runs["task"] == config.run.task.kind)
+                & (runs["d"] == config.run.d)
+                & (runs["seed"] == config.run.seed)
+            ]
+            if len(runs)
+            else runs
+        )
         if row.empty:
             checks[config.run.seed] = "not in runs.csv"
             continue
         committed = (row["criterion_epoch"].iloc[0], row["analysed_epoch"].iloc[0])
         shipped = (run.criterion_epoch, run.analysed_epoch)
         same = all(pd.isna(a) and b is None or a == b for a, b in zip(committed, shipped))
-        checks[config.run.seed] = "same epochs" if same else (
-            f"criterion/analysed epoch {_epoch(committed[0])}/{_epoch(committed[1])} -> {_epoch(shipped[0])}/{_epoch(shipped[1])}")
+        checks[config.run.seed] = (
+            "same epochs"
+            if same
+            else (
+                f"criterion/analysed epoch {_epoch(committed[0])}/{_epoch(committed[1])} -> {_epoch(shipped[0])}/{_epoch(shipped[1])}"
+            )
+        )
     return checks
 
 
@@ -177,5 +217,7 @@ def _epoch(value) -> str:
 def _cell_iia(das: pd.DataFrame, cell: Cell) -> pd.Series:
     """Test IIA per seed of ``cell`` in a DAS table (the networks the figures count)."""
     networks = per_network(das)
-    networks = networks[(networks["arch"] == cell.arch) & (networks["task"] == cell.task) & (networks["measure"] == cell.measure)]
+    networks = networks[
+        (networks["arch"] == cell.arch) & (networks["task"] == cell.task) & (networks["measure"] == cell.measure)
+    ]
     return networks.set_index("seed")["test_iia"]

@@ -67,7 +67,9 @@ def main() -> None:
         "torch_version": str(torch.__version__),  # a plain str: TorchVersion would not load with weights_only=True
     }
     torch.save(reference, OUT)
-    print(f"wrote {OUT} ({OUT.stat().st_size} bytes): pyvene {reference['pyvene_version']}, torch {reference['torch_version']}")
+    print(
+        f"wrote {OUT} ({OUT.stat().st_size} bytes): pyvene {reference['pyvene_version']}, torch {reference['torch_version']}"
+    )
 
 
 def _dist_version(name: str) -> str:

@@ -43,9 +43,16 @@ def exercises(book: Path) -> pd.DataFrame:
         chapter = chapter_number(path)
         for number, title, kind, minutes in PROMPT.findall(exercise_text(path)):
             name = f"ex_{chapter}_{number}"
-            rows.append(dict(chapter=path.stem, exercise=f"{chapter}.{number}", title=title.rstrip(".").replace("$", ""),
-                             kind=kind or None, minutes=int(minutes) if minutes else None,
-                             checker=f"nv.check.{name}" if name in numvars.check.__all__ else ""))
+            rows.append(
+                dict(
+                    chapter=path.stem,
+                    exercise=f"{chapter}.{number}",
+                    title=title.rstrip(".").replace("$", ""),
+                    kind=kind or None,
+                    minutes=int(minutes) if minutes else None,
+                    checker=f"nv.check.{name}" if name in numvars.check.__all__ else "",
+                )
+            )
     return pd.DataFrame(rows, columns=["chapter", "exercise", "title", "kind", "minutes", "checker"])
 
 
@@ -70,19 +77,34 @@ READING_SHARE = 0.2
 LAB = (
     Slot("0–5", 5, "the question, from the pre-reading (the introduction, chapter 1 §1.1–1.3)"),
     Slot("5–25", 20, "chapter 1 §1.4: interchange interventions and counterfactuals", ("1.1",)),
-    Slot("25–30", 5, "chapter 2 §2.2, shown by the teacher: a whole-state swap in each network (exercise 2.3; "
-                     "its setup cell run beforehand)"),
+    Slot(
+        "25–30",
+        5,
+        "chapter 2 §2.2, shown by the teacher: a whole-state swap in each network (exercise 2.3; "
+        "its setup cell run beforehand)",
+    ),
     Slot("30–55", 25, "chapter 3 §3.1–3.2: pairs, the rotation, the swap", ("3.3",)),
-    Slot("55–90", 35, "chapter 3 §3.3–3.5: training the rotation, IIA, controls", ("3.5",),
-         ("1.2", "1.4", "3.1", "3.4")),
+    Slot(
+        "55–90", 35, "chapter 3 §3.3–3.5: training the rotation, IIA, controls", ("3.5",), ("1.2", "1.4", "3.1", "3.4")
+    ),
 )
 
 #: a module of three 90-minute sessions; session 3 is one of three chapters
 MODULE = (
-    Slot("session 1", 90, "programs and networks: chapter 1 whole, chapter 2 §2.1–2.3 (read §2.4)",
-         ("1.1", "1.4", "2.1", "2.3"), ("1.2", "1.3", "2.4")),
-    Slot("session 2", 90, "distributed alignment search: chapter 3 whole (read chapter 4 §4.2–4.5 before session 3)",
-         ("3.1", "3.3", "3.5"), ("3.2", "3.4", "4.2")),
+    Slot(
+        "session 1",
+        90,
+        "programs and networks: chapter 1 whole, chapter 2 §2.1–2.3 (read §2.4)",
+        ("1.1", "1.4", "2.1", "2.3"),
+        ("1.2", "1.3", "2.4"),
+    ),
+    Slot(
+        "session 2",
+        90,
+        "distributed alignment search: chapter 3 whole (read chapter 4 §4.2–4.5 before session 3)",
+        ("3.1", "3.3", "3.5"),
+        ("3.2", "3.4", "4.2"),
+    ),
     Slot("session 3a", 90, "learning and size: chapter 5", ("5.1", "5.2", "5.3", "5.4")),
     Slot("session 3b", 90, "transformers: chapter 6", ("6.1", "6.3", "6.4", "6.5"), ("6.2",)),
     Slot("session 3c", 90, "geometry: chapter 7", ("7.1", "7.2", "7.3"), ("7.4",)),
@@ -97,10 +119,18 @@ def plan_table(plan: tuple[Slot, ...], catalogue: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for slot in plan:
         in_class, homework = int(minutes[list(slot.in_class)].sum()), int(minutes[list(slot.homework)].sum())
-        rows.append({"slot": slot.when, "minutes": slot.minutes, "what": slot.what,
-                     "in class": ", ".join(slot.in_class) or "—", "exercise minutes": in_class,
-                     "left to read and run": slot.minutes - in_class,
-                     "homework": ", ".join(slot.homework) or "—", "homework minutes": homework})
+        rows.append(
+            {
+                "slot": slot.when,
+                "minutes": slot.minutes,
+                "what": slot.what,
+                "in class": ", ".join(slot.in_class) or "—",
+                "exercise minutes": in_class,
+                "left to read and run": slot.minutes - in_class,
+                "homework": ", ".join(slot.homework) or "—",
+                "homework minutes": homework,
+            }
+        )
     return pd.DataFrame(rows).set_index("slot")
 
 
@@ -108,6 +138,8 @@ def overfull(plan: tuple[Slot, ...], catalogue: pd.DataFrame) -> list[str]:
     """The slots whose exercises leave less than :data:`READING_SHARE` of the slot for reading and
     running; empty when the plan fits."""
     table = plan_table(plan, catalogue)
-    return [f"{slot}: {row['exercise minutes']} min of exercises in {row['minutes']} min"
-            for slot, row in table.iterrows()
-            if row["exercise minutes"] and row["left to read and run"] < READING_SHARE * row["minutes"]]
+    return [
+        f"{slot}: {row['exercise minutes']} min of exercises in {row['minutes']} min"
+        for slot, row in table.iterrows()
+        if row["exercise minutes"] and row["left to read and run"] < READING_SHARE * row["minutes"]
+    ]

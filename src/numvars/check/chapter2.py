@@ -6,8 +6,23 @@ from collections.abc import Mapping
 
 import torch
 
-from numvars.check.core import (Malformed, Part, attempted, checker, close, equal, judged, kind_of, live_network,
-                                not_attempted, nothing_to_do, revealing, shown_answer, verdict, whole)
+from numvars.check.core import (
+    Malformed,
+    Part,
+    attempted,
+    checker,
+    close,
+    equal,
+    judged,
+    kind_of,
+    live_network,
+    not_attempted,
+    nothing_to_do,
+    revealing,
+    shown_answer,
+    verdict,
+    whole,
+)
 from numvars.models import Patch, generate
 from numvars.tasks import Task
 
@@ -29,11 +44,14 @@ def update_gates(model, ids) -> torch.Tensor:
     return torch.sigmoid(gx[:, d : 2 * d] + gh[:, d : 2 * d])
 
 
-@checker("2.1", mistakes=[
-    "z_copy = 0: reading the GRU update the other way round (h_t = (1 − z) n + z h_{t−1})",
-    "taking the mean gate over the steps after E too, or over one unit only",
-    "counting units held at some response step rather than at every one (T and each R)",
-])
+@checker(
+    "2.1",
+    mistakes=[
+        "z_copy = 0: reading the GRU update the other way round (h_t = (1 − z) n + z h_{t−1})",
+        "taking the mean gate over the steps after E too, or over one unit only",
+        "counting units held at some response step rather than at every one (T and each R)",
+    ],
+)
 def ex_2_1(z_copy=..., largest_mean=..., units_held=...):
     """Exercise 2.1, the update gate of the live GRU (quick profile, seed 0) on
     ``B D D D D T R R R R E``: ``z_copy`` (a number) the value of z that copies the state
@@ -52,9 +70,15 @@ def ex_2_1(z_copy=..., largest_mean=..., units_held=...):
     return verdict(
         "2.1",
         close("z_copy", z_copy, 1.0, 0.0, "h_t = (1 − z) n + z h_{t−1} is h_{t−1} when z = 1", digits=1),
-        close("largest_mean", largest_mean, float(means.max()), 0.02,
-              f"at step {step} ({task.decode([ids[step]])}); the mean gate stays between "
-              f"{float(means.min()):.2f} and {float(means.max()):.2f}: far from 1 at every step", digits=2),
+        close(
+            "largest_mean",
+            largest_mean,
+            float(means.max()),
+            0.02,
+            f"at step {step} ({task.decode([ids[step]])}); the mean gate stays between "
+            f"{float(means.min()):.2f} and {float(means.max()):.2f}: far from 1 at every step",
+            digits=2,
+        ),
         _units_held(units_held, held, z.shape[1]),
     )
 
@@ -63,9 +87,13 @@ def ex_2_1(z_copy=..., largest_mean=..., units_held=...):
 def _units_held(answer, held: int, units: int) -> Part:
     if attempted(answer):
         answer = whole(answer, "units_held", "a whole number of units")
-    return equal("units_held", answer, held,
-                 f"of {units} units, {held} keep z > {HELD} through T and every R: the count goes down by one "
-                 "at every response, so a unit that copied its value could not carry it")
+    return equal(
+        "units_held",
+        answer,
+        held,
+        f"of {units} units, {held} keep z > {HELD} through T and every R: the count goes down by one "
+        "at every response, so a unit that copied its value could not carry it",
+    )
 
 
 @torch.no_grad()
@@ -80,16 +108,21 @@ def whole_state_swap(arch: str, seed: int = 0, target_n: int = 5, source_n: int 
     source = task.encode(" ".join(["B", *["D"] * source_n, "T"]))
     h_s = model(torch.tensor([source])).states[0, source_n]
     patch = Patch(torch.tensor([0]), torch.tensor([target_n]), h_s[None])
-    new = task.decode(generate(model, prefix, patch=patch, max_new=3 * source_n, stop=task.eos_id)[len(prefix) :]).split()
+    new = task.decode(
+        generate(model, prefix, patch=patch, max_new=3 * source_n, stop=task.eos_id)[len(prefix) :]
+    ).split()
     if "E" not in new or set(new[: new.index("E")]) - {"R"}:
         return -1
     return new.index("E")
 
 
-@checker("2.3", mistakes=[
-    "expecting the transformer to follow the swapped state like the RNNs (it re-reads the demo tokens)",
-    "expecting an RNN to keep the target's N: after the swap, everything it carries is the source's",
-])
+@checker(
+    "2.3",
+    mistakes=[
+        "expecting the transformer to follow the swapped state like the RNNs (it re-reads the demo tokens)",
+        "expecting an RNN to keep the target's N: after the swap, everything it carries is the source's",
+    ],
+)
 def ex_2_3(gru=..., lstm=..., transformer=...):
     """Exercise 2.3: target ``B D D D D D T`` (N = 5), its state after the last ``D`` replaced by
     the state after the last ``D`` of ``B D D D D D D D D T`` (N = 8); how many ``R`` does each
@@ -107,8 +140,10 @@ def _swap_part(name: str, answer) -> Part:
         answer = whole(answer, name, "a number of responses")
     produced = whole_state_swap(name)
     if produced == 5:
-        why = ("the target's own N: the swapped state does not decide the count — a transformer's later "
-               "positions re-read the demo tokens themselves (attention), not a state passed along")
+        why = (
+            "the target's own N: the swapped state does not decide the count — a transformer's later "
+            "positions re-read the demo tokens themselves (attention), not a state passed along"
+        )
     elif produced == 8:
         why = "the source's N: everything after the swap carries on from the swapped state, count included"
     else:
@@ -132,19 +167,24 @@ def held_out_failures(table=None) -> dict[int, list[int]]:
     return {int(seed): sorted(int(n) for n in group["N"]) for seed, group in failing.groupby("seed")}
 
 
-@checker("2.4", mistakes=[
-    "listing in-range counts, or every count below accuracy 1 rather than the held-out ones",
-    "keeping seeds that fail on no held-out count (leave them out)",
-    "reading another grid's or another task's transformers",
-])
+@checker(
+    "2.4",
+    mistakes=[
+        "listing in-range counts, or every count below accuracy 1 rather than the held-out ones",
+        "keeping seeds that fail on no held-out count (leave them out)",
+        "reading another grid's or another task's transformers",
+    ],
+)
 def ex_2_4(failures=...):
     """Exercise 2.4: from ``results/paper/accuracy_per_count.csv``, the Same-Object transformer
     seeds (main grid) that fail on held-out counts — a dict ``{seed: [N, …]}`` (ints; seeds
     with no failure left out)."""
     task = Task("same")
     held_out = [n for n in task.eval_counts if task.count_range(n) == "held-out"]
-    why = (f"held-out counts are {held_out}; a Same-Object sequence of one N is unique, so each accuracy is 0 or 1; "
-           "the other seeds are right on all of them")
+    why = (
+        f"held-out counts are {held_out}; a Same-Object sequence of one N is unique, so each accuracy is 0 or 1; "
+        "the other seeds are right on all of them"
+    )
     if not attempted(failures):
         return verdict("2.4", not_attempted("failures", str(held_out_failures()) if revealing() else "", why))
     return verdict("2.4", _failures_part(failures, held_out_failures(), why))
@@ -169,7 +209,17 @@ def _failures_part(failures, expected: dict[int, list[int]], why: str) -> Part:
     if answer == expected:
         return Part("failures", True, f"{expected} — {why}", expected=str(expected))
     first = next(seed for seed in sorted({*answer, *expected}) if answer.get(seed) != expected.get(seed))
-    what = ("a seed that fails on no held-out count" if first not in expected else
-            "a failing seed is missing" if first not in answer else "its list of counts is not right")
-    return Part("failures", False, why, miss=f"you wrote {answer}: first difference at seed {first} ({what})",
-                expected=str(expected))
+    what = (
+        "a seed that fails on no held-out count"
+        if first not in expected
+        else "a failing seed is missing"
+        if first not in answer
+        else "its list of counts is not right"
+    )
+    return Part(
+        "failures",
+        False,
+        why,
+        miss=f"you wrote {answer}: first difference at seed {first} ({what})",
+        expected=str(expected),
+    )

@@ -7,8 +7,22 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from numvars.check.core import (Malformed, Part, attempted, checker, choice, close, judged, kind_of, live_config,
-                                not_attempted, nothing_to_do, out_of_reach, shown_answer, verdict)
+from numvars.check.core import (
+    Malformed,
+    Part,
+    attempted,
+    checker,
+    choice,
+    close,
+    judged,
+    kind_of,
+    live_config,
+    not_attempted,
+    nothing_to_do,
+    out_of_reach,
+    shown_answer,
+    verdict,
+)
 from numvars.programs import get_program
 from numvars.tasks import Task
 
@@ -30,19 +44,24 @@ def possible_responses(seeds: int = 200) -> set[int]:
     return {cf.count(task.response_id) for cf in counterfactuals}
 
 
-@checker("3.1", mistakes=[
-    "one number only: forgetting that the paper's rule adds 0–3 random demo tokens after a swap into the demo phase",
-    "the target's count instead of the source's (the swap brings the source's count)",
-    "off by one: the source's count after its first response is one below its N",
-])
+@checker(
+    "3.1",
+    mistakes=[
+        "one number only: forgetting that the paper's rule adds 0–3 random demo tokens after a swap into the demo phase",
+        "the target's count instead of the source's (the swap brings the source's count)",
+        "off by one: the source's count after its first response is one below its N",
+    ],
+)
 def ex_3_1(responses=...):
     """Exercise 3.1: every number of ``R`` that Up-Down's ``count`` counterfactual of the pair
     (target ``B D D D T R R R E`` at t = 1, source with N = 6 after its first response) can
     have — a set, list or range of ints."""
     task, target, t, source, u = exercise_pair()
     count_s = get_program("up_down", task).states(source)[u]["count"]
-    why = (f"the source's count after its first response is {count_s}; the target is in its demo phase, so the "
-           f"paper's rule adds 0–3 random demo tokens (each +1) before T: {count_s} + k responses, k in 0..3")
+    why = (
+        f"the source's count after its first response is {count_s}; the target is in its demo phase, so the "
+        f"paper's rule adds 0–3 random demo tokens (each +1) before T: {count_s} + k responses, k in 0..3"
+    )
     if nothing_to_do(responses):
         return verdict("3.1", not_attempted("responses"))
     return verdict("3.1", _responses_part(responses, possible_responses(), why))
@@ -50,11 +69,15 @@ def ex_3_1(responses=...):
 
 def _whole_set(responses) -> set[int]:
     if isinstance(responses, (str, bytes)) or not isinstance(responses, Iterable):
-        raise Malformed("responses", f"{kind_of(responses)} {shown_answer(responses)}, expected a set, list or range "
-                                     "of ints such as {3, 4}")
+        raise Malformed(
+            "responses",
+            f"{kind_of(responses)} {shown_answer(responses)}, expected a set, list or range of ints such as {{3, 4}}",
+        )
     values = list(responses)
     if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in values):
-        raise Malformed("responses", f"{shown_answer(values)} holds something else than whole numbers of responses (ints)")
+        raise Malformed(
+            "responses", f"{shown_answer(values)} holds something else than whole numbers of responses (ints)"
+        )
     return {int(v) for v in values}
 
 
@@ -67,8 +90,14 @@ def _responses_part(responses, expected: set[int], why: str) -> Part:
     if answer == expected:
         return Part("responses", True, f"{shown} — {why}", expected=str(shown))
     extra, missing = len(answer - expected), len(expected - answer)
-    miss = ", ".join(x for x in (f"{extra} of yours cannot happen" if extra else "",
-                                 f"{missing} possible number{'s' if missing > 1 else ''} missing" if missing else "") if x)
+    miss = ", ".join(
+        x
+        for x in (
+            f"{extra} of yours cannot happen" if extra else "",
+            f"{missing} possible number{'s' if missing > 1 else ''} missing" if missing else "",
+        )
+        if x
+    )
     return Part("responses", False, why, miss=f"you wrote {sorted(answer)}: {miss}", expected=str(shown))
 
 
@@ -108,11 +137,14 @@ def count_alignment_iias() -> tuple[float, float]:
     return load_measurement(learned).test_iia, full
 
 
-@checker("3.2", mistakes=[
-    "expecting a bigger swap to do better: the full swap also copies the source's phase and last token",
-    "a percentage (53.8) instead of a share (0.538)",
-    "measuring on other pairs than the stored fit's test pairs",
-])
+@checker(
+    "3.2",
+    mistakes=[
+        "expecting a bigger swap to do better: the full swap also copies the source's phase and last token",
+        "a percentage (53.8) instead of a share (0.538)",
+        "measuring on other pairs than the stored fit's test pairs",
+    ],
+)
 def ex_3_2(direction=..., full_swap_iia=...):
     """Exercise 3.2: the full swap (k = S) on the live GRU's ``count`` test pairs —
     ``direction`` ``"higher"`` or ``"lower"`` than DAS's test IIA, and ``full_swap_iia`` (a
@@ -122,17 +154,28 @@ def ex_3_2(direction=..., full_swap_iia=...):
     learned, full = count_alignment_iias()
     expected = "higher" if full > learned else "lower"
     why = "the full swap also copies the source's phase and last token, which a count-only counterfactual keeps from the target"
-    return verdict("3.2", choice("direction", direction, expected, ("higher", "lower"), why),
-                   close("full_swap_iia", full_swap_iia, full, 0.01,
-                         f"the same test pairs, R = I, k = S; DAS's rotation scores {learned:.3f}"))
+    return verdict(
+        "3.2",
+        choice("direction", direction, expected, ("higher", "lower"), why),
+        close(
+            "full_swap_iia",
+            full_swap_iia,
+            full,
+            0.01,
+            f"the same test pairs, R = I, k = S; DAS's rotation scores {learned:.3f}",
+        ),
+    )
 
 
-@checker("3.3", mistakes=[
-    "passing numvars.das.interchange (or a wrapper of it, or FixedLinear/LearnedRotation): refused",
-    "forgetting to rotate back with R (the result stays in the rotated coordinates)",
-    "R and Rᵀ mixed up (rows h: rotate by h Rᵀ, back by z R)",
-    "swapping the last k coordinates instead of the first k",
-])
+@checker(
+    "3.3",
+    mistakes=[
+        "passing numvars.das.interchange (or a wrapper of it, or FixedLinear/LearnedRotation): refused",
+        "forgetting to rotate back with R (the result stays in the rotated coordinates)",
+        "R and Rᵀ mixed up (rows h: rotate by h Rᵀ, back by z R)",
+        "swapping the last k coordinates instead of the first k",
+    ],
+)
 def ex_3_3(interchange=...):
     """Exercise 3.3: your ``interchange(h_o, h_s, R, k)`` — rows h_o, h_s (n, S), an orthogonal R
     (S, S), k in 0..S — returning ``Rᵀ(M R h_s + (1 − M) R h_o)`` (n, S), compared with
@@ -143,15 +186,21 @@ def ex_3_3(interchange=...):
     attempted."""
     key = "a function of your own equal to Rᵀ(M R h_s + (1 − M) R h_o) on all 62 cases, h_o at k = 0, h_s at k = S"
     if not attempted(interchange):
-        return verdict("3.3", not_attempted("interchange", why=key),
-                       not_attempted("k = 0 and k = S", why="h_o at k = 0, h_s at k = S: R is orthogonal, so RᵀR = I"))
+        return verdict(
+            "3.3",
+            not_attempted("interchange", why=key),
+            not_attempted("k = 0 and k = S", why="h_o at k = 0, h_s at k = S: R is orthogonal, so RᵀR = I"),
+        )
     from numvars import das
 
     if interchange is das.interchange or getattr(interchange, "__wrapped__", None) is das.interchange:
         return verdict("3.3", Part("interchange", False, miss="that is numvars.das.interchange itself: write your own"))
     if not callable(interchange) or isinstance(interchange, type):
-        raise Malformed("interchange", f"{kind_of(interchange)} {shown_answer(interchange)}, expected your function "
-                                       "itself, interchange(h_o, h_s, R, k)")
+        raise Malformed(
+            "interchange",
+            f"{kind_of(interchange)} {shown_answer(interchange)}, expected your function "
+            "itself, interchange(h_o, h_s, R, k)",
+        )
     with out_of_reach((das, "interchange"), (das.Alignment, "forward"), (das.FixedLinear, "forward"), exercise="3.3"):
         try:
             stub = interchange(torch.zeros(1, 2), torch.ones(1, 2), torch.eye(2), 1) is ...  # the stub's `return ...`
@@ -190,11 +239,19 @@ def _interchange_parts(interchange, swap_first) -> tuple[Part, Part]:
                 first = first or f"S = {size}, k = {k}: differs from Rᵀ(M R h_s + (1 − M) R h_o) by up to {gap:.2g}"
             if k in (0, size) and yours.shape == expected.shape:
                 extremes.append(torch.allclose(yours.to(h_o.dtype), h_o if k == 0 else h_s, atol=1e-5))
-    matches = Part("interchange", first is None, f"equal to Rᵀ(M R h_s + (1 − M) R h_o) on all {cases} cases",
-                   miss=f"first mismatch: {first}")
+    matches = Part(
+        "interchange",
+        first is None,
+        f"equal to Rᵀ(M R h_s + (1 − M) R h_o) on all {cases} cases",
+        miss=f"first mismatch: {first}",
+    )
     ends_right = bool(extremes) and all(extremes)
-    ends = Part("k = 0 and k = S", ends_right, "k = 0 leaves h_o, k = S gives h_s: R is orthogonal, so RᵀR = I",
-                miss="expected h_o at k = 0 and h_s at k = S (RᵀR = I)")
+    ends = Part(
+        "k = 0 and k = S",
+        ends_right,
+        "k = 0 leaves h_o, k = S gives h_s: R is orthogonal, so RᵀR = I",
+        miss="expected h_o at k = 0 and h_s at k = S (RᵀR = I)",
+    )
     return matches, ends
 
 
@@ -245,11 +302,14 @@ def probe_versus_intervention() -> dict[str, float]:
     return out
 
 
-@checker("3.4", mistakes=[
-    "reading 'decodable' as 'used': expecting the random subspace to be far worse for a probe",
-    "fitting and testing the probe on the same sequences",
-    "probing at every token (B, T, E included) instead of the demo and response tokens",
-])
+@checker(
+    "3.4",
+    mistakes=[
+        "reading 'decodable' as 'used': expecting the random subspace to be far worse for a probe",
+        "fitting and testing the probe on the same sequences",
+        "probing at every token (B, T, E included) instead of the demo and response tokens",
+    ],
+)
 def ex_3_4(random_far_worse=..., r2_full=..., r2_das=..., r2_random=...):
     """Exercise 3.4, probe versus intervention on the live GRU: ``random_far_worse`` (``"yes"`` or
     ``"no"``) — does a linear probe read the count from the random rotation's swapped subspace
@@ -261,8 +321,10 @@ def ex_3_4(random_far_worse=..., r2_full=..., r2_das=..., r2_random=...):
         return verdict("3.4", *(not_attempted(name) for name in answers))
     m = probe_versus_intervention()
     worse = "yes" if m["r2_das"] - m["r2_random"] > 0.1 else "no"
-    why = (f"the IIA is {m['iia_das']:.3f} (DAS) against {m['iia_random']:.3f} (random), yet the count can be read from "
-           "almost any subspace: only DAS's is the one the network uses — decodable is not causal")
+    why = (
+        f"the IIA is {m['iia_das']:.3f} (DAS) against {m['iia_random']:.3f} (random), yet the count can be read from "
+        "almost any subspace: only DAS's is the one the network uses — decodable is not causal"
+    )
     return verdict(
         "3.4",
         choice("random_far_worse", random_far_worse, worse, ("yes", "no"), why),
@@ -300,12 +362,15 @@ def _copied(alignment, stored_rotation: torch.Tensor, k: int) -> float | None:
     return subspace_distance(rotation.detach()[:k], stored_rotation[:k])
 
 
-@checker("3.5", mistakes=[
-    "passing the stored fit (fit.alignment()), a copy of it, or it re-rotated within its subspace: refused",
-    "too few epochs, or a learning rate too small to move R far from the random start",
-    "training the network instead of R (the network must stay frozen)",
-    "the loss on every token instead of the scored ones",
-])
+@checker(
+    "3.5",
+    mistakes=[
+        "passing the stored fit (fit.alignment()), a copy of it, or it re-rotated within its subspace: refused",
+        "too few epochs, or a learning rate too small to move R far from the random start",
+        "training the network instead of R (the network must stay frozen)",
+        "the loss on every token instead of the scored ones",
+    ],
+)
 def ex_3_5(alignment=...):
     """Exercise 3.5: the rotation your own DAS loop trained for Up-Down's ``count`` on the live
     GRU (an ``nv.das.LearnedRotation`` or any alignment module ``(h_o, h_s) -> h_v`` on states
@@ -320,18 +385,31 @@ def ex_3_5(alignment=...):
     model, learned, random = count_fits()
     stored, control = load_measurement(learned), load_measurement(random)
     bar = control.test_iia + PASS_FRACTION * (stored.test_iia - control.test_iia)
-    why = (f"the stored fit scores {stored.test_iia:.3f} ({len(stored.history)} epochs, the best kept), a random rotation "
-           f"{control.test_iia:.3f}; right from {bar:.3f}, {PASS_FRACTION:.0%} of the way")
+    why = (
+        f"the stored fit scores {stored.test_iia:.3f} ({len(stored.history)} epochs, the best kept), a random rotation "
+        f"{control.test_iia:.3f}; right from {bar:.3f}, {PASS_FRACTION:.0%} of the way"
+    )
     if not attempted(alignment):
         return verdict("3.5", not_attempted("test IIA", f"at least {bar:.3f}", why))
     if not isinstance(alignment, torch.nn.Module):
-        raise Malformed("test IIA", f"{kind_of(alignment)} {shown_answer(alignment)}, expected the trained alignment "
-                                    "itself (an nv.das.LearnedRotation)")
+        raise Malformed(
+            "test IIA",
+            f"{kind_of(alignment)} {shown_answer(alignment)}, expected the trained alignment "
+            "itself (an nv.das.LearnedRotation)",
+        )
     distance = _copied(alignment, stored.alignment().rotation.detach(), stored.k)
     if distance is not None and distance < COPY_DISTANCE:
-        return verdict("3.5", Part("test IIA", False, miss=(
-            f"its swapped subspace is within {distance:.2g} of the chapter's stored fit (fit.alignment()): "
-            "that is a copy of it — train your own")))
+        return verdict(
+            "3.5",
+            Part(
+                "test IIA",
+                False,
+                miss=(
+                    f"its swapped subspace is within {distance:.2g} of the chapter's stored fit (fit.alignment()): "
+                    "that is a copy of it — train your own"
+                ),
+            ),
+        )
     return verdict("3.5", _score(model, learned, alignment, bar, why))
 
 
@@ -344,14 +422,20 @@ def _score(model, learned, alignment, bar: float, why: str) -> Part:
         with torch.no_grad():
             shape = tuple(alignment(torch.zeros(2, size), torch.zeros(2, size)).shape)
     except Exception as error:  # the learner's module: say what it could not do
-        raise Malformed("test IIA", f"your alignment could not swap two (n, {size}) states: "
-                                    f"{type(error).__name__}: {error}") from None
+        raise Malformed(
+            "test IIA", f"your alignment could not swap two (n, {size}) states: {type(error).__name__}: {error}"
+        ) from None
     if shape != (2, size):
         raise Malformed("test IIA", f"your alignment should map (n, {size}) states to (n, {size}), it gave {shape}")
     with torch.no_grad():
         yours = das.iia(model, frozen_test_runs(model, learned), alignment)
     if yours >= bar:
         return Part("test IIA", True, f"yours {yours:.3f} — {why}", expected=f"at least {bar:.3f}")
-    return Part("test IIA", False, why, expected=f"at least {bar:.3f}",
-                miss=f"yours {yours:.3f}: below the bar, {PASS_FRACTION:.0%} of the way from the random rotation's "
-                     "test IIA to the stored fit's — train longer, or check the loss and the learning rate")
+    return Part(
+        "test IIA",
+        False,
+        why,
+        expected=f"at least {bar:.3f}",
+        miss=f"yours {yours:.3f}: below the bar, {PASS_FRACTION:.0%} of the way from the random rotation's "
+        "test IIA to the stored fit's — train longer, or check the loss and the learning rate",
+    )

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from numvars.check.core import (Malformed, attempted, checker, choice, close, malformed, not_attempted, nothing_to_do,
-                                number, verdict)
+from numvars.check.core import (
+    Malformed,
+    attempted,
+    checker,
+    choice,
+    close,
+    malformed,
+    not_attempted,
+    nothing_to_do,
+    number,
+    verdict,
+)
 
 #: how much a mean IIA must change from the smallest to the largest GRU to "rise" or "fall"
 #: (exercise 5.1): a tenth of the IIA scale, above the seed-to-seed spread of a size's mean
@@ -22,10 +32,13 @@ def _trend(change: float) -> str:
     return "rises" if change > TREND_TOLERANCE else "falls" if change < -TREND_TOLERANCE else "stays flat"
 
 
-@checker("5.1", mistakes=[
-    '"rises" for the random rotation too: a random half of a bigger state does not hold the count better',
-    'reading the change between neighbouring sizes instead of the smallest and the largest',
-])
+@checker(
+    "5.1",
+    mistakes=[
+        '"rises" for the random rotation too: a random half of a bigger state does not hold the count better',
+        "reading the change between neighbouring sizes instead of the smallest and the largest",
+    ],
+)
 def ex_5_1(das=..., random=...):
     """Exercise 5.1: from the smallest to the largest GRU of the size sweep
     (``results/paper/sizes.csv``), does the mean count IIA of DAS (``das``) and of a random
@@ -52,15 +65,20 @@ def _d16_seed0():
     from numvars.results import read_table
 
     curves = read_table("paper", "checkpoints.csv")
-    one = curves[(curves["arch"] == "gru") & (curves["d"] == 16) & (curves["seed"] == 0) & (curves["checkpoint"] != "analysed")]
+    one = curves[
+        (curves["arch"] == "gru") & (curves["d"] == 16) & (curves["seed"] == 0) & (curves["checkpoint"] != "analysed")
+    ]
     return one.sort_values("epoch")
 
 
-@checker("5.2", mistakes=[
-    'an epoch that is not a saved checkpoint',
-    "half of the largest value instead of the last checkpoint's",
-    'the first epoch above half of the final accuracy read from the IIA curve (or the other way round)',
-])
+@checker(
+    "5.2",
+    mistakes=[
+        "an epoch that is not a saved checkpoint",
+        "half of the largest value instead of the last checkpoint's",
+        "the first epoch above half of the final accuracy read from the IIA curve (or the other way round)",
+    ],
+)
 def ex_5_2(accuracy_epoch=..., iia_epoch=...):
     """Exercise 5.2: for the d = 16 GRU of seed 0 (``results/paper/checkpoints.csv``, its saved
     checkpoints), the first checkpoint epoch (a number) at which task accuracy and count IIA
@@ -83,8 +101,10 @@ def ex_5_2(accuracy_epoch=..., iia_epoch=...):
         before = one[one["epoch"] < expected][column].iloc[-1]
         at = one[one["epoch"] == expected][column].iloc[0]
         final = one[column].iloc[-1]
-        why = (f"half of the last value {final:.2f} is {final / 2:.2f}; the curve is {before:.2f} one checkpoint "
-               f"earlier and {at:.2f} at epoch {expected:g}")
+        why = (
+            f"half of the last value {final:.2f} is {final / 2:.2f}; the curve is {before:.2f} one checkpoint "
+            f"earlier and {at:.2f} at epoch {expected:g}"
+        )
         parts.append(close(name, answer, expected, 0, why, digits=0))
     return verdict("5.2", *parts)
 
@@ -99,10 +119,13 @@ def _size_sweep_facts():
     return test_facts(config.pairs)
 
 
-@checker("5.3", mistakes=[
-    'a slope of 1 for a perfect symbol (IIA is 1 everywhere: the line is flat)',
-    '"zero" for a network that ignores the swap: it is right only where the counts swapped are equal',
-])
+@checker(
+    "5.3",
+    mistakes=[
+        "a slope of 1 for a perfect symbol (IIA is 1 everywhere: the line is flat)",
+        '"zero" for a network that ignores the swap: it is right only where the counts swapped are equal',
+    ],
+)
 def ex_5_3(slope=..., large_minus_small=..., chance_slope=...):
     """Exercise 5.3: for a perfect symbol (every count swap works) the gradience ``slope`` and
     ``large_minus_small`` (numbers); and the sign of the slope (``chance_slope``: a word of
@@ -121,11 +144,21 @@ def ex_5_3(slope=..., large_minus_small=..., chance_slope=...):
     return verdict(
         "5.3",
         close("slope", slope, round(perfect["slope"], 6), 0.001, "IIA is 1 whatever the difference: a flat line"),
-        close("large_minus_small", large_minus_small, perfect["large_minus_small"], 0.001,
-              "IIA is 1 for small and large counts alike"),
-        choice("chance_slope", chance_slope, sign, SIGNS,
-               f"slope {chance['slope']:+.3f} per count of difference: a swap between equal counts changes nothing, so a "
-               "network that ignores it is right there and wrong further apart — graded without any symbol"),
+        close(
+            "large_minus_small",
+            large_minus_small,
+            perfect["large_minus_small"],
+            0.001,
+            "IIA is 1 for small and large counts alike",
+        ),
+        choice(
+            "chance_slope",
+            chance_slope,
+            sign,
+            SIGNS,
+            f"slope {chance['slope']:+.3f} per count of difference: a swap between equal counts changes nothing, so a "
+            "network that ignores it is right there and wrong further apart — graded without any symbol",
+        ),
     )
 
 
@@ -137,10 +170,13 @@ def _thresholds(large: int):
     return gradience_per_network(counts, large=large).groupby(["arch", "d"])["large_minus_small"].mean()
 
 
-@checker("5.4", mistakes=[
-    'reading the sign instead of the magnitude of large − small',
-    'averaging the LSTMs below d = 20 too',
-])
+@checker(
+    "5.4",
+    mistakes=[
+        "reading the sign instead of the magnitude of large − small",
+        "averaging the LSTMs below d = 20 too",
+    ],
+)
 def ex_5_4(gru=..., lstm=...):
     """Exercise 5.4: with "large" counts > 10 instead of > 15, does the magnitude of the
     large − small difference grow, shrink or stay about the same — for the GRUs (all sizes,
@@ -152,13 +188,23 @@ def ex_5_4(gru=..., lstm=...):
     change = new.abs() - old.abs()
     parts = []
     for name, answer, rows, reason in [
-        ("gru", gru, change.loc["gru"], "pairs whose larger count is 11–15, swapped more reliably than those above 15, "
-                                        "join the large group"),
-        ("lstm", lstm, change.loc["lstm"][change.loc["lstm"].index >= 20], "their large and small counts are both "
-                                                                           "swapped almost always"),
+        (
+            "gru",
+            gru,
+            change.loc["gru"],
+            "pairs whose larger count is 11–15, swapped more reliably than those above 15, join the large group",
+        ),
+        (
+            "lstm",
+            lstm,
+            change.loc["lstm"][change.loc["lstm"].index >= 20],
+            "their large and small counts are both swapped almost always",
+        ),
     ]:
         mean = float(rows.mean())
-        expected = "grows" if mean > THRESHOLD_TOLERANCE else "shrinks" if mean < -THRESHOLD_TOLERANCE else "about the same"
+        expected = (
+            "grows" if mean > THRESHOLD_TOLERANCE else "shrinks" if mean < -THRESHOLD_TOLERANCE else "about the same"
+        )
         sizes = ", ".join(f"d={d} {old.loc[(name, d)]:+.3f} -> {new.loc[(name, d)]:+.3f}" for d in rows.index)
         why = f"{sizes}; its size changes by {mean:+.3f} on average: {reason}"
         parts.append(choice(name, answer, expected, CHANGES, why))

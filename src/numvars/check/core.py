@@ -133,7 +133,11 @@ class Verdict:
 
     def _head(self) -> str:
         if not self.attempted:
-            return "answer key." if self.reveal else "not attempted yet — replace each `...` with your answer and run the cell again."
+            return (
+                "answer key."
+                if self.reveal
+                else "not attempted yet — replace each `...` with your answer and run the cell again."
+            )
         wrong = sum(part.right is False for part in self.parts)
         open_ = sum(part.right is None for part in self.parts)
         if self.right:
@@ -218,6 +222,7 @@ def out_of_reach(*targets: tuple[object, str], exercise: str, reason: str = "") 
     def refuse(label: str):
         def call(*args, **kwargs):
             raise RuntimeError(f"{label} {reason}")
+
         return call
 
     try:
@@ -257,8 +262,13 @@ def equal(name: str, answer, expected, why: str = "", show=str, miss: str = "") 
         return Part(name, True, f"{show(answer)}" + (f" — {why}" if why else ""), expected=show(expected))
     if not miss and isinstance(answer, Real) and isinstance(expected, Real):
         miss = how_far(float(answer), float(expected), 0)
-    return Part(name, False, why, miss=f"you wrote {show(answer)}" + (f": {miss}" if miss else ": not this one"),
-                expected=show(expected))
+    return Part(
+        name,
+        False,
+        why,
+        miss=f"you wrote {show(answer)}" + (f": {miss}" if miss else ": not this one"),
+        expected=show(expected),
+    )
 
 
 def number(answer, name: str) -> float:
@@ -279,8 +289,9 @@ def whole(answer, name: str, what: str = "a whole number") -> int:
 
 
 @judged
-def close(name: str, answer, expected: float, tolerance: float, why: str = "", digits: int = 3,
-          share: bool = False) -> Part:
+def close(
+    name: str, answer, expected: float, tolerance: float, why: str = "", digits: int = 3, share: bool = False
+) -> Part:
     """Part ``name``: a number within ``tolerance`` of ``expected``; with ``share``, a share of
     pairs (an IIA), so a number outside [0, 1] is malformed."""
     key = f"{expected:.{digits}f} ± {tolerance:g}"
@@ -319,7 +330,9 @@ def tokens(task, name: str, answer) -> str:
     """A token string such as ``"B D D T R R E"`` in the task's vocabulary, normalised;
     :class:`Malformed` otherwise."""
     if not isinstance(answer, str):
-        raise Malformed(name, f"{kind_of(answer)} {shown_answer(answer)}, expected a token string such as 'B D D T R R E'")
+        raise Malformed(
+            name, f"{kind_of(answer)} {shown_answer(answer)}, expected a token string such as 'B D D T R R E'"
+        )
     try:
         return task.decode(task.encode(answer))
     except ValueError as error:
@@ -336,8 +349,13 @@ def sequence(task, name: str, answer, expected_ids: Sequence[int], why: str = ""
     mine = tokens(task, name, answer)
     if mine == expected:
         return Part(name, True, mine + (f" — {why}" if why else ""), expected=expected)
-    return Part(name, False, why, miss=f"you wrote {mine}: {first_difference(mine.split(), expected.split())}",
-                expected=expected)
+    return Part(
+        name,
+        False,
+        why,
+        miss=f"you wrote {mine}: {first_difference(mine.split(), expected.split())}",
+        expected=expected,
+    )
 
 
 def live_config(arch: str, seed: int = 0, experiment: str = "main"):
@@ -351,8 +369,10 @@ def live_config(arch: str, seed: int = 0, experiment: str = "main"):
         raise ValueError(f"the quick profile has no experiment {experiment!r}; it has {sorted(training)}")
     chosen = [c for c in training[experiment] if c.arch == arch and c.seed == seed]
     if not chosen:
-        raise ValueError(f"the quick profile's {experiment!r} networks have no {arch!r} of seed {seed}; they are "
-                         f"{sorted((c.arch, c.seed) for c in training[experiment])}")
+        raise ValueError(
+            f"the quick profile's {experiment!r} networks have no {arch!r} of seed {seed}; they are "
+            f"{sorted((c.arch, c.seed) for c in training[experiment])}"
+        )
     return chosen[0]
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from numvars import paper
 from numvars.grids import CAUSES
+from numvars.measures import MEASURES
 from numvars.protocols import PROTOCOLS
 from numvars.results.comparison import figure_cells, per_network
 
@@ -25,8 +26,11 @@ def protocol_columns(table: pd.DataFrame) -> pd.DataFrame:
     for name, protocol in PROTOCOLS.items():
         rows = table[table["protocol"] == ("default" if name == "paper_text" else name)].assign(protocol="default")
         ours = per_network(rows)
-        means = (ours.groupby(["arch", "task", "measure"])[protocol.iia_column].mean().rename(name).reset_index()
-                 if len(ours) else pd.DataFrame(columns=["arch", "task", "measure", name]))
+        means = (
+            ours.groupby(["arch", "task", "measure"])[protocol.iia_column].mean().rename(name).reset_index()
+            if len(ours)
+            else pd.DataFrame(columns=["arch", "task", "measure", name])
+        )
         cells = cells.merge(means, on=["arch", "task", "measure"], how="left")
         cells[f"{name} within"] = (cells[name] - cells["paper"]).abs() <= paper.TOLERANCE + 1e-9
     return cells.reset_index(drop=True)
@@ -39,27 +43,60 @@ def protocol_table(table: pd.DataFrame) -> pd.DataFrame:
     cell need no extra measurement: ``"standard: criterion only"`` (every network that reached
     the training criterion, against only those meeting the paper's standard) and ``"DAS cap 100
     epochs"`` (the best *validation* IIA within 100 epochs, against at convergence)."""
-    if "experiment" in table:  # the causes of §4.8 and the authors' protocol are measured on every seed: not variants of seeds 0 and 1
+    if (
+        "experiment" in table
+    ):  # the causes of §4.8 and the authors' protocol are measured on every seed: not variants of seeds 0 and 1
         table = table[~table["experiment"].isin(["causes", "authors_code"])]
     trained = table[table["trained"] & (table["method"] != "random")]
     keys = ["arch", "task", "variable", "seed"]
     default = trained[trained["protocol"] == "default"].set_index(keys)
     rows = []
     for name, variant in trained[trained["protocol"] != "default"].groupby("protocol", sort=False):
-        pairs = variant.set_index(keys)[["test_iia"]].join(default[["test_iia"]].rename(columns={"test_iia": "test_iia_default"}), how="inner")
-        rows.append(pairs.reset_index().assign(variant=name, value=pairs["test_iia"].to_numpy(), default=pairs["test_iia_default"].to_numpy()))
+        pairs = variant.set_index(keys)[["test_iia"]].join(
+            default[["test_iia"]].rename(columns={"test_iia": "test_iia_default"}), how="inner"
+        )
+        rows.append(
+            pairs.reset_index().assign(
+                variant=name, value=pairs["test_iia"].to_numpy(), default=pairs["test_iia_default"].to_numpy()
+            )
+        )
     learned = default[default["method"] == "learned"].reset_index()
-    rows.append(learned.assign(variant="DAS cap 100 epochs (validation IIA)", value=learned["val_iia_100"], default=learned["val_iia"]))
+    rows.append(
+        learned.assign(
+            variant="DAS cap 100 epochs (validation IIA)", value=learned["val_iia_100"], default=learned["val_iia"]
+        )
+    )
     long = pd.concat(rows, ignore_index=True)
-    cells = long.groupby(["variant", "arch", "task", "variable"], sort=False).agg(
-        default=("default", "mean"), value=("value", "mean"), networks=("value", "count")).reset_index()
-    every = per_network(table, standard=False).groupby(["arch", "task", "measure"], sort=False)["test_iia"].agg(["mean", "count"])
+    cells = (
+        long.groupby(["variant", "arch", "task", "variable"], sort=False)
+        .agg(default=("default", "mean"), value=("value", "mean"), networks=("value", "count"))
+        .reset_index()
+    )
+    every = (
+        per_network(table, standard=False)
+        .groupby(["arch", "task", "measure"], sort=False)["test_iia"]
+        .agg(["mean", "count"])
+    )
     passing = per_network(table).groupby(["arch", "task", "measure"], sort=False)["test_iia"].mean()
     standard = every.join(passing.rename("standard"), how="left").reset_index()
     standard = standard[standard["measure"].isin(["count", "phase", "full_swap", "up_up"])]
-    cells = pd.concat([cells, pd.DataFrame(dict(
-        variant="standard: criterion only", arch=standard["arch"], task=standard["task"], variable=standard["measure"],
-        default=standard["standard"], value=standard["mean"], networks=standard["count"]))], ignore_index=True)
+    cells = pd.concat(
+        [
+            cells,
+            pd.DataFrame(
+                dict(
+                    variant="standard: criterion only",
+                    arch=standard["arch"],
+                    task=standard["task"],
+                    variable=standard["measure"],
+                    default=standard["standard"],
+                    value=standard["mean"],
+                    networks=standard["count"],
+                )
+            ),
+        ],
+        ignore_index=True,
+    )
     cells["change"] = cells["value"] - cells["default"]
     return cells.round(3)
 
@@ -81,24 +118,50 @@ def causes_table(table: pd.DataFrame) -> pd.DataFrame:
     trained = table[table["trained"] & (table["method"] != "random")]
     keys = ["arch", "task", "seed", "measure"]
     default = per_network(trained).set_index(keys)
-    rows = [default.reset_index().assign(cause=VALIDATION_CAUSE, before=default["test_iia"].to_numpy(), after=default["val_iia"].to_numpy())]
+    rows = [
+        default.reset_index().assign(
+            cause=VALIDATION_CAUSE, before=default["test_iia"].to_numpy(), after=default["val_iia"].to_numpy()
+        )
+    ]
     for name, cause in CAUSES.items():
-        archs, tasks, measures = cause.archs, cause.tasks, cause.measures
+        measures = [
+            m.name for m in MEASURES.values() if set(m.variables) <= set(cause.measures)
+        ]  # Up-Up: both its counts
         under = per_network(trained[trained["protocol"] == name].assign(protocol="default"))
         if under.empty:
             continue
-        targeted = under[under["arch"].isin(archs) & under["task"].isin(tasks)
-                         & under["measure"].isin([*measures, *(["up_up"] if {"demo_count", "resp_count"} <= set(measures) else [])])]
-        both = targeted.set_index(keys)[["test_iia"]].join(default[["test_iia"]].rename(columns={"test_iia": "before"}), how="inner")
+        targeted = under[
+            under["arch"].isin(cause.archs) & under["task"].isin(cause.tasks) & under["measure"].isin(measures)
+        ]
+        both = targeted.set_index(keys)[["test_iia"]].join(
+            default[["test_iia"]].rename(columns={"test_iia": "before"}), how="inner"
+        )
         rows.append(both.reset_index().assign(cause=name, after=both["test_iia"].to_numpy()))
     long = pd.concat(rows, ignore_index=True)
-    cells = long.groupby(["cause", "arch", "task", "measure"], sort=False).agg(
-        networks=("after", "count"), before=("before", "mean"), after=("after", "mean")).reset_index()
+    cells = (
+        long.groupby(["cause", "arch", "task", "measure"], sort=False)
+        .agg(networks=("after", "count"), before=("before", "mean"), after=("after", "mean"))
+        .reset_index()
+    )
     cells = cells.merge(figure_cells(), on=["arch", "task", "measure"], how="left")
     cells["change"] = cells["after"] - cells["before"]
     for when in ("before", "after"):
         cells[f"within_{when}"] = (cells[when] - cells["paper"]).abs() <= paper.TOLERANCE + 1e-9
-    return cells[["cause", "arch", "task", "measure", "networks", "before", "after", "change", "paper", "within_before", "within_after"]]
+    return cells[
+        [
+            "cause",
+            "arch",
+            "task",
+            "measure",
+            "networks",
+            "before",
+            "after",
+            "change",
+            "paper",
+            "within_before",
+            "within_after",
+        ]
+    ]
 
 
 def cause_summary(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> pd.DataFrame:
@@ -106,11 +169,18 @@ def cause_summary(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> p
     moves by more than ``threshold``, how many it brings closer to the paper's value, and how many
     are within the tolerance before and after."""
     closer = (causes["after"] - causes["paper"]).abs() < (causes["before"] - causes["paper"]).abs()
-    return (causes.assign(moved=causes["change"].abs() > threshold, closer=closer)
-            .groupby("cause", sort=False)
-            .agg(cells=("measure", "count"), moved=("moved", "sum"), closer=("closer", "sum"),
-                 within_before=("within_before", "sum"), within_after=("within_after", "sum"))
-            .reset_index())
+    return (
+        causes.assign(moved=causes["change"].abs() > threshold, closer=closer)
+        .groupby("cause", sort=False)
+        .agg(
+            cells=("measure", "count"),
+            moved=("moved", "sum"),
+            closer=("closer", "sum"),
+            within_before=("within_before", "sum"),
+            within_after=("within_after", "sum"),
+        )
+        .reset_index()
+    )
 
 
 def cell_reasons(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> dict[tuple[str, str, str], str]:
@@ -126,10 +196,12 @@ def cell_reasons(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> di
         moving = cell[cell["toward"]]
         if len(moving):
             reasons[arch, task, measure] = "evidenced: " + "; ".join(
-                f"{row.cause} moves it {row.before:.2f} → {row.after:.2f}" for row in moving.itertuples())
+                f"{row.cause} moves it {row.before:.2f} → {row.after:.2f}" for row in moving.itertuples()
+            )
         else:
             reasons[arch, task, measure] = "not explained: tried " + ", ".join(
-                f"{row.cause} ({row.after - row.before:+.2f})" for row in cell.itertuples())
+                f"{row.cause} ({row.after - row.before:+.2f})" for row in cell.itertuples()
+            )
     return reasons
 
 
@@ -137,15 +209,22 @@ def protocol_moves(cells: pd.DataFrame, threshold: float = paper.TOLERANCE) -> p
     """Chapter 4 §4.7. Per protocol variant (:func:`protocol_table`): the cells measured, how many
     it moves by more than ``threshold``, how many of those with a paper cell it brings closer to
     the paper's value, the largest change and where."""
-    cells = cells.merge(figure_cells().rename(columns={"measure": "variable"}), on=["arch", "task", "variable"], how="left")
+    cells = cells.merge(
+        figure_cells().rename(columns={"measure": "variable"}), on=["arch", "task", "variable"], how="left"
+    )
     cells["closer"] = (cells["value"] - cells["paper"]).abs() < (cells["default"] - cells["paper"]).abs()
     rows = []
     for name, group in cells.groupby("variant", sort=False):
         measured = group.dropna(subset=["change"])
         largest = measured.loc[measured["change"].abs().idxmax()] if len(measured) else None
-        rows.append(dict(variant=name, cells=len(measured), moved=int((measured["change"].abs() > threshold).sum()),
-                         closer=int(measured["closer"].sum()),
-                         largest_change=None if largest is None else largest["change"],
-                         where=None if largest is None else f"{largest['arch']} {largest['task']} {largest['variable']}"))
+        rows.append(
+            dict(
+                variant=name,
+                cells=len(measured),
+                moved=int((measured["change"].abs() > threshold).sum()),
+                closer=int(measured["closer"].sum()),
+                largest_change=None if largest is None else largest["change"],
+                where=None if largest is None else f"{largest['arch']} {largest['task']} {largest['variable']}",
+            )
+        )
     return pd.DataFrame(rows)
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from numvars import paper
+from numvars.measures import label
 from numvars.results.comparison import compare_cells
 from numvars.results.count_location import geometry_rules
 from numvars.results.curves import (
@@ -28,22 +29,37 @@ def scorecard_cells(das: pd.DataFrame) -> pd.DataFrame:
     """The scorecard page. Every Fig. 2/7 cell: ours (mean ± SD over seeds, range), the
     paper's, the difference and the verdict."""
     cells = compare_cells(das)
-    return pd.DataFrame({
-        "arch": cells["arch"], "task": cells["task"], "figure": "Fig " + cells["figure"],
-        "measure": cells["measure"].map(paper.MEASURE_NAMES),
-        "ours (mean ± SD)": [f"{_fmt(m)} ± {_fmt(s)}" if pd.notna(m) else "—" for m, s in zip(cells["mean"], cells["sd"])],
-        "seeds (min–max)": [f"{_fmt(lo)}–{_fmt(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(cells["min"], cells["max"])],
-        "chance": cells["chance"].map(_fmt),
-        "paper": cells["paper"].map(_fmt),
-        "difference": [f"{d:+.2f}" if pd.notna(d) else "—" for d in cells["difference"]],
-        "verdict": cells["verdict"],
-    })
+    return pd.DataFrame(
+        {
+            "arch": cells["arch"],
+            "task": cells["task"],
+            "figure": "Fig " + cells["figure"],
+            "measure": cells["measure"].map(label),
+            "ours (mean ± SD)": [
+                f"{_fmt(m)} ± {_fmt(s)}" if pd.notna(m) else "—" for m, s in zip(cells["mean"], cells["sd"])
+            ],
+            "seeds (min–max)": [
+                f"{_fmt(lo)}–{_fmt(hi)}" if pd.notna(lo) else "—" for lo, hi in zip(cells["min"], cells["max"])
+            ],
+            "chance": cells["chance"].map(_fmt),
+            "paper": cells["paper"].map(_fmt),
+            "difference": [f"{d:+.2f}" if pd.notna(d) else "—" for d in cells["difference"]],
+            "verdict": cells["verdict"],
+        }
+    )
 
 
-def scorecard_claims(das: pd.DataFrame, accuracy: pd.DataFrame, sizes: pd.DataFrame | None = None, curves: pd.DataFrame | None = None,
-                     gradience: pd.DataFrame | None = None, attention: pd.DataFrame | None = None,
-                     plus_minus: pd.DataFrame | None = None, variants: pd.DataFrame | None = None,
-                     geometry: pd.DataFrame | None = None) -> pd.DataFrame:
+def scorecard_claims(
+    das: pd.DataFrame,
+    accuracy: pd.DataFrame,
+    sizes: pd.DataFrame | None = None,
+    curves: pd.DataFrame | None = None,
+    gradience: pd.DataFrame | None = None,
+    attention: pd.DataFrame | None = None,
+    plus_minus: pd.DataFrame | None = None,
+    variants: pd.DataFrame | None = None,
+    geometry: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The scorecard page. One row per claim of the paper (:data:`numvars.paper.CLAIMS`): what the paper reports,
     ours, and a verdict — from the Fig. 2/7 cells it covers, from Fig. 6 behaviour, from chapter
     5's tables (``sizes.csv``, ``checkpoints.csv``, ``gradience.csv``, when given:
@@ -62,22 +78,48 @@ def scorecard_claims(das: pd.DataFrame, accuracy: pd.DataFrame, sizes: pd.DataFr
     for claim in paper.CLAIMS:
         if claim.key in scored:
             ours, verdict = scored[claim.key]
-            rows.append(dict(claim=claim.claim, experiment=claim.experiment, paper=claim.paper, ours=ours, verdict=verdict, chapter=claim.chapter))
+            rows.append(
+                dict(
+                    claim=claim.claim,
+                    experiment=claim.experiment,
+                    paper=claim.paper,
+                    ours=ours,
+                    verdict=verdict,
+                    chapter=claim.chapter,
+                )
+            )
             continue
         if claim.cells is not None:
             archs, tasks, figure, measures = claim.cells
-            part = cells[cells["arch"].isin(archs) & cells["task"].isin(tasks) & (cells["figure"] == figure) & cells["measure"].isin(measures)]
+            part = cells[
+                cells["arch"].isin(archs)
+                & cells["task"].isin(tasks)
+                & (cells["figure"] == figure)
+                & cells["measure"].isin(measures)
+            ]
             labels = part["arch"] + " " + part["task"] + ("" if len(measures) == 1 else " " + part["measure"])
             ours = "; ".join(f"{label} {_fmt(m)}" for label, m in zip(labels, part["mean"]))
             verdicts = part["verdict"]
         elif claim.key == "behaviour":
             labels = behaviour["arch"] + " " + behaviour["task"] + " " + behaviour["range"]
-            ours = "; ".join(f"{r.arch} {r.task}: {r.range} {_fmt(r.ours)}" for r in behaviour.itertuples()) if len(behaviour) else ""
+            ours = (
+                "; ".join(f"{r.arch} {r.task}: {r.range} {_fmt(r.ours)}" for r in behaviour.itertuples())
+                if len(behaviour)
+                else ""
+            )
             verdicts = behaviour["verdict"]
         else:
             labels, ours, verdicts = pd.Series(dtype=str), "", pd.Series(dtype=str)
-        rows.append(dict(claim=claim.claim, experiment=claim.experiment, paper=claim.paper, ours=ours,
-                         verdict=_claim_verdict(labels, verdicts, claim), chapter=claim.chapter))
+        rows.append(
+            dict(
+                claim=claim.claim,
+                experiment=claim.experiment,
+                paper=claim.paper,
+                ours=ours,
+                verdict=_claim_verdict(labels, verdicts, claim),
+                chapter=claim.chapter,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -96,26 +138,35 @@ def chapter_5_claims(sizes: pd.DataFrame, curves: pd.DataFrame, gradience: pd.Da
     labels = pd.Series([f"GRU d={d}" for d in paper.FIG_3_LEFT])
     verdicts = pd.Series([paper.verdict(gru["count"].get(d), value) for d, value in paper.FIG_3_LEFT.items()])
     ends = gru.index.min(), gru.index.max()
-    size_ours = ("; ".join(f"d={d} {_fmt(gru['count'].get(d))}" for d in gru.index)
-                 + f"; sd over seeds d={ends[0]} {gru.loc[ends[0], 'sd']:.3f}, d={ends[1]} {gru.loc[ends[1], 'sd']:.3f}")
+    size_ours = (
+        "; ".join(f"d={d} {_fmt(gru['count'].get(d))}" for d in gru.index)
+        + f"; sd over seeds d={ends[0]} {gru.loc[ends[0], 'sd']:.3f}, d={ends[1]} {gru.loc[ends[1], 'sd']:.3f}"
+    )
     out = {"size_sweep": (size_ours, _claim_verdict(labels, verdicts, None))}
     pearson = curve_statistics_table(curves).groupby("d")["pearson"].mean()
     weak = [f"d={d}" for d, r in pearson.items() if r < paper.STRONG_R]
-    out["dynamics"] = ("mean Pearson r " + "; ".join(f"d={d} {r:.2f}" for d, r in pearson.items()),
-                       f"supported at all {len(pearson)} sizes (mean r ≥ {paper.STRONG_R})" if not weak
-                       else f"not supported at {', '.join(weak)} (mean r < {paper.STRONG_R})")
+    out["dynamics"] = (
+        "mean Pearson r " + "; ".join(f"d={d} {r:.2f}" for d, r in pearson.items()),
+        f"supported at all {len(pearson)} sizes (mean r ≥ {paper.STRONG_R})"
+        if not weak
+        else f"not supported at {', '.join(weak)} (mean r < {paper.STRONG_R})",
+    )
     analysed_cells = gradience[gradience["standard"] & (gradience["reading"] == DEFAULT_READING)]
     per = gradience_per_network(analysed_cells).groupby(["arch", "d"])[["slope", "large_minus_small"]].mean()
     grus = per.loc["gru"]
     graded = [f"d={d}" for d, row in grus.iterrows() if row["slope"] < 0 and row["large_minus_small"] < 0]
     steeper = grus["slope"].iloc[0] < grus["slope"].iloc[-1]
-    out["graded"] = ("GRU slope per count of difference " + "; ".join(f"d={d} {s:+.3f}" for d, s in grus["slope"].items()),
-                     f"IIA falls with the difference and for large counts at {len(graded)} of {len(grus)} GRU sizes; the smallest "
-                     f"GRU is {'more' if steeper else 'not more'} graded than the largest")
+    out["graded"] = (
+        "GRU slope per count of difference " + "; ".join(f"d={d} {s:+.3f}" for d, s in grus["slope"].items()),
+        f"IIA falls with the difference and for large counts at {len(graded)} of {len(grus)} GRU sizes; the smallest "
+        f"GRU is {'more' if steeper else 'not more'} graded than the largest",
+    )
     return out
 
 
-def chapter_6_claims(attention: pd.DataFrame, plus_minus: pd.DataFrame, variants: pd.DataFrame) -> dict[str, tuple[str, str]]:
+def chapter_6_claims(
+    attention: pd.DataFrame, plus_minus: pd.DataFrame, variants: pd.DataFrame
+) -> dict[str, tuple[str, str]]:
     """Chapter 6's claims scored: claim key -> (ours, verdict), over the networks that meet the
     paper's standard.
 
@@ -131,35 +182,65 @@ def chapter_6_claims(attention: pd.DataFrame, plus_minus: pd.DataFrame, variants
       per task against :data:`numvars.paper.FIG_11_FULL_SWAP` (within when inside it widened by
       the tolerance), with their count IIA."""
     out = {}
-    one_layer = plus_minus[plus_minus["standard"] & (plus_minus["n_layers"] == 1) & (plus_minus["manipulation"] != "none")]
+    one_layer = plus_minus[
+        plus_minus["standard"] & (plus_minus["n_layers"] == 1) & (plus_minus["manipulation"] != "none")
+    ]
     shares = {m: expected_share(one_layer[one_layer["manipulation"] == m]) for m in ("demo", "response")}
     missed = sorted(one_layer.loc[~one_layer["expected"], "n"].unique())
     label = {"demo": "demo term exactly +1", "response": "response term exactly −1"}
-    out["nope_sum"] = ("; ".join(f"{label[m]} in {shares[m]:.1%} of trials" for m in ("demo", "response")),
-                       "holds in every trial" if not missed else
-                       f"differs: {1 - expected_share(one_layer):.1%} of trials "
-                       f"miss, all at N = {', '.join(str(n) for n in missed)}")
-    rope = attention[attention["standard"] & (attention["positional"] == "rope") & (attention["void_p"] == 0) & (attention["n_layers"] == 2)]
+    out["nope_sum"] = (
+        "; ".join(f"{label[m]} in {shares[m]:.1%} of trials" for m in ("demo", "response")),
+        "holds in every trial"
+        if not missed
+        else f"differs: {1 - expected_share(one_layer):.1%} of trials "
+        f"miss, all at N = {', '.join(str(n) for n in missed)}",
+    )
+    rope = attention[
+        attention["standard"]
+        & (attention["positional"] == "rope")
+        & (attention["void_p"] == 0)
+        & (attention["n_layers"] == 2)
+    ]
     mean = rope.groupby(["query_phase", "role", "layer", "task"])["share"].mean()
     on_r, on_b = mean.loc["response", "response"], mean.loc["demo", "B"]
     span = lambda part, layer: f"{part.loc[layer].min():.2f}–{part.loc[layer].max():.2f}"  # noqa: E731  range over tasks
     layers = sorted(rope["layer"].unique())
     not_little = [layer for layer in layers if on_r.loc[layer].max() > paper.VERY_LITTLE]
-    mostly_b = [f"layer {layer} ({', '.join(on_b.loc[layer][on_b.loc[layer] > paper.MOSTLY].index)})" for layer in layers
-                if on_b.loc[layer].max() > paper.MOSTLY]
-    out["attention"] = ("response queries on earlier R: " + ", ".join(f"layer {layer} {span(on_r, layer)}" for layer in layers)
-                        + "; demo queries on B: " + ", ".join(f"layer {layer} {span(on_b, layer)}" for layer in layers),
-                        ("earlier R gets more than 'very little' (> " f"{paper.VERY_LITTLE:.2f}) in layer(s) {', '.join(map(str, not_little))}"
-                         if not_little else f"response queries: at most {paper.VERY_LITTLE:.2f} on earlier R")
-                        + "; demo queries mostly (> " f"{paper.MOSTLY:.1f}) on B in " + ("; ".join(mostly_b) if mostly_b else "no layer or task"))
+    mostly_b = [
+        f"layer {layer} ({', '.join(on_b.loc[layer][on_b.loc[layer] > paper.MOSTLY].index)})"
+        for layer in layers
+        if on_b.loc[layer].max() > paper.MOSTLY
+    ]
+    out["attention"] = (
+        "response queries on earlier R: "
+        + ", ".join(f"layer {layer} {span(on_r, layer)}" for layer in layers)
+        + "; demo queries on B: "
+        + ", ".join(f"layer {layer} {span(on_b, layer)}" for layer in layers),
+        (
+            "earlier R gets more than 'very little' (> "
+            f"{paper.VERY_LITTLE:.2f}) in layer(s) {', '.join(map(str, not_little))}"
+            if not_little
+            else f"response queries: at most {paper.VERY_LITTLE:.2f} on earlier R"
+        )
+        + "; demo queries mostly (> "
+        f"{paper.MOSTLY:.1f}) on B in " + ("; ".join(mostly_b) if mostly_b else "no layer or task"),
+    )
     cells = variant_summary(variants)
     void = cells[cells["void_p"] > 0].set_index(["task", "measure"])["mean"]
     tasks = [t for t in ("multi", "single", "same") if (t, "full_swap") in void.index]
     low, high = paper.FIG_11_FULL_SWAP
     outside = [t for t in tasks if not low - paper.TOLERANCE <= void[t, "full_swap"] <= high]
-    out["void_tokens"] = ("; ".join(f"{t}: full swap {void[t, 'full_swap']:.2f}, count {void.get((t, 'count'), float('nan')):.2f}" for t in tasks),
-                          "not measured yet" if not tasks else f"within {low:.2f}–{high:.2f} (±{paper.TOLERANCE:.2f}) in all {len(tasks)} tasks"
-                          if not outside else f"differs in {len(outside)} of {len(tasks)} tasks: {', '.join(outside)}")
+    out["void_tokens"] = (
+        "; ".join(
+            f"{t}: full swap {void[t, 'full_swap']:.2f}, count {void.get((t, 'count'), float('nan')):.2f}"
+            for t in tasks
+        ),
+        "not measured yet"
+        if not tasks
+        else f"within {low:.2f}–{high:.2f} (±{paper.TOLERANCE:.2f}) in all {len(tasks)} tasks"
+        if not outside
+        else f"differs in {len(outside)} of {len(tasks)} tasks: {', '.join(outside)}",
+    )
     return out
 
 
@@ -179,17 +260,25 @@ def chapter_7_claims(geometry: pd.DataFrame) -> dict[str, tuple[str, str]]:
     principal components at least :data:`numvars.paper.ORDERED` in both phases) and a jump at
     T (median step at T at least :data:`numvars.paper.JUMP` times a typical demo step). ``ours``
     prints the medians of the absolute ρ (as ``ρ``: a table cell cannot hold ``|``)."""
-    grus = geometry_rules(geometry[(geometry["arch"] == "gru") & geometry["standard"] & (geometry["method"] == "learned")])
+    grus = geometry_rules(
+        geometry[(geometry["arch"] == "gru") & geometry["standard"] & (geometry["method"] == "learned")]
+    )
     tasks = [t for t in ("multi", "single", "same") if t in set(grus["task"])]
     ours, failing = [], []
     for task in tasks:
         part = grus[grus["task"] == task]
-        ours.append(f"{task}: ordered {part['ordered'].sum()}/{len(part)} (median ρ {part['spearman_demo'].median():.2f} demo, "
-                    f"{part['spearman_response'].median():.2f} response), jump {part['jump'].sum()}/{len(part)} "
-                    f"(median ratio {part['jump_ratio'].median():.1f})")
+        ours.append(
+            f"{task}: ordered {part['ordered'].sum()}/{len(part)} (median ρ {part['spearman_demo'].median():.2f} demo, "
+            f"{part['spearman_response'].median():.2f} response), jump {part['jump'].sum()}/{len(part)} "
+            f"(median ratio {part['jump_ratio'].median():.1f})"
+        )
         if not (part["ordered"] & part["jump"]).all():
             failing.append(task)
-    verdict = ("not measured yet" if not tasks else f"holds for every GRU on all {len(tasks)} tasks" if not failing
-               else f"holds on {', '.join(t for t in tasks if t not in failing) or 'no task'}; not for every GRU on {', '.join(failing)}")
+    verdict = (
+        "not measured yet"
+        if not tasks
+        else f"holds for every GRU on all {len(tasks)} tasks"
+        if not failing
+        else f"holds on {', '.join(t for t in tasks if t not in failing) or 'no task'}; not for every GRU on {', '.join(failing)}"
+    )
     return {"geometry": ("; ".join(ours), verdict)}
-

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from numvars import paper
+from numvars.measures import MEASURES, figure_of, label
 
 
 def default_protocol(table: pd.DataFrame) -> pd.DataFrame:
@@ -28,11 +29,12 @@ def analysed(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_network(table: pd.DataFrame, standard: bool = True) -> pd.DataFrame:
-    """Chapter 4 §4.2. One row per trained network and measure (:data:`numvars.paper.MEASURE_NAMES`) with its
-    test IIA.
+    """Chapter 4 §4.2. One row per trained network and measure (:data:`numvars.measures.MEASURES`,
+    in its order) with its test IIA.
 
-    Up-Up has two candidate variables; as the paper does, ``up_up`` reports the better one —
-    chosen per network by *validation* IIA, so that the test IIA stays an unbiased estimate.
+    A measure read from several measurements (Up-Up has two candidate variables) reports, as the
+    paper does, the better one — chosen per network by *validation* IIA, so that the test IIA
+    stays an unbiased estimate.
 
     Only the default protocol's measurements count, and with ``standard`` only networks that
     meet the paper's standard for an analysed network (False: every network that reached the
@@ -44,22 +46,26 @@ def per_network(table: pd.DataFrame, standard: bool = True) -> pd.DataFrame:
     keys = ["arch", "task", "seed"]
     rows = []
     for key, group in trained.groupby(keys, sort=False):
-        get = lambda variable, method="learned": group[(group["variable"] == variable) & (group["method"] == method)]  # noqa: E731
-        up_up = pd.concat([get("demo_count"), get("resp_count")])
-        chosen = {
-            "count": get("count"),
-            "up_up": up_up.loc[[up_up["val_iia"].idxmax()]] if len(up_up) else up_up,
-            "demo_count": get("demo_count"),
-            "resp_count": get("resp_count"),
-            "phase": get("phase"),
-            "count+phase": get("count+phase"),
-            "full_swap": get("full_swap", "full_swap"),
-            "random": get("count", "random"),
-        }
-        for measure, row in chosen.items():
+        for measure in MEASURES.values():
+            row = pd.concat(
+                [
+                    group[(group["variable"] == reading.variable_name) & (group["method"] == reading.method)]
+                    for reading in measure.reads
+                ]
+            )
+            if len(measure.reads) > 1 and len(row):
+                row = row.loc[[row["val_iia"].idxmax()]]
             if len(row):
-                rows.append(dict(zip(keys, key), measure=measure, variable=row["variable"].iloc[0], test_iia=row["test_iia"].iloc[0],
-                                 val_iia=row["val_iia"].iloc[0], chance=row["chance"].iloc[0] if "chance" in row else float("nan")))
+                rows.append(
+                    dict(
+                        zip(keys, key),
+                        measure=measure.name,
+                        variable=row["variable"].iloc[0],
+                        test_iia=row["test_iia"].iloc[0],
+                        val_iia=row["val_iia"].iloc[0],
+                        chance=row["chance"].iloc[0] if "chance" in row else float("nan"),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -67,14 +73,23 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean, SD, min and max over seeds of each arch × task × measure, beside the paper's cell
     (Fig. 2 for count, Up-Up and the full swap; Fig. 7 for the others; :mod:`numvars.paper`)."""
     summary = (
-        per_network(table).groupby(["arch", "task", "measure"], sort=False)
-        .agg(mean=("test_iia", "mean"), sd=("test_iia", "std"), min=("test_iia", "min"), max=("test_iia", "max"),
-             seeds=("test_iia", "count"), chance=("chance", "mean"))
+        per_network(table)
+        .groupby(["arch", "task", "measure"], sort=False)
+        .agg(
+            mean=("test_iia", "mean"),
+            sd=("test_iia", "std"),
+            min=("test_iia", "min"),
+            max=("test_iia", "max"),
+            seeds=("test_iia", "count"),
+            chance=("chance", "mean"),
+        )
         .reset_index()
     )
     cells = paper.iia_cells()
-    shown = cells[cells.apply(lambda c: c["figure"] == paper.FIGURE_OF.get(c["measure"]), axis=1)]
-    summary = summary.merge(shown[["arch", "task", "measure", "figure", "paper"]], on=["arch", "task", "measure"], how="left")
+    shown = cells[cells.apply(lambda c: c["figure"] == figure_of(c["measure"]), axis=1)]
+    summary = summary.merge(
+        shown[["arch", "task", "measure", "figure", "paper"]], on=["arch", "task", "measure"], how="left"
+    )
     summary["difference"] = summary["mean"] - summary["paper"]
     return summary
 
@@ -82,21 +97,42 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
 def iia_table(table: pd.DataFrame) -> pd.DataFrame:
     """Chapter 4 §4.1–4.2. :func:`summarise` for reading: measure names, the paper's cell, the difference and a verdict."""
     summary = summarise(table)
-    return pd.DataFrame({
-        "arch": summary["arch"], "task": summary["task"], "measure": summary["measure"].map(paper.MEASURE_NAMES),
-        "mean": summary["mean"], "sd": summary["sd"], "min": summary["min"], "max": summary["max"], "seeds": summary["seeds"],
-        "chance": summary["chance"], "paper": summary["paper"], "figure": summary["figure"], "difference": summary["difference"],
-        "verdict": [paper.verdict(m, p) if pd.notna(p) else "" for m, p in zip(summary["mean"], summary["paper"])],
-    }).round(3)
+    return pd.DataFrame(
+        {
+            "arch": summary["arch"],
+            "task": summary["task"],
+            "measure": summary["measure"].map(label),
+            "mean": summary["mean"],
+            "sd": summary["sd"],
+            "min": summary["min"],
+            "max": summary["max"],
+            "seeds": summary["seeds"],
+            "chance": summary["chance"],
+            "paper": summary["paper"],
+            "figure": summary["figure"],
+            "difference": summary["difference"],
+            "verdict": [paper.verdict(m, p) if pd.notna(p) else "" for m, p in zip(summary["mean"], summary["paper"])],
+        }
+    ).round(3)
 
 
 def compare_cells(table: pd.DataFrame) -> pd.DataFrame:
     """Every cell of Figs. 2 and 7 (:func:`numvars.paper.iia_cells`) with ours beside it: mean,
     SD and range over seeds, the difference, and a verdict (``not measured yet`` where ``table``
     has no such network)."""
-    ours = per_network(table).groupby(["arch", "task", "measure"]).agg(
-        mean=("test_iia", "mean"), sd=("test_iia", "std"), min=("test_iia", "min"), max=("test_iia", "max"),
-        seeds=("test_iia", "count"), chance=("chance", "mean")).reset_index()
+    ours = (
+        per_network(table)
+        .groupby(["arch", "task", "measure"])
+        .agg(
+            mean=("test_iia", "mean"),
+            sd=("test_iia", "std"),
+            min=("test_iia", "min"),
+            max=("test_iia", "max"),
+            seeds=("test_iia", "count"),
+            chance=("chance", "mean"),
+        )
+        .reset_index()
+    )
     cells = paper.iia_cells().merge(ours, on=["arch", "task", "measure"], how="left")
     cells["difference"] = cells["mean"] - cells["paper"]
     cells["verdict"] = [paper.verdict(m, p) for m, p in zip(cells["mean"], cells["paper"])]
@@ -104,8 +140,9 @@ def compare_cells(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def figure_cells() -> pd.DataFrame:
-    """The paper's Fig. 2/7 cells as the book compares them (:data:`numvars.paper.FIGURE_OF`: Fig. 2
+    """The paper's Fig. 2/7 cells as the book compares them (:func:`numvars.measures.figure_of`: Fig. 2
     for count, Up-Up and the full swap, Fig. 7 for the others): arch, task, measure, paper."""
     cells = paper.iia_cells()
-    return cells[[paper.FIGURE_OF.get(m) == f for m, f in zip(cells["measure"], cells["figure"])]][["arch", "task", "measure", "paper"]]
-
+    return cells[[figure_of(m) == f for m, f in zip(cells["measure"], cells["figure"])]][
+        ["arch", "task", "measure", "paper"]
+    ]

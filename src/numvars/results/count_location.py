@@ -12,16 +12,18 @@ import pandas as pd
 
 from numvars import paper
 from numvars.das import half_state
-from numvars.geometry import count_subspace, pca, state_table
-from numvars.geometry import summarise as summarise_geometry
+from numvars.geometry import count_subspace, pca, state_table, summarise as summarise_geometry
 from numvars.grids import Profile
 from numvars.jobs import DasConfig, load_measurement, load_run, network
+from numvars.models import RECURRENT
 from numvars.results.transformer_tables import uniform_sequences
 from numvars.store import Store
 from numvars.training import TrainConfig, config_columns
 
 
-def geometry_table(configs: Sequence[DasConfig], store: Store | None = None, n_sequences: int = 200, seed: int = 0) -> pd.DataFrame:
+def geometry_table(
+    configs: Sequence[DasConfig], store: Store | None = None, n_sequences: int = 200, seed: int = 0
+) -> pd.DataFrame:
     """Figs. 12–14 in numbers: one row per stored measurement of ``configs`` (Up-Down count on a
     trained recurrent network) — the network, ``standard``, the measurement's ``method``, and
     :func:`numvars.geometry.summarise` of the network's states on ``n_sequences`` seeded
@@ -29,17 +31,27 @@ def geometry_table(configs: Sequence[DasConfig], store: Store | None = None, n_s
     moves (:func:`numvars.geometry.count_subspace`)."""
     rows, labelled = [], {}  # (network, checkpoint) -> its labelled states, read once for all its measurements
     for config in configs:
-        if config.run.arch not in ("gru", "lstm") or not config.trained:
-            raise ValueError(f"the geometry table reads trained recurrent networks; got {config.run.arch} trained={config.trained}")
+        if config.run.arch not in RECURRENT or not config.trained:
+            raise ValueError(
+                f"the geometry table reads trained recurrent networks; got {config.run.arch} trained={config.trained}"
+            )
         run, result = load_run(config.run, store), load_measurement(config, store)
         if run is None or not run.reached or result is None:
             continue
         key = (config.run, config.checkpoint)
         if key not in labelled:
-            labelled[key] = state_table(network(config, store, run), config.run.task, uniform_sequences(config.run.task, n_sequences, seed))
+            labelled[key] = state_table(
+                network(config, store, run), config.run.task, uniform_sequences(config.run.task, n_sequences, seed)
+            )
         states, labels = labelled[key]
-        rows.append(dict(**config_columns(config.run), standard=run.meets_standard(config.checkpoint), method=config.method,
-                         **summarise_geometry(states, labels, count_subspace(result.rotation, result.k))))
+        rows.append(
+            dict(
+                **config_columns(config.run),
+                standard=run.meets_standard(config.checkpoint),
+                method=config.method,
+                **summarise_geometry(states, labels, count_subspace(result.rotation, result.k)),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -47,13 +59,21 @@ def geometry_configs(profile: Profile) -> list[DasConfig]:
     """The measurements :func:`geometry_table` reads for a profile: Up-Down count with the learned
     rotation (``"main"``) and with the learned linear map (``"alignment_functions"``), default
     protocol, on the recurrent networks of the main experiment."""
-    recurrent = {run for run in profile.training["main"] if run.arch in ("gru", "lstm")}
-    return [c for c in dict.fromkeys(profile.das.get("main", []) + profile.das.get("alignment_functions", []))
-            if c.run in recurrent and c.trained and c.label() == "up_down.count" and c.method in ("learned", "linear")
-            and not c.protocol_changes()]
+    recurrent = {run for run in profile.training["main"] if run.arch in RECURRENT}
+    return [
+        c
+        for c in dict.fromkeys(profile.das.get("main", []) + profile.das.get("alignment_functions", []))
+        if c.run in recurrent
+        and c.trained
+        and c.label() == "up_down.count"
+        and c.method in ("learned", "linear")
+        and not c.protocol_changes()
+    ]
 
 
-def state_points_table(runs: Sequence[TrainConfig], store: Store | None = None, per_count: int = 2, seed: int = 0) -> pd.DataFrame:
+def state_points_table(
+    runs: Sequence[TrainConfig], store: Store | None = None, per_count: int = 2, seed: int = 0
+) -> pd.DataFrame:
     """Figs. 12–14's points: for each stored recurrent network of ``runs`` that reached the
     criterion, its states on ``per_count`` seeded sequences of each N = 1..max_count, labelled
     (:func:`numvars.geometry.state_table`) and projected on their own top three principal
@@ -69,7 +89,9 @@ def state_points_table(runs: Sequence[TrainConfig], store: Store | None = None, 
         states, labels = state_table(run.model(), task, task.pad(task.sample(len(counts), seed, counts=counts)))
         projected = pca(states, n_components=3).project(states).numpy()
         network = pd.DataFrame([dict(**config_columns(config), standard=run.meets_standard())] * len(labels))
-        rows.append(pd.concat([network, labels.assign(pc1=projected[:, 0], pc2=projected[:, 1], pc3=projected[:, 2])], axis=1))
+        rows.append(
+            pd.concat([network, labels.assign(pc1=projected[:, 0], pc2=projected[:, 1], pc3=projected[:, 2])], axis=1)
+        )
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
@@ -79,10 +101,18 @@ def alignment_summary(table: pd.DataFrame) -> pd.DataFrame:
     the paper's standard; untrained: all) — networks, mean, sd, min, max — and the median
     condition number of the alignments' matrices."""
     keep = table[table["standard"] | ~table["trained"]]
-    return (keep.groupby(["arch", "d", "task", "trained", "method", "k"])
-            .agg(networks=("test_iia", "size"), mean=("test_iia", "mean"), sd=("test_iia", "std"), min=("test_iia", "min"),
-                 max=("test_iia", "max"), condition=("condition", "median"))
-            .reset_index())
+    return (
+        keep.groupby(["arch", "d", "task", "trained", "method", "k"])
+        .agg(
+            networks=("test_iia", "size"),
+            mean=("test_iia", "mean"),
+            sd=("test_iia", "std"),
+            min=("test_iia", "min"),
+            max=("test_iia", "max"),
+            condition=("condition", "median"),
+        )
+        .reset_index()
+    )
 
 
 def alignment_gains(table: pd.DataFrame) -> pd.DataFrame:
@@ -120,6 +150,7 @@ def geometry_rules(geometry: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``geometry.csv`` with the book's reading of Figs. 12–14 as two columns: ``ordered``
     (the count's |Spearman| with its component at least :data:`numvars.paper.ORDERED` in both
     phases) and ``jump`` (median step at T at least :data:`numvars.paper.JUMP` demo steps)."""
-    return geometry.assign(ordered=geometry[["spearman_demo", "spearman_response"]].min(axis=1) >= paper.ORDERED,
-                           jump=geometry["jump_ratio"] >= paper.JUMP)
-
+    return geometry.assign(
+        ordered=geometry[["spearman_demo", "spearman_response"]].min(axis=1) >= paper.ORDERED,
+        jump=geometry["jump_ratio"] >= paper.JUMP,
+    )

@@ -64,17 +64,19 @@ def checkpoint_table(configs: Sequence[DasConfig], store: Store | None = None) -
             runs[config.run] = load_run(config.run, store)  # each run once: a curve reads a dozen of its checkpoints
         run = runs[config.run]
         epoch = run.epoch_of(config.checkpoint)
-        rows.append(dict(
-            **config_columns(config.run),
-            checkpoint=str(config.checkpoint),
-            epoch=epoch,
-            accuracy=_checkpoint_accuracy(run, epoch),
-            val_accuracy=run.history[epoch - 1]["val_accuracy"] if epoch > 0 else None,
-            test_iia=result.test_iia,
-            val_iia=result.best_val_iia,
-            das_epochs=len(result.history),
-            chance=float(test_facts(config.pairs)["rereader"].mean()),
-        ))
+        rows.append(
+            dict(
+                **config_columns(config.run),
+                checkpoint=str(config.checkpoint),
+                epoch=epoch,
+                accuracy=_checkpoint_accuracy(run, epoch),
+                val_accuracy=run.history[epoch - 1]["val_accuracy"] if epoch > 0 else None,
+                test_iia=result.test_iia,
+                val_iia=result.best_val_iia,
+                das_epochs=len(result.history),
+                chance=float(test_facts(config.pairs)["rereader"].mean()),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -87,7 +89,9 @@ def curve_statistics_table(checkpoints: pd.DataFrame) -> pd.DataFrame:
     for (arch, d, seed), curve in curves.groupby(["arch", "d", "seed"]):
         if len(curve) < 3:
             continue
-        rows.append(dict(arch=arch, d=d, seed=seed, **curve_statistics(curve["epoch"], curve["accuracy"], curve["test_iia"])))
+        rows.append(
+            dict(arch=arch, d=d, seed=seed, **curve_statistics(curve["epoch"], curve["accuracy"], curve["test_iia"]))
+        )
     return pd.DataFrame(rows)
 
 
@@ -118,7 +122,12 @@ def gradience_table(configs: Sequence[DasConfig], store: Store | None = None) ->
     ``pairs`` and ``correct`` per cell, and ``standard`` (the network meets the paper's standard)."""
     rows = []
     for config in configs:
-        if not (config.trained and config.variable == "count" and config.method == "learned" and not config.protocol_changes()):
+        if not (
+            config.trained
+            and config.variable == "count"
+            and config.method == "learned"
+            and not config.protocol_changes()
+        ):
             continue
         result = load_measurement(config, store)
         if result is None:
@@ -128,7 +137,10 @@ def gradience_table(configs: Sequence[DasConfig], store: Store | None = None) ->
         for reading, (target, source) in GRADIENCE_READINGS.items():
             cells = facts.groupby([target, source])["correct"].agg(pairs="size", correct="sum").reset_index()
             cells = cells.rename(columns={target: "target", source: "source"})
-            rows.extend(dict(**config_columns(config.run), standard=standard, reading=reading, **cell) for cell in cells.to_dict("records"))
+            rows.extend(
+                dict(**config_columns(config.run), standard=standard, reading=reading, **cell)
+                for cell in cells.to_dict("records")
+            )
     return pd.DataFrame(rows)
 
 
@@ -142,8 +154,17 @@ def gradience_per_network(cells: pd.DataFrame, small: int = SMALL_COUNT, large: 
         correct = np.concatenate([[1] * c + [0] * (p - c) for p, c in zip(group["pairs"], group["correct"])])
         difference = (pairs["source"] - pairs["target"]).abs().to_numpy()
         larger = np.maximum(pairs["source"], pairs["target"]).to_numpy()
-        rows.append(dict(reading=reading, arch=arch, d=d, seed=seed, standard=bool(group["standard"].all()), iia=correct.mean(),
-                         **gradience_measures(difference, larger, correct, small, large)))
+        rows.append(
+            dict(
+                reading=reading,
+                arch=arch,
+                d=d,
+                seed=seed,
+                standard=bool(group["standard"].all()),
+                iia=correct.mean(),
+                **gradience_measures(difference, larger, correct, small, large),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -155,4 +176,3 @@ def iia_by(cells: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     per_seed = cells.groupby(["reading", "arch", "d", "seed", *by])[["pairs", "correct"]].sum().reset_index()
     per_seed["iia"] = per_seed["correct"] / per_seed["pairs"]
     return per_seed.groupby(["reading", "arch", "d", *by])[["iia", "pairs"]].mean().reset_index()
-

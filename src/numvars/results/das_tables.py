@@ -25,6 +25,7 @@ from numvars.jobs import (
     network,
     pair_set,
 )
+from numvars.measures import figure_of
 from numvars.protocols import AUTHORS_CODE
 from numvars.results.comparison import analysed, default_protocol
 from numvars.store import Store
@@ -47,9 +48,14 @@ def protocol_of(config: DasConfig) -> str:
     """``"default"``, or the name of the protocol variant or cause (:data:`numvars.grids.PROTOCOL_VARIANTS`,
     :data:`numvars.grids.CAUSES`) a measurement belongs to."""
     changes = config.protocol_changes()
-    named = {**{name: change for name, (change, _) in PROTOCOL_VARIANTS.items()}, **{name: cause.changes for name, cause in CAUSES.items()},
-             AUTHORS_CODE.name: AUTHORS_CODE.changes(config.run.arch)}
-    return next((name for name, change in named.items() if change == changes), "default" if not changes else str(changes))
+    named = {
+        **{name: change for name, (change, _) in PROTOCOL_VARIANTS.items()},
+        **{name: cause.changes for name, cause in CAUSES.items()},
+        AUTHORS_CODE.name: AUTHORS_CODE.changes(config.run.arch),
+    }
+    return next(
+        (name for name, change in named.items() if change == changes), "default" if not changes else str(changes)
+    )
 
 
 @functools.lru_cache(maxsize=512)
@@ -85,36 +91,48 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None, alig
             facts = test_facts(config.pairs).copy()
             facts["correct"] = result.test_correct.numpy()
             within = facts["responses"] <= config.run.task.max_count
-            rows.append(dict(
-                experiment=experiment,
-                **config_columns(config.run),
-                program=config.program,
-                variable=config.variable or "full_swap",
-                method=config.method,
-                trained=config.trained,
-                protocol=protocol_of(config),
-                checkpoint=config.checkpoint,
-                positions=config.positions,
-                score_at_t=config.score_at_t,
-                standard=config.trained and meets_standard(config.run, config.checkpoint, store),
-                val_iia=result.best_val_iia,
-                val_iia_100=max((h["val_iia"] for h in result.history[:100]), default=None),
-                test_iia=result.test_iia,
-                chance=float(facts["rereader"].mean()),
-                epochs=len(result.history),
-                late_gain=late_gain(result.history),
-                seconds=round(result.seconds, 1),
-                iia_same_phase=float(facts.loc[facts["t_phase"] == facts["u_phase"], "correct"].mean()),
-                iia_cross_phase=float(facts.loc[facts["t_phase"] != facts["u_phase"], "correct"].mean()),
-                iia_demo_t=float(facts.loc[facts["t_phase"] == "demo", "correct"].mean()),
-                iia_response_t=float(facts.loc[facts["t_phase"] == "response", "correct"].mean()),
-                iia_upto20=float(facts.loc[within, "correct"].mean()),
-                iia_over20=float(facts.loc[~within, "correct"].mean()),
-                iia_t_after_T=float(facts.loc[facts["t_token"] == "T", "correct"].mean()),
-                iia_demo_t_response_u=float(facts.loc[(facts["t_phase"] == "demo") & (facts["u_phase"] == "response"), "correct"].mean()),
-                **(dict(kind=result.kind, state_size=result.rotation.shape[-1], k=result.k, condition=float(torch.linalg.cond(result.rotation.double())))
-                   if alignment else {}),
-            ))
+            rows.append(
+                dict(
+                    experiment=experiment,
+                    **config_columns(config.run),
+                    program=config.program,
+                    variable=config.variable_name,
+                    method=config.method,
+                    trained=config.trained,
+                    protocol=protocol_of(config),
+                    checkpoint=config.checkpoint,
+                    positions=config.positions,
+                    score_at_t=config.score_at_t,
+                    standard=config.trained and meets_standard(config.run, config.checkpoint, store),
+                    val_iia=result.best_val_iia,
+                    val_iia_100=max((h["val_iia"] for h in result.history[:100]), default=None),
+                    test_iia=result.test_iia,
+                    chance=float(facts["rereader"].mean()),
+                    epochs=len(result.history),
+                    late_gain=late_gain(result.history),
+                    seconds=round(result.seconds, 1),
+                    iia_same_phase=float(facts.loc[facts["t_phase"] == facts["u_phase"], "correct"].mean()),
+                    iia_cross_phase=float(facts.loc[facts["t_phase"] != facts["u_phase"], "correct"].mean()),
+                    iia_demo_t=float(facts.loc[facts["t_phase"] == "demo", "correct"].mean()),
+                    iia_response_t=float(facts.loc[facts["t_phase"] == "response", "correct"].mean()),
+                    iia_upto20=float(facts.loc[within, "correct"].mean()),
+                    iia_over20=float(facts.loc[~within, "correct"].mean()),
+                    iia_t_after_T=float(facts.loc[facts["t_token"] == "T", "correct"].mean()),
+                    iia_demo_t_response_u=float(
+                        facts.loc[(facts["t_phase"] == "demo") & (facts["u_phase"] == "response"), "correct"].mean()
+                    ),
+                    **(
+                        dict(
+                            kind=result.kind,
+                            state_size=result.rotation.shape[-1],
+                            k=result.k,
+                            condition=float(torch.linalg.cond(result.rotation.double())),
+                        )
+                        if alignment
+                        else {}
+                    ),
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -144,8 +162,11 @@ def token_kind(token: str, phase: str) -> str:
     return token if token in ("B", "T") else phase
 
 
-def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
-                  measures=(("count", "learned"), ("full_swap", "full_swap"))) -> pd.DataFrame:
+def failure_table(
+    grid: dict[str, list[DasConfig]],
+    store: Store | None = None,
+    measures=(("count", "learned"), ("full_swap", "full_swap")),
+) -> pd.DataFrame:
     """Where the intervened networks fail: for each stored measurement of ``measures``
     ((variable, method) pairs) on a trained network, split by the phase of the target position
     ``t``, the kind of token that follows it (``next_kind``: ``demo``, ``T``, ``R``, ``E``), and
@@ -157,7 +178,7 @@ def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
     rows, seen = [], set()
     for experiment, configs in grid.items():
         for config in configs:
-            if not config.trained or ((config.variable or "full_swap"), config.method) not in measures or config in seen:
+            if not config.trained or (config.variable_name, config.method) not in measures or config in seen:
                 continue
             if not store.exists(DAS_KIND, config):
                 continue
@@ -165,25 +186,31 @@ def failure_table(grid: dict[str, list[DasConfig]], store: Store | None = None,
             outcomes = pair_outcomes(config, store)
             # what follows t: T or E, else a response (R; Same-Object's D after T) or a demo token
             response = outcomes["t_phase"] == "response"
-            outcomes["next_kind"] = outcomes["next"].where(outcomes["next"].isin(["T", "E"]), response.map({True: "R", False: "demo"}))
+            outcomes["next_kind"] = outcomes["next"].where(
+                outcomes["next"].isin(["T", "E"]), response.map({True: "R", False: "demo"})
+            )
             outcomes["t_kind"] = [token_kind(*x) for x in zip(outcomes["t_token"], outcomes["t_phase"])]
             outcomes["u_kind"] = [token_kind(*x) for x in zip(outcomes["u_token"], outcomes["u_phase"])]
-            for (t_phase, next_kind, t_kind, u_kind), group in outcomes.groupby(["t_phase", "next_kind", "t_kind", "u_kind"]):
-                rows.append(dict(
-                    experiment=experiment,
-                    **config_columns(config.run),
-                    variable=config.variable or "full_swap",
-                    method=config.method,
-                    protocol=protocol_of(config),
-                    standard=meets_standard(config.run, config.checkpoint, store),
-                    t_phase=t_phase,
-                    next_kind=next_kind,
-                    t_kind=t_kind,
-                    u_kind=u_kind,
-                    pairs=len(group),
-                    failed=float((group["first_error"] >= 0).mean()),
-                    first_error_at_t=float((group["first_error"] == 0).mean()),
-                ))
+            for (t_phase, next_kind, t_kind, u_kind), group in outcomes.groupby(
+                ["t_phase", "next_kind", "t_kind", "u_kind"]
+            ):
+                rows.append(
+                    dict(
+                        experiment=experiment,
+                        **config_columns(config.run),
+                        variable=config.variable_name,
+                        method=config.method,
+                        protocol=protocol_of(config),
+                        standard=meets_standard(config.run, config.checkpoint, store),
+                        t_phase=t_phase,
+                        next_kind=next_kind,
+                        t_kind=t_kind,
+                        u_kind=u_kind,
+                        pairs=len(group),
+                        failed=float((group["first_error"] >= 0).mean()),
+                        first_error_at_t=float((group["first_error"] == 0).mean()),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -191,9 +218,15 @@ def pooled_failures(failures: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     """Rows of a :func:`failure_table` pooled over everything but ``by`` within each network
     (shares weighted by pairs), then averaged over seeds: ``by`` -> pairs, failed,
     first_error_at_t."""
-    network = [c for c in ("experiment", "arch", "task", "void_p", "d", "n_layers", "positional", "seed") if c in failures]
-    weighted = failures.assign(failed=failures["failed"] * failures["pairs"], first_error_at_t=failures["first_error_at_t"] * failures["pairs"])
-    per_seed = weighted.groupby(list(dict.fromkeys([*network, *by])), sort=False, dropna=False)[["pairs", "failed", "first_error_at_t"]].sum()
+    network = [
+        c for c in ("experiment", "arch", "task", "void_p", "d", "n_layers", "positional", "seed") if c in failures
+    ]
+    weighted = failures.assign(
+        failed=failures["failed"] * failures["pairs"], first_error_at_t=failures["first_error_at_t"] * failures["pairs"]
+    )
+    per_seed = weighted.groupby(list(dict.fromkeys([*network, *by])), sort=False, dropna=False)[
+        ["pairs", "failed", "first_error_at_t"]
+    ].sum()
     per_seed[["failed", "first_error_at_t"]] = per_seed[["failed", "first_error_at_t"]].div(per_seed["pairs"], axis=0)
     return per_seed.reset_index().groupby(list(by), sort=False)[["pairs", "failed", "first_error_at_t"]].mean()
 
@@ -206,20 +239,26 @@ def controls_table(config: DasConfig, controls: dict[str, DasConfig], store: Sto
     learned = load_measurement(config, store).test_correct
     within = torch.tensor(test_facts(config.pairs)["responses"].to_numpy() <= config.run.task.max_count)
     cells = paper.iia_cells().set_index(["arch", "task", "figure", "measure"])["paper"]
-    reported = cells.get((config.run.arch, config.run.task.kind, paper.FIGURE_OF.get(config.variable), config.variable))
+    reported = cells.get((config.run.arch, config.run.task.kind, figure_of(config.variable), config.variable))
     rows = {"learned rotation (DAS)": (learned.float().mean().item(), "—" if reported is None else f"{reported:.2f}")}
     for name, control in controls.items():
         rows[name] = (load_measurement(control, store).test_iia, "not run")
     share = within.float().mean().item()
     rows[f"learned, pairs asking for ≤ {config.run.task.max_count} responses ({share:.0%} of pairs)"] = (
-        learned[within].float().mean().item(), "not reported")
+        learned[within].float().mean().item(),
+        "not reported",
+    )
     return pd.DataFrame.from_dict(rows, orient="index", columns=["test IIA", "paper"]).round(3)
 
 
 def untrained_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Chapter 4 §4.3. The untrained-network control: mean and max test IIA of Up-Down count per arch × task."""
     untrained = table[~table["trained"]]
-    return untrained.groupby(["arch", "task"], sort=False)["test_iia"].agg(mean="mean", max="max", networks="count").reset_index()
+    return (
+        untrained.groupby(["arch", "task"], sort=False)["test_iia"]
+        .agg(mean="mean", max="max", networks="count")
+        .reset_index()
+    )
 
 
 def breakdown(table: pd.DataFrame, variable: str = "count") -> pd.DataFrame:
@@ -228,8 +267,21 @@ def breakdown(table: pd.DataFrame, variable: str = "count") -> pd.DataFrame:
     counterfactual asks for more than 20 responses."""
     table = analysed(table)
     rows = table[(table["variable"] == variable) & (table["method"] == "learned")]
-    columns = [c for c in ("test_iia", "iia_same_phase", "iia_cross_phase", "iia_demo_t", "iia_response_t", "iia_upto20", "iia_over20",
-                           "iia_t_after_T", "iia_demo_t_response_u") if c in rows]  # the last two: not in the first protocol's tables
+    columns = [
+        c
+        for c in (
+            "test_iia",
+            "iia_same_phase",
+            "iia_cross_phase",
+            "iia_demo_t",
+            "iia_response_t",
+            "iia_upto20",
+            "iia_over20",
+            "iia_t_after_T",
+            "iia_demo_t_response_u",
+        )
+        if c in rows
+    ]  # the last two: not in the first protocol's tables
     return rows.groupby(["arch", "task"], sort=False)[columns].mean().reset_index()
 
 
@@ -258,9 +310,10 @@ def fit_budget(table: pd.DataFrame, max_epochs: int = 100) -> pd.DataFrame:
     the best validation IIA over the last 25 epochs of those."""
     table = default_protocol(table)
     fits = table[table["trained"] & (table["method"] == "learned")]
-    budget = fits.groupby("arch")["epochs"].agg(fits="count", median_epochs="median", used_all=lambda e: int((e == max_epochs).sum()))
+    budget = fits.groupby("arch")["epochs"].agg(
+        fits="count", median_epochs="median", used_all=lambda e: int((e == max_epochs).sum())
+    )
     capped = fits[fits["epochs"] == max_epochs].groupby("arch")["late_gain"]
     budget["median_late_gain"] = capped.median()
     budget["largest_late_gain"] = capped.max()
     return budget.round(3)
-

@@ -27,9 +27,18 @@ def runs_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
         for config in configs:
             run = load_run(config, store)
             if run is not None:
-                rows.append(dict(experiment=experiment, **config_columns(config), reached=run.reached, epochs=run.epochs,
-                                 criterion_epoch=run.criterion_epoch, analysed_epoch=run.analysed_epoch,
-                                 standard=run.meets_standard("analysed"), standard_at_criterion=run.meets_standard("criterion")))
+                rows.append(
+                    dict(
+                        experiment=experiment,
+                        **config_columns(config),
+                        reached=run.reached,
+                        epochs=run.epochs,
+                        criterion_epoch=run.criterion_epoch,
+                        analysed_epoch=run.analysed_epoch,
+                        standard=run.meets_standard("analysed"),
+                        standard_at_criterion=run.meets_standard("criterion"),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -44,9 +53,16 @@ def cause_runs_table(profile: Profile, store: Store | None = None) -> pd.DataFra
         return pd.DataFrame(columns=["cause", "arch", "task", "networks", "reached", "standard", "criterion_epoch"])
     configs = [c for c in profile.training["causes"] if load_run(c, store) is not None]
     runs["cause"] = [names[tuple(sorted(c.rule_changes().items()))] for c in configs]
-    return (runs.groupby(["cause", "arch", "task"], sort=False)
-            .agg(networks=("seed", "size"), reached=("reached", "sum"), standard=("standard", "sum"),
-                 criterion_epoch=("criterion_epoch", "median")).reset_index())
+    return (
+        runs.groupby(["cause", "arch", "task"], sort=False)
+        .agg(
+            networks=("seed", "size"),
+            reached=("reached", "sum"),
+            standard=("standard", "sum"),
+            criterion_epoch=("criterion_epoch", "median"),
+        )
+        .reset_index()
+    )
 
 
 def accuracy_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
@@ -66,13 +82,21 @@ def accuracy_table(profile: Profile, store: Store | None = None) -> pd.DataFrame
 def history_table(runs: Sequence) -> pd.DataFrame:
     """Chapter 2 §2.3. Long table of the training history of ``runs`` (:class:`numvars.training.RunResult`):
     one row per run and epoch with ``arch``, ``d``, ``seed``, ``epoch``, ``loss``, ``val_accuracy``, ``lr``."""
-    return pd.DataFrame([dict(arch=run.config.arch, d=run.config.d, seed=run.config.seed, **entry) for run in runs for entry in run.history])
+    return pd.DataFrame(
+        [
+            dict(arch=run.config.arch, d=run.config.d, seed=run.config.seed, **entry)
+            for run in runs
+            for entry in run.history
+        ]
+    )
 
 
 _COUNT_RANGES = {
     f"trained N (1–{TRAINED_MAX_COUNT})": lambda task, n: task.count_range(n) == "trained",
     "held-out N": lambda task, n: task.count_range(n) == "held-out",
-    f"N {TRAINED_MAX_COUNT + 1}–{TRAINED_MAX_COUNT + 5}": lambda task, n: TRAINED_MAX_COUNT < n <= TRAINED_MAX_COUNT + 5,
+    f"N {TRAINED_MAX_COUNT + 1}–{TRAINED_MAX_COUNT + 5}": lambda task, n: (
+        TRAINED_MAX_COUNT < n <= TRAINED_MAX_COUNT + 5
+    ),
     f"N {TRAINED_MAX_COUNT + 6}–{EVAL_MAX_COUNT}": lambda task, n: TRAINED_MAX_COUNT + 5 < n <= EVAL_MAX_COUNT,
 }
 
@@ -90,15 +114,24 @@ def behaviour_summary(accuracy: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame
     frames = []
     for label, keep in _COUNT_RANGES.items():
         summary = _per_seed_in_range(accuracy, keep, by).groupby(list(by)).agg(["mean", "std"])
-        frames.append(summary.apply(lambda r: f"{r['mean']:.2f} ± {0 if pd.isna(r['std']) else r['std']:.2f}", axis=1).rename(label))
+        frames.append(
+            summary.apply(lambda r: f"{r['mean']:.2f} ± {0 if pd.isna(r['std']) else r['std']:.2f}", axis=1).rename(
+                label
+            )
+        )
     return pd.concat(frames, axis=1)
 
 
 def condition_name(row) -> str:
     """A short label of a table row's condition: architecture, task, and what sets the
     experiment apart (``d=…`` in the size sweep, ``+void``, ``NoPE …L``)."""
-    extra = {"gru_sizes": lambda: f" d={row.d}", "lstm_sizes": lambda: f" d={row.d}", "void_transformer": lambda: " +void", "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L",
-             "bare_transformer": lambda: " NoPE 1L"}  # its task column says "multi-bare"
+    extra = {
+        "gru_sizes": lambda: f" d={row.d}",
+        "lstm_sizes": lambda: f" d={row.d}",
+        "void_transformer": lambda: " +void",
+        "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L",
+        "bare_transformer": lambda: " NoPE 1L",
+    }  # its task column says "multi-bare"
     return f"{row.arch} {row.task}{extra.get(row.experiment, str)()}"
 
 
@@ -107,10 +140,12 @@ def departures(accuracy: pd.DataFrame, held_out_floor: float = 0.9, extrapolatio
     ``held_out_floor`` or accuracy at N 26–30 above ``extrapolation_ceiling`` (means over seeds)."""
     accuracy = accuracy.assign(condition=accuracy.apply(condition_name, axis=1))
     ranges = list(_COUNT_RANGES.items())
-    table = pd.DataFrame({
-        label: _per_seed_in_range(accuracy, keep, ["condition"]).groupby("condition").mean()
-        for label, keep in (ranges[1], ranges[3])
-    })
+    table = pd.DataFrame(
+        {
+            label: _per_seed_in_range(accuracy, keep, ["condition"]).groupby("condition").mean()
+            for label, keep in (ranges[1], ranges[3])
+        }
+    )
     held_out, far = table.columns
     return table[(table[held_out] < held_out_floor) | (table[far] > extrapolation_ceiling)].round(2)
 
@@ -125,10 +160,24 @@ def behaviour_cells(accuracy: pd.DataFrame) -> pd.DataFrame:
         for label, mask, value in (
             ("trained N", kinds == "trained", paper.FIG_6["trained"]),
             ("held-out N", kinds == "held-out", paper.FIG_6["held-out"]),
-            (f"N {paper.FIG_6['collapsed_from']}–{EVAL_MAX_COUNT}", group["N"] >= paper.FIG_6["collapsed_from"], paper.FIG_6["collapsed"]),
+            (
+                f"N {paper.FIG_6['collapsed_from']}–{EVAL_MAX_COUNT}",
+                group["N"] >= paper.FIG_6["collapsed_from"],
+                paper.FIG_6["collapsed"],
+            ),
         ):
             ours = group.loc[mask, "accuracy"].mean()
-            rows.append(dict(arch=arch, task=task, range=label, ours=ours, paper=value, difference=ours - value, verdict=paper.verdict(ours, value)))
+            rows.append(
+                dict(
+                    arch=arch,
+                    task=task,
+                    range=label,
+                    ours=ours,
+                    paper=value,
+                    difference=ours - value,
+                    verdict=paper.verdict(ours, value),
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -140,9 +189,16 @@ def standard_table(runs: pd.DataFrame) -> pd.DataFrame:
     main = runs[runs["experiment"] == "main"]
     rows = []
     for (arch, task), group in main.groupby(["arch", "task"], sort=False):
-        rows.append(dict(arch=arch, task=task, networks=len(group), reached=int(group["reached"].sum()),
-                         standard=int(group["standard"].sum()), standard_at_criterion=int(group["standard_at_criterion"].sum()),
-                         dropped_seeds=", ".join(str(s) for s in group.loc[~group["standard"], "seed"]) or "none",
-                         paper_dropped=paper.DROPPED_SEEDS.get((arch, task), 0)))
+        rows.append(
+            dict(
+                arch=arch,
+                task=task,
+                networks=len(group),
+                reached=int(group["reached"].sum()),
+                standard=int(group["standard"].sum()),
+                standard_at_criterion=int(group["standard_at_criterion"].sum()),
+                dropped_seeds=", ".join(str(s) for s in group.loc[~group["standard"], "seed"]) or "none",
+                paper_dropped=paper.DROPPED_SEEDS.get((arch, task), 0),
+            )
+        )
     return pd.DataFrame(rows)
-

@@ -42,7 +42,9 @@ def uniform_sequences(task: Task, n_sequences: int, seed: int) -> torch.Tensor:
     return task.pad(task.sample(n_sequences, seed, counts=counts))
 
 
-def attention_table(runs: Sequence[TrainConfig], store: Store | None = None, n_sequences: int = 200, seed: int = 0) -> pd.DataFrame:
+def attention_table(
+    runs: Sequence[TrainConfig], store: Store | None = None, n_sequences: int = 200, seed: int = 0
+) -> pd.DataFrame:
     """Attention shares by layer, query phase and key role (:data:`numvars.attention.KEY_ROLES`)
     of each network at its analysed checkpoint, on ``n_sequences`` seeded sequences of its task
     with N uniform on 1..max_count (held-out counts included)."""
@@ -50,11 +52,15 @@ def attention_table(runs: Sequence[TrainConfig], store: Store | None = None, n_s
     for config, run in _transformers(runs, store):
         task = config.task
         shares = attention_shares(run.model(), task, uniform_sequences(task, n_sequences, seed)).drop(columns="member")
-        rows.extend(dict(**config_columns(config), standard=run.meets_standard(), **row) for row in shares.to_dict("records"))
+        rows.extend(
+            dict(**config_columns(config), standard=run.meets_standard(), **row) for row in shares.to_dict("records")
+        )
     return pd.DataFrame(rows)
 
 
-def plus_minus_table(runs: Sequence[TrainConfig], store: Store | None = None, per_count: int = 10, seed: int = 0) -> pd.DataFrame:
+def plus_minus_table(
+    runs: Sequence[TrainConfig], store: Store | None = None, per_count: int = 10, seed: int = 0
+) -> pd.DataFrame:
     """App. A.4 on each network without positional encoding: for each manipulation of
     :data:`EXPECTED_SHIFT` and N = 1..max_count, ``per_count`` greedy generations; how many
     ``trials`` ended with each ``shift`` (responses − N; NaN: not a clean run of responses ended
@@ -65,15 +71,31 @@ def plus_minus_table(runs: Sequence[TrainConfig], store: Store | None = None, pe
             continue
         model, task = run.model(), config.task
         for manipulation, expected in EXPECTED_SHIFT.items():
-            shifts = response_shift(model, task, range(1, task.max_count + 1), per_count, None if manipulation == "none" else manipulation,
-                                    seed=seed)
+            shifts = response_shift(
+                model,
+                task,
+                range(1, task.max_count + 1),
+                per_count,
+                None if manipulation == "none" else manipulation,
+                seed=seed,
+            )
             counted = shifts.groupby(["n", "shift"], dropna=False).size().rename("trials").reset_index()
-            rows.extend(dict(**config_columns(config), standard=run.meets_standard(), manipulation=manipulation,
-                             expected=bool(r["shift"] == expected), **r) for r in counted.to_dict("records"))
+            rows.extend(
+                dict(
+                    **config_columns(config),
+                    standard=run.meets_standard(),
+                    manipulation=manipulation,
+                    expected=bool(r["shift"] == expected),
+                    **r,
+                )
+                for r in counted.to_dict("records")
+            )
     return pd.DataFrame(rows)
 
 
-def layer_swap_table(runs: Sequence[TrainConfig], store: Store | None = None, n_pairs: tuple[int, int, int] = PAPER_PAIRS) -> pd.DataFrame:
+def layer_swap_table(
+    runs: Sequence[TrainConfig], store: Store | None = None, n_pairs: tuple[int, int, int] = PAPER_PAIRS
+) -> pd.DataFrame:
     """App. A.5 on each network: the full swap of the residual stream after every layer (0: the
     embedding), on the test pairs of its Ctx-Distr full-swap measurement (``n_pairs``: that
     measurement's train, validation and test pairs); per layer and target
@@ -86,8 +108,18 @@ def layer_swap_table(runs: Sequence[TrainConfig], store: Store | None = None, n_
         for layer in range(config.n_layers + 1):
             swaps = full_swap_by_layer(model, pairs, layer)
             for phase, part in [("all", swaps), *swaps.groupby("t_phase")]:
-                rows.append(dict(**config_columns(config), standard=run.meets_standard(), layer=layer, t_phase=phase, pairs=len(part),
-                                 moved_at_t=part["moved_at_t"].mean(), moved_later=part["moved_later"].mean(), iia=part["correct"].mean()))
+                rows.append(
+                    dict(
+                        **config_columns(config),
+                        standard=run.meets_standard(),
+                        layer=layer,
+                        t_phase=phase,
+                        pairs=len(part),
+                        moved_at_t=part["moved_at_t"].mean(),
+                        moved_later=part["moved_later"].mean(),
+                        iia=part["correct"].mean(),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -100,15 +132,29 @@ def variant_summary(das: pd.DataFrame) -> pd.DataFrame:
     level on the same pairs."""
     das = default_protocol(das)
     keys = ["task", "void_p", "positional", "n_layers"]
-    measure = np.select([~das["trained"], das["method"] == "random", das["method"] == "full_swap"], ["untrained", "random", "full_swap"],
-                        default=das["variable"])
+    measure = np.select(
+        [~das["trained"], das["method"] == "random", das["method"] == "full_swap"],
+        ["untrained", "random", "full_swap"],
+        default=das["variable"],
+    )
     rows = das.assign(measure=measure)
     rows = rows[rows["standard"] | ~rows["trained"]]
     order = {m: i for i, m in enumerate(["count", "phase", "full_swap", "random", "untrained"])}
-    summary = (rows.groupby([*keys, "measure"]).agg(mean=("test_iia", "mean"), sd=("test_iia", "std"), min=("test_iia", "min"),
-                                                    max=("test_iia", "max"), networks=("test_iia", "count"), chance=("chance", "mean"))
-               .reset_index())
-    return summary.sort_values([*keys, "measure"], key=lambda c: c.map(order) if c.name == "measure" else c).reset_index(drop=True)
+    summary = (
+        rows.groupby([*keys, "measure"])
+        .agg(
+            mean=("test_iia", "mean"),
+            sd=("test_iia", "std"),
+            min=("test_iia", "min"),
+            max=("test_iia", "max"),
+            networks=("test_iia", "count"),
+            chance=("chance", "mean"),
+        )
+        .reset_index()
+    )
+    return summary.sort_values(
+        [*keys, "measure"], key=lambda c: c.map(order) if c.name == "measure" else c
+    ).reset_index(drop=True)
 
 
 def expected_share(plus_minus: pd.DataFrame) -> float:
@@ -127,8 +173,16 @@ def plus_minus_summary(plus_minus: pd.DataFrame, exclude_n: Sequence[int] = ()) 
     for key, group in rows.groupby(["task", "n_layers", "seed", "manipulation"], sort=False):
         trials = group["trials"].sum()
         others = group[~group["expected"]].groupby("shift", dropna=False)["trials"].sum()
-        out.append(dict(zip(["task", "n_layers", "seed", "manipulation"], key), trials=int(trials),
-                        expected=expected_share(group),
-                        **{"other shifts": ", ".join(f"{s:+.0f}: {n}" if pd.notna(s) else f"other: {n}" for s, n in others.items())}))
+        out.append(
+            dict(
+                zip(["task", "n_layers", "seed", "manipulation"], key),
+                trials=int(trials),
+                expected=expected_share(group),
+                **{
+                    "other shifts": ", ".join(
+                        f"{s:+.0f}: {n}" if pd.notna(s) else f"other: {n}" for s, n in others.items()
+                    )
+                },
+            )
+        )
     return pd.DataFrame(out)
-

@@ -11,6 +11,7 @@ import pandas as pd
 
 from numvars.grids import Profile
 from numvars.jobs import PAPER_PAIRS
+from numvars.models import RECURRENT
 from numvars.results.causes import causes_table
 from numvars.results.count_location import (
     geometry_configs,
@@ -49,7 +50,9 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
         "runs.csv": runs,
         "accuracy_per_count.csv": accuracy_table(profile, store).round(4),
         "das.csv": das_table(figures, store).round(4),
-        "das_failures.csv": failure_table({name: figures[name] for name in figures if name not in ("causes", "authors_code")}, store).round(4),
+        "das_failures.csv": failure_table(
+            {name: figures[name] for name in figures if name not in ("causes", "authors_code")}, store
+        ).round(4),
         "sizes.csv": das_table({"sizes": profile.das.get("sizes", [])}, store).round(4),
         "checkpoints.csv": checkpoint_table(profile.das.get("checkpoints", []), store).round(4),
         "gradience.csv": gradience_table(profile.das.get("sizes", []), store),
@@ -57,20 +60,30 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
     tables["causes.csv"] = causes_table(tables["das.csv"]).round(4) if "causes" in profile.das else pd.DataFrame()
     tables["cause_networks.csv"] = cause_runs_table(profile, store)
     transformers = [c for c in profile.train_configs() if c.arch == "transformer"]
-    tables.update({  # chapter 6
-        "attention.csv": attention_table(transformers, store).round(4),
-        "plus_minus.csv": plus_minus_table(transformers, store),
-        "layer_swaps.csv": layer_swap_table(transformers, store, _pair_counts(profile)).round(4),
-        "transformer_variants.csv": das_table({"transformer_variants": profile.das.get("transformer_variants", [])}, store).round(4),
-    })
-    alignment = {name: das_table({name: profile.das.get(name, [])}, store, alignment=True).round(4) for name in ("alignment_functions", "k_sweep")}
-    tables.update({  # chapter 7
-        "alignment_functions.csv": alignment["alignment_functions"],
-        "k_sweep.csv": alignment["k_sweep"],
-        "geometry.csv": geometry_table(geometry_configs(profile), store).round(4),
-        "state_points.csv": state_points_table([c for c in profile.training["main"] if c.arch in ("gru", "lstm") and c.seed == 0],
-                                               store).round(4),
-    })
+    tables.update(
+        {  # chapter 6
+            "attention.csv": attention_table(transformers, store).round(4),
+            "plus_minus.csv": plus_minus_table(transformers, store),
+            "layer_swaps.csv": layer_swap_table(transformers, store, _pair_counts(profile)).round(4),
+            "transformer_variants.csv": das_table(
+                {"transformer_variants": profile.das.get("transformer_variants", [])}, store
+            ).round(4),
+        }
+    )
+    alignment = {
+        name: das_table({name: profile.das.get(name, [])}, store, alignment=True).round(4)
+        for name in ("alignment_functions", "k_sweep")
+    }
+    tables.update(
+        {  # chapter 7
+            "alignment_functions.csv": alignment["alignment_functions"],
+            "k_sweep.csv": alignment["k_sweep"],
+            "geometry.csv": geometry_table(geometry_configs(profile), store).round(4),
+            "state_points.csv": state_points_table(
+                [c for c in profile.training["main"] if c.arch in RECURRENT and c.seed == 0], store
+            ).round(4),
+        }
+    )
     paths = []
     for name, table in tables.items():
         if table.empty:  # nothing of it measured yet (e.g. no network without positional encoding trained)
@@ -81,4 +94,3 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
     summary = {"profile": profile.name, "runs": len(runs), "dropped": int((~runs["reached"]).sum()) if len(runs) else 0}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return paths + [out / "summary.json"] + ship_profile(profile, store, out / "networks")
-
