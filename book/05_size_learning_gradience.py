@@ -349,8 +349,7 @@ for reading in nv.results.GRADIENCE_READINGS:
 # The three claims as the scorecard scores them:
 
 # %%
-claims = nv.results.scorecard_claims(book.paper_table("das.csv"), book.paper_table("accuracy_per_count.csv"),
-                                     sizes=paper_sizes, curves=curves, gradience=cells)
+claims = nv.results.claims_table()
 claims[claims["chapter"] == "05_size_learning_gradience"][["claim", "paper", "ours", "verdict"]]
 
 # %% [markdown]

@@ -411,9 +411,8 @@ comparison.round(3)
 # The chapter's three claims as the scorecard scores them:
 
 # %%
-claims = nv.results.scorecard_claims(book.paper_table("das.csv"), paper_accuracy, attention=book.paper_table("attention.csv"),
-                                     plus_minus=book.paper_table("plus_minus.csv"), variants=variants)
-Markdown(claims[claims["chapter"] == "06_transformers"][["claim", "paper", "ours", "verdict"]].to_markdown(index=False))
+claims = nv.results.claims_table(chapter="06_transformers")
+Markdown(claims[["claim", "paper", "ours", "verdict"]].to_markdown(index=False))
 
 # %% [markdown]
 # ## Exercises

@@ -394,8 +394,8 @@ nv.results.smallest_k(sweep).round(3)
 # the paper reports and have no row of their own:
 
 # %%
-claims = nv.results.scorecard_claims(book.paper_table("das.csv"), book.paper_table("accuracy_per_count.csv"), geometry=paper_geometry)
-Markdown(claims[claims["chapter"] == "07_where_the_count_lives"][["claim", "paper", "ours", "verdict"]].to_markdown(index=False))
+claims = nv.results.claims_table(chapter="07_where_the_count_lives")
+Markdown(claims[["claim", "paper", "ours", "verdict"]].to_markdown(index=False))
 
 # %% [markdown]
 # ## Exercises

@@ -38,7 +38,6 @@ import numvars as nv
 
 book = nv.setup(PROFILE)
 das = book.paper_table("das.csv")
-accuracy = book.paper_table("accuracy_per_count.csv")
 runs = book.paper_table("runs.csv")
 
 CHAPTERS = {"02_networks_and_training": "ch. 2", "04_number_variables": "ch. 4", "05_size_learning_gradience": "ch. 5",
@@ -61,10 +60,7 @@ print(f"paper values read off plots: ±{nv.paper.READ_ERROR:.2f}; a cell is with
 # verdict over those cells.
 
 # %%
-claims = nv.results.scorecard_claims(das, accuracy, sizes=book.paper_table("sizes.csv"), curves=book.paper_table("checkpoints.csv"),
-                                     gradience=book.paper_table("gradience.csv"), attention=book.paper_table("attention.csv"),
-                                     plus_minus=book.paper_table("plus_minus.csv"), variants=book.paper_table("transformer_variants.csv"),
-                                     geometry=book.paper_table("geometry.csv"))
+claims = nv.results.claims_table()  # every claim, each scored from the committed tables its rule reads
 claims["where"] = [where(claim.chapter, claim.issue) for claim in nv.paper.CLAIMS]
 Markdown(claims.drop(columns="chapter").to_markdown(index=False))
 

@@ -11,6 +11,7 @@ from numvars.results import (
     cause_summary,
     causes_table,
     cell_reasons,
+    claims_table,
     compare_cells,
     departures,
     failure_summary,
@@ -19,7 +20,7 @@ from numvars.results import (
     protocol_moves,
     protocol_table,
     read_table,
-    scorecard_claims,
+    score_claim,
     summarise,
     swap_kinds,
     token_kind,
@@ -109,6 +110,12 @@ def test_the_papers_cells_and_its_two_inconsistencies():
     assert cells.between(0, 1).all() and len(paper.INCONSISTENCIES) == 2
 
 
+def scored(tables, *keys):
+    """Claim key -> (ours, verdict), each claim scored from ``tables`` alone (nothing committed is read)."""
+    rows = {key: score_claim(paper.claim(key), tables, profile=None) for key in keys}
+    return {key: (row["ours"], row["verdict"]) for key, row in rows.items()}
+
+
 def test_the_scorecard_has_every_claim_with_a_verdict():
     accuracy = pd.DataFrame(
         [
@@ -116,7 +123,9 @@ def test_the_scorecard_has_every_claim_with_a_verdict():
             for n in range(1, 31)
         ]
     )
-    claims = scorecard_claims(TABLE, accuracy).set_index("claim")
+    claims = claims_table(tables={"das.csv": TABLE, "accuracy_per_count.csv": accuracy}, profile=None).set_index(
+        "claim"
+    )
     assert list(claims.index) == [c.claim for c in paper.CLAIMS]
     rnn = claims.loc[paper.CLAIMS[0].claim, "verdict"]
     assert rnn == "within ±0.05 in all 1 cells"  # only GRU Multi-Object is in TABLE
@@ -124,7 +133,10 @@ def test_the_scorecard_has_every_claim_with_a_verdict():
         claims.loc[paper.CLAIMS[1].claim, "verdict"] == "within ±0.05 in all 2 cells"
     )  # Up-Up 0.35 vs 0.40, full swap 0.09 vs 0.08
     worse = TABLE.assign(test_iia=TABLE["test_iia"].where(TABLE["variable"] != "count", 0.5))
-    assert scorecard_claims(worse, accuracy)["verdict"][0] == "differs in 1 of 1 cells: gru multi"
+    assert (
+        score_claim(paper.CLAIMS[0], {"das.csv": worse}, profile=None)["verdict"]
+        == "differs in 1 of 1 cells: gru multi"
+    )
     assert claims.loc[paper.CLAIMS[5].claim, "verdict"] == "not measured yet"  # chapter 6's tables not given
     assert claims.loc[paper.CLAIMS[11].claim, "verdict"] == "within ±0.05 in all 3 cells"
     assert set(behaviour_cells(accuracy)["range"]) == {"trained N", "held-out N", "N 25–30"}
@@ -325,7 +337,6 @@ def test_the_smaller_pair_set_is_checked_against_the_full_one_on_the_same_networ
 
 
 def test_chapter_5_claims_are_scored_by_their_stated_rules():
-    from numvars.results import chapter_5_claims
 
     def size_row(d, seed, test, variable="count", method="learned", trained=True):
         return dict(
@@ -374,7 +385,9 @@ def test_chapter_5_claims_are_scored_by_their_stated_rules():
             cell(96, 2, 18, 4, 0, "n"),
         ]
     )
-    claims = chapter_5_claims(sizes, curves, gradience)
+    claims = scored(
+        {"sizes.csv": sizes, "checkpoints.csv": curves, "gradience.csv": gradience}, "size_sweep", "dynamics", "graded"
+    )
     ours, verdict = claims["size_sweep"]
     assert verdict == "differs in 1 of 3 cells: GRU d=96" and "d=8 0.70; d=48 0.99; d=96 0.91" in ours
     assert (
@@ -399,7 +412,6 @@ def _transformer(**columns):
 
 
 def test_chapter_6_claims_are_scored_by_their_stated_rules():
-    from numvars.results import chapter_6_claims
 
     # App. A.4: 1-layer NoPE; a 2-layer network's misses and a non-standard network's must not count
     shifts = [dict(manipulation="demo", n=n, shift=1.0, expected=True, trials=10) for n in (1, 2)]
@@ -474,7 +486,8 @@ def test_chapter_6_claims_are_scored_by_their_stated_rules():
             das("single", "full_swap", "full_swap", 0.2, void_p=0.0),
         ]
     )
-    claims = chapter_6_claims(attention, plus_minus, variants)
+    tables = {"attention.csv": attention, "plus_minus.csv": plus_minus, "transformer_variants.csv": variants}
+    claims = scored(tables, "nope_sum", "attention", "void_tokens")
     assert claims["nope_sum"] == (
         "demo term exactly +1 in 100.0% of trials; response term exactly −1 in 50.0% of trials",
         "differs: 25.0% of trials miss, all at N = 1",
@@ -487,7 +500,7 @@ def test_chapter_6_claims_are_scored_by_their_stated_rules():
         "differs in 1 of 2 tasks: same",
     )
     everything = plus_minus[plus_minus["expected"]]
-    assert chapter_6_claims(attention, everything, variants)["nope_sum"][1] == "holds in every trial"
+    assert scored(tables | {"plus_minus.csv": everything}, "nope_sum")["nope_sum"][1] == "holds in every trial"
 
 
 def test_variant_summary_names_each_measure_and_keeps_analysed_networks():
@@ -610,7 +623,7 @@ def test_alignment_gains_pair_each_network_and_summary_keeps_standard_ones():
 
 
 def test_chapter_7_claim_is_scored_by_its_stated_rules():
-    from numvars.results import chapter_7_claims, geometry_rules
+    from numvars.results import geometry_rules
 
     def g(task, seed, rho=0.99, jump=20.0, arch="gru", standard=True, method="learned"):
         return dict(
@@ -632,12 +645,12 @@ def test_chapter_7_claim_is_scored_by_its_stated_rules():
             g("multi", 0, rho=0.1, method="linear"),
         ]
     )
-    ours, verdict = chapter_7_claims(good)["geometry"]
+    ours, verdict = scored({"geometry.csv": good}, "geometry")["geometry"]
     assert verdict == "holds for every GRU on all 3 tasks" and "multi: ordered 2/2" in ours
     bad = pd.concat(
         [good, pd.DataFrame([g("same", 3, rho=paper.ORDERED - 0.01), g("single", 3, jump=paper.JUMP - 0.1)])]
     )
-    ours, verdict = chapter_7_claims(bad)["geometry"]
+    ours, verdict = scored({"geometry.csv": bad}, "geometry")["geometry"]
     assert verdict == "holds on multi; not for every GRU on single, same"
     assert "same: ordered 2/3" in ours and "single: ordered 3/3" in ours and "jump 2/3" in ours
     rules = geometry_rules(bad.iloc[-2:])  # exactly at the threshold counts, just below does not
@@ -736,3 +749,25 @@ def test_each_named_protocol_reports_its_own_iia_in_its_own_column():
     assert cell["paper_text within"] and cell["authors_code within"]  # the paper's 0.96
     unmeasured = protocol_columns(table[table["protocol"] == "default"]).set_index(["arch", "task", "measure"])
     assert unmeasured["authors_code"].isna().all() and not unmeasured["authors_code within"].any()
+
+
+def test_a_new_claim_is_its_row_and_its_rule_and_an_unscorable_one_is_refused(monkeypatch):
+    from numvars.results import claims as claim_rules
+
+    new = paper.Claim(
+        "runs_reached", "Every network reaches the criterion", "Fig 6", "all", chapter="02_networks_and_training"
+    )
+    monkeypatch.setattr(paper, "CLAIMS", (*paper.CLAIMS, new))
+    monkeypatch.setitem(
+        claim_rules.RULES,
+        "runs_reached",
+        claim_rules.ClaimRule(("runs.csv",), lambda claim, runs: (f"{runs['reached'].sum()} of {len(runs)}", "holds")),
+    )
+    runs = pd.DataFrame(dict(reached=[True, True, False]))
+    row = claims_table(chapter="02_networks_and_training", tables={"runs.csv": runs}, profile=None).iloc[-1]
+    assert (row["claim"], row["ours"], row["verdict"]) == ("Every network reaches the criterion", "2 of 3", "holds")
+    assert score_claim(new, profile=None)["verdict"] == "not measured yet"  # its table not given
+    with pytest.raises(ValueError, match="neither Fig. 2/7 cells nor a rule"):
+        score_claim(paper.Claim("orphan", "x", "y", "z"), profile=None)
+    with pytest.raises(ValueError, match="unknown claim 'sizes'"):
+        paper.claim("sizes")

@@ -68,17 +68,40 @@ _RNN, _COUNTING = ("gru", "lstm"), ("multi", "single")
 _TASKS = ("multi", "single", "same")
 
 
-def _span(archs: tuple, tasks: tuple, figure: str, measure: str) -> str:
-    """The range of the paper's Fig. 2/7 cells ``measure`` on ``archs`` × ``tasks``, e.g. ``"0.93–0.97"``."""
+def _span(archs: tuple, tasks: tuple, figure: str, measures: str | tuple) -> str:
+    """The range of the paper's Fig. 2/7 cells ``measures`` on ``archs`` × ``tasks``, e.g. ``"0.93–0.97"``."""
     cells = iia_cells()
+    measures = (measures,) if isinstance(measures, str) else measures
     values = cells[
         cells["arch"].isin(archs)
         & cells["task"].isin(tasks)
         & (cells["figure"] == figure)
-        & (cells["measure"] == measure)
+        & cells["measure"].isin(measures)
     ]["paper"]
     return f"{values.min():.2f}–{values.max():.2f}"
 
+
+#: Fig. 3 (left): GRU count IIA read off the plot at the sizes the paper's text names (≈0.7 at
+#: d = 8, ≈0.99 from d = 48 on).
+FIG_3_LEFT = {8: 0.70, 48: 0.99, 96: 0.99}
+#: "strong correlation" (Fig. 3 right), made a rule: a mean Pearson r across checkpoints of at
+#: least this (the usual threshold for a strong correlation)
+STRONG_R = 0.7
+
+#: Fig. 11: the full swap after layer 1 of the void-token transformers, as the paper's text gives it
+FIG_11_FULL_SWAP = (0.95, 1.0)
+#: Fig. 8's words made rules (the paper gives no numbers): "very little" attention is at most this
+#: share of a query's attention, "mostly" more than this
+VERY_LITTLE, MOSTLY = 0.10, 0.5
+
+#: Figs. 12–14's words made rules (the paper gives no numbers): the count is "ordered" along a
+#: principal component when |Spearman| of the count with it is at least ORDERED in each phase; the
+#: state makes "a jump at T" when its step on reading T is at least JUMP times a typical demo step
+ORDERED, JUMP = 0.9, 2.0
+
+#: Fig. 6 (behaviour per N), as the paper describes it: accuracy on the trained and held-out
+#: counts, and from which N on it is about 0.
+FIG_6 = {"trained": 1.0, "held-out": 1.0, "collapsed_from": 25, "collapsed": 0.0}
 
 #: Every claim of the paper that the book tests (PAPER.md §5), in the paper's order.
 CLAIMS: tuple[Claim, ...] = (
@@ -110,7 +133,7 @@ CLAIMS: tuple[Claim, ...] = (
         "same_object",
         "Same-Object RNNs solve the task but align poorly with every program",
         "Fig 2/7",
-        "Up-Down ≈0.35–0.49",
+        f"every program {_span(_RNN, ('same',), '7', ('count', 'demo_count', 'resp_count', 'phase'))} (Fig 7)",
         "04_number_variables",
         (_RNN, ("same",), "7", ("count", "demo_count", "resp_count", "phase")),
     ),
@@ -142,14 +165,14 @@ CLAIMS: tuple[Claim, ...] = (
         "void_tokens",
         "With void tokens breaking position ≈ count, transformers still keep no carried count",
         "Fig 11",
-        "full swap ≈0.95–1.0",
+        f"full swap ≈{FIG_11_FULL_SWAP[0]:.2f}–{FIG_11_FULL_SWAP[1]:.1f}",
         "06_transformers",
     ),
     Claim(
         "size_sweep",
         "Bigger GRUs align better and vary less across seeds",
         "Fig 3 left, size sweep",
-        "IIA rises from ≈0.7 (d=8) to ≈0.99 (d≥48)",
+        f"IIA rises from ≈{FIG_3_LEFT[8]:.1f} (d=8) to ≈{FIG_3_LEFT[48]:.2f} (d≥48)",
         "05_size_learning_gradience",
     ),
     Claim(
@@ -171,7 +194,7 @@ CLAIMS: tuple[Claim, ...] = (
         "behaviour",
         "Networks interpolate to held-out N but do not extrapolate past 20",
         "Fig 6",
-        "≈1.0 on 1..20, ≈0 by N≈25–30",
+        f"≈{FIG_6['trained']:.1f} on 1..20, ≈{FIG_6['collapsed']:.0f} by N≈{FIG_6['collapsed_from']}–30",
         "02_networks_and_training",
     ),
     Claim(
@@ -183,28 +206,6 @@ CLAIMS: tuple[Claim, ...] = (
     ),
 )
 
-#: Fig. 3 (left): GRU count IIA read off the plot at the sizes the paper's text names (≈0.7 at
-#: d = 8, ≈0.99 from d = 48 on).
-FIG_3_LEFT = {8: 0.70, 48: 0.99, 96: 0.99}
-#: "strong correlation" (Fig. 3 right), made a rule: a mean Pearson r across checkpoints of at
-#: least this (the usual threshold for a strong correlation)
-STRONG_R = 0.7
-
-#: Fig. 11: the full swap after layer 1 of the void-token transformers, as the paper's text gives it
-FIG_11_FULL_SWAP = (0.95, 1.0)
-#: Fig. 8's words made rules (the paper gives no numbers): "very little" attention is at most this
-#: share of a query's attention, "mostly" more than this
-VERY_LITTLE, MOSTLY = 0.10, 0.5
-
-#: Figs. 12–14's words made rules (the paper gives no numbers): the count is "ordered" along a
-#: principal component when |Spearman| of the count with it is at least ORDERED in each phase; the
-#: state makes "a jump at T" when its step on reading T is at least JUMP times a typical demo step
-ORDERED, JUMP = 0.9, 2.0
-
-#: Fig. 6 (behaviour per N), as the paper describes it: accuracy on the trained and held-out
-#: counts, and from which N on it is about 0.
-FIG_6 = {"trained": 1.0, "held-out": 1.0, "collapsed_from": 25, "collapsed": 0.0}
-
 #: Seeds the paper reports dropping (of 6 per condition) for missing its standard: the main grid,
 #: and the void-token transformers of Fig. 11 (4 Same-Object, 1 Single-Object).
 DROPPED_SEEDS = {("lstm", "same"): 3, ("transformer", "single"): 1, ("transformer", "same"): 1}
@@ -214,6 +215,14 @@ INCONSISTENCIES = (
     "Fig 2's transformer \"Up-Up\" equals Fig 7's demo_count, not the better of demo_count and resp_count.",
     "LSTM Same-Object count is 0.49 in Fig 2 and 0.34 in Fig 7.",
 )
+
+
+def claim(key: str) -> Claim:
+    """The claim of :data:`CLAIMS` called ``key`` (e.g. ``"size_sweep"``); a clear error for an unknown one."""
+    for candidate in CLAIMS:
+        if candidate.key == key:
+            return candidate
+    raise ValueError(f"unknown claim {key!r}; allowed: {[c.key for c in CLAIMS]}")
 
 
 def verdict(ours: float | None, paper: float | None, tolerance: float = TOLERANCE) -> str:

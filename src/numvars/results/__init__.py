@@ -28,13 +28,7 @@ from numvars.results.causes import (
     protocol_moves,
     protocol_table,
 )
-from numvars.results.claims import (
-    chapter_5_claims,
-    chapter_6_claims,
-    chapter_7_claims,
-    scorecard_cells,
-    scorecard_claims,
-)
+from numvars.results.claims import RULES, ClaimRule, claims_table, rule_of, score_claim, scorecard_cells
 from numvars.results.comparison import (
     analysed,
     compare_cells,
@@ -172,10 +166,11 @@ __all__ = [
     "smallest_k",
     "geometry_rules",
     "scorecard_cells",
-    "scorecard_claims",
-    "chapter_5_claims",
-    "chapter_6_claims",
-    "chapter_7_claims",
+    "ClaimRule",
+    "RULES",
+    "rule_of",
+    "score_claim",
+    "claims_table",
     "FIGURE_EXPERIMENTS",
     "write_tables",
 ]
