@@ -150,3 +150,23 @@ def test_a_quick_cell_remeasured_from_the_shipped_networks_equals_the_committed_
     assert (result.table["network"] == "same epochs").all()  # the shipped networks are the ones the table measured
     assert not math.isnan(result.table["committed"].iloc[0])
     assert "agrees: largest difference 0.000" in result.report("quick")
+
+
+def test_shipped_networks_that_are_not_the_measured_ones_are_listed(tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from numvars.results import RESULTS_DIR
+    from numvars.verify import shipped_differences
+
+    quick = profile("quick")
+    assert shipped_differences(quick).empty  # the quick networks are the ones its tables measured
+    shutil.copytree(RESULTS_DIR / "quick", tmp_path / "quick")
+    runs = pd.read_csv(tmp_path / "quick" / "runs.csv")
+    lstm = (runs["arch"] == "lstm") & (runs["seed"] == 1) & (runs["experiment"] == "main")
+    runs.loc[lstm, "criterion_epoch"] += 5  # as if the committed tables had measured another network
+    runs.to_csv(tmp_path / "quick" / "runs.csv", index=False)
+    listed = shipped_differences(quick, results=tmp_path)
+    assert listed[["arch", "seed"]].to_dict("records") == [dict(arch="lstm", seed=1)]
+    assert int(listed["criterion_epoch"].iloc[0]) == int(listed["shipped_criterion_epoch"].iloc[0]) + 5

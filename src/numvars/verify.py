@@ -28,6 +28,7 @@ from numvars.runner import ensure
 from numvars.shipped import default_results, networks_dir, shipped_run
 from numvars.store import Store
 from numvars.tasks import TASK_KINDS
+from numvars.training import TrainConfig
 
 #: the largest difference of a network's test IIA that still counts as agreeing. The same code on
 #: the same weights gives the same fit; another version of the fitting code (or a stacked matrix
@@ -175,6 +176,32 @@ def verify(
     return Verification(cell, table, time.perf_counter() - start, tolerance)
 
 
+def _epochs(run: TrainConfig, runs: pd.DataFrame, results: Path) -> tuple[tuple, tuple] | None:
+    """The (criterion, analysed) epochs ``runs.csv`` records for ``run`` and those of its shipped
+    network; None if ``runs.csv`` has no row for it."""
+    row = (
+        runs[
+            (runs["arch"] == run.arch)
+            & (runs["task"] == run.task.kind)
+            & (runs["d"] == run.d)
+            & (runs["seed"] == run.seed)
+        ]
+        if len(runs)
+        else runs
+    )
+    if row.empty:
+        return None
+    shipped = shipped_run(run, results)
+    return (row["criterion_epoch"].iloc[0], row["analysed_epoch"].iloc[0]), (
+        shipped.criterion_epoch,
+        shipped.analysed_epoch,
+    )
+
+
+def _same(committed: tuple, shipped: tuple) -> bool:
+    return all(pd.isna(a) and b is None or a == b for a, b in zip(committed, shipped))
+
+
 def _network_check(runs_path: Path, configs: list[DasConfig], results: Path) -> dict[int, str]:
     """{seed: whether the shipped network stopped where the committed
     ``runs.csv`` says the measured one did — ``"same epochs"``, or the criterion/analysed epochs
@@ -183,31 +210,55 @@ def _network_check(runs_path: Path, configs: list[DasConfig], results: Path) -> 
     runs = pd.read_csv(runs_path) if runs_path.is_file() else pd.DataFrame()
     checks = {}
     for config in configs:
-        run = shipped_run(config.run, results)
-        row = (
-            runs[
-                (runs["arch"] == config.run.arch)
-                & (runs["task"] == config.run.task.kind)
-                & (runs["d"] == config.run.d)
-                & (runs["seed"] == config.run.seed)
-            ]
-            if len(runs)
-            else runs
-        )
-        if row.empty:
+        epochs = _epochs(config.run, runs, results)
+        if epochs is None:
             checks[config.run.seed] = "not in runs.csv"
             continue
-        committed = (row["criterion_epoch"].iloc[0], row["analysed_epoch"].iloc[0])
-        shipped = (run.criterion_epoch, run.analysed_epoch)
-        same = all(pd.isna(a) and b is None or a == b for a, b in zip(committed, shipped))
+        committed, shipped = epochs
         checks[config.run.seed] = (
             "same epochs"
-            if same
-            else (
-                f"criterion/analysed epoch {_epoch(committed[0])}/{_epoch(committed[1])} -> {_epoch(shipped[0])}/{_epoch(shipped[1])}"
-            )
+            if _same(committed, shipped)
+            else f"criterion/analysed epoch {_epoch(committed[0])}/{_epoch(committed[1])} -> "
+            f"{_epoch(shipped[0])}/{_epoch(shipped[1])}"
         )
     return checks
+
+
+def shipped_differences(profile: Profile, experiment: str = "main", results: Path | None = None) -> pd.DataFrame:
+    """The networks of a profile's training ``experiment`` whose shipped weights are not the
+    network the committed tables measured: those that stopped at other criterion or analysed
+    epochs than ``runs.csv`` records (retrained on another machine, a network can diverge). One
+    row each: arch, task, seed, the committed and the shipped epochs."""
+    results = results or default_results()
+    runs = pd.read_csv(results / profile.name / "runs.csv")
+    rows = []
+    for run in profile.training[experiment]:
+        epochs = _epochs(run, runs, results)
+        if epochs is not None and not _same(*epochs):
+            (criterion, analysed), (shipped_criterion, shipped_analysed) = epochs
+            rows.append(
+                dict(
+                    arch=run.arch,
+                    task=run.task.kind,
+                    seed=run.seed,
+                    criterion_epoch=_epoch(criterion),
+                    shipped_criterion_epoch=_epoch(shipped_criterion),
+                    analysed_epoch=_epoch(analysed),
+                    shipped_analysed_epoch=_epoch(shipped_analysed),
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "arch",
+            "task",
+            "seed",
+            "criterion_epoch",
+            "shipped_criterion_epoch",
+            "analysed_epoch",
+            "shipped_analysed_epoch",
+        ],
+    )
 
 
 def _epoch(value) -> str:
