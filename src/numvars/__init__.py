@@ -38,9 +38,11 @@ _SUBMODULES = (
     "protocols",
     "results",
     "runner",
+    "shipped",
     "store",
     "tasks",
     "training",
+    "verify",
 )
 _NAMES = {
     "setup": "chapter",
