@@ -150,7 +150,7 @@ for k in (0, 5, 10, 15, 20):
 # $3\cdot 10^{-3}$, batches of 512; the rotation with the best validation IIA is kept.
 #
 # Two implementation notes. The source states are computed once, and the network does not
-# re-run the tokens before $t$: `CountingModel.resume` starts from $h_v$ and steps only what it
+# re-run the tokens before $t$: `CountingModel.rerun_from` starts from $h_v$ and steps only what it
 # affects (for a recurrent net, only the rows still running — about 4× faster than
 # re-running whole sequences, `benchmarks/das_speed.py`). And the epoch budget, which the
 # paper does not give, is ours: up to 100 epochs, stopping when the validation IIA has not

@@ -425,7 +425,7 @@ nv.check.ex_7_1(iia=..., same_phase=..., cross_phase=...)
 
 # %% tags=["hide-cell", "solution"]
 whole = live_k[(live_k["k"] == 20) & (live_k["method"] == "learned")]
-facts = nv.results.test_facts(live_sweep[0].pairs)
+facts = nv.results.facts_of_test_pairs(live_sweep[0].pairs)
 print(f"share of same-phase test pairs: {(facts['t_phase'] == facts['u_phase']).mean():.3f}")
 display(whole[["seed", "test_iia", "iia_same_phase", "iia_cross_phase"]].round(3))
 high_or_low = {True: "high", False: "low"}

@@ -25,7 +25,7 @@ from numvars.das import (
     swap_first,
 )
 from numvars.geometry import principal_angles
-from numvars.jobs import DasConfig, load_measurement, network, pair_set
+from numvars.jobs import DasConfig, load_measurement, load_network, pair_set
 from numvars.models import CountingModel, ModelConfig, build_model
 from numvars.programs import get_program
 from numvars.results import pair_outcomes
@@ -205,7 +205,7 @@ def test_the_k_sweeps_largest_k_is_the_full_swap(tmp_path, method):
     store = Store(tmp_path)
     config = DasConfig(SINGLE, method=method, k=20, trained=False, **TINY)  # k = S: the whole state is swapped
     ensure([config], store, progress=False)
-    model = network(config)
+    model = load_network(config)
     full = pair_correct(model, run_frozen(model, pair_set(config.pairs, "test")), FullSwap(20))
     result = load_measurement(config, store)
     assert torch.equal(result.test_correct, full)

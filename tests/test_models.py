@@ -59,14 +59,14 @@ def test_resume_equals_a_full_patched_run_from_the_patched_step_on(config):
     new_states = torch.randn(len(x), config.state_size)
     full = model(x, patch=Patch(torch.arange(len(x)), steps, new_states)).logits
     for states in (None, model(x).states):
-        resumed = model.resume(x, steps, new_states, states)
+        resumed = model.rerun_from(x, steps, new_states, states)
         assert resumed.shape == (len(x), int((lengths - steps).max()), 8)
         for b in range(len(x)):
             n_after = int(lengths[b] - steps[b])  # predictions after the patched token, up to the last real token
             assert torch.allclose(resumed[b, :n_after], full[b, steps[b] : lengths[b]], atol=1e-5)
             assert torch.all(resumed[b, n_after:] == 0)
     needed = torch.rand(resumed.shape[:2], generator=torch.Generator().manual_seed(0)) < 0.5
-    some = model.resume(x, steps, new_states, needed=needed)
+    some = model.rerun_from(x, steps, new_states, needed=needed)
     assert torch.equal(some[needed], resumed[needed])  # the same logits, bit for bit, where they are needed
     if config.arch != "transformer":  # the recurrent nets skip the head elsewhere
         assert torch.all(some[~needed] == 0)
@@ -75,11 +75,11 @@ def test_resume_equals_a_full_patched_run_from_the_patched_step_on(config):
 def test_resume_refuses_ensembles_and_bad_shapes():
     x = tokens()
     with pytest.raises(ValueError, match="one member per row"):
-        build_model(ARCHS[0], seeds=(0, 1)).resume(x, torch.ones(5, dtype=torch.long), torch.zeros(5, 20))
+        build_model(ARCHS[0], seeds=(0, 1)).rerun_from(x, torch.ones(5, dtype=torch.long), torch.zeros(5, 20))
     with pytest.raises(ValueError, match="new_states"):
-        build_model(ARCHS[1]).resume(x, torch.ones(5, dtype=torch.long), torch.zeros(5, 20))
+        build_model(ARCHS[1]).rerun_from(x, torch.ones(5, dtype=torch.long), torch.zeros(5, 20))
     with pytest.raises(ValueError, match="steps must lie"):
-        build_model(ARCHS[0]).resume(x, torch.full((5,), 99), torch.zeros(5, 20))
+        build_model(ARCHS[0]).rerun_from(x, torch.full((5,), 99), torch.zeros(5, 20))
 
 
 @pytest.mark.parametrize("arch", ["gru", "lstm"])

@@ -435,7 +435,7 @@ def run_frozen(
         target_states = model(part.tokens.expand(E, *part.tokens.shape)).states
         h_o.append(target_states[:, index, part.t])
         h_s.append(model(part.sources.expand(E, *part.sources.shape)).states[:, index, part.u])
-        if model.resume_reads_states:
+        if model.rerun_reads_states:
             states.append(target_states)
     h_o, h_s, states = torch.cat(h_o, dim=1), torch.cat(h_s, dim=1), torch.cat(states, dim=1) if states else None
     if E == 1:
@@ -456,13 +456,14 @@ def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor,
         runs.h_o.index_select(-2, rows),
         runs.h_s.index_select(-2, rows),
     )  # index_select: a fast path for a middle dim
-    states = runs.states[..., rows, :, :] if model.resume_reads_states else None
+    states = runs.states[..., rows, :, :] if model.rerun_reads_states else None
     width = int(
         ((pairs.tokens != pairs.task.pad_id).sum(1) - pairs.t).max()
-    )  # predictions from t on, as resume() makes them
+    )  # predictions from t on, as rerun_from() makes them
     targets = shift_left(pairs.tokens, pairs.t + 1, width, fill=pairs.task.pad_id)
     scored = shift_left(pairs.score, pairs.t + 1, width, fill=False)
-    logits = model.resume(pairs.tokens, pairs.t, alignment(h_o, h_s), states, needed=scored)  # unscored logits may be 0
+    # unscored logits may be 0
+    logits = model.rerun_from(pairs.tokens, pairs.t, alignment(h_o, h_s), states, needed=scored)
     return logits, targets, scored
 
 

@@ -211,7 +211,7 @@ def pair_set(spec: PairSpec, split: str) -> PairSet:
     )
 
 
-def network(config: DasConfig, store: Store | None = None, run: RunResult | None = None) -> CountingModel:
+def load_network(config: DasConfig, store: Store | None = None, run: RunResult | None = None) -> CountingModel:
     """The measured network: trained (from the store — or ``run``, if already loaded — at
     ``config.checkpoint``) or at its initial weights."""
     if not config.trained:
@@ -242,7 +242,7 @@ def measure_stack(configs: Sequence[DasConfig], store: Store | None = None) -> l
     runs = {
         c.run: load_run(c.run, store) for c in configs if c.trained
     }  # each run once: a stack may hold its checkpoints
-    model = CountingModel.stack([network(c, store, runs.get(c.run)) for c in configs]).requires_grad_(False)
+    model = CountingModel.stack([load_network(c, store, runs.get(c.run)) for c in configs]).requires_grad_(False)
     seeds = tuple(c.run.seed for c in configs)
     alignment = make_alignment(
         first.method, model.config.state_size, first.k, seed=seeds if len(seeds) > 1 else seeds[0]

@@ -220,7 +220,7 @@ def stacked_layer_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 class CountingModel(nn.Module):
     """Base class: embedding, output head, dropout streams, members; see the module doc."""
 
-    resume_reads_states = True  # whether resume() needs the unpatched states of every position
+    rerun_reads_states = True  # whether rerun_from() needs the unpatched states of every position
 
     def __init__(self, config: ModelConfig, seeds: Sequence[int] = (0,)):
         super().__init__()
@@ -416,7 +416,7 @@ class CountingModel(nn.Module):
     def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool, extra_term: ExtraTerm | None):
         raise NotImplementedError
 
-    def resume(
+    def rerun_from(
         self,
         tokens: Tensor,
         steps: Tensor,
@@ -468,10 +468,10 @@ class CountingModel(nn.Module):
             )
         if B and (steps.min() < 0 or steps.max() >= L):
             raise ValueError(f"steps must lie in 0..{L - 1}")
-        logits = self._resume(tokens, steps, new_states, states, needed)
+        logits = self._rerun_from(tokens, steps, new_states, states, needed)
         return logits[0] if squeeze else logits
 
-    def _resume(
+    def _rerun_from(
         self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None, needed: Tensor | None
     ) -> Tensor:
         raise NotImplementedError
@@ -480,7 +480,7 @@ class CountingModel(nn.Module):
 class _Recurrent(CountingModel):
     """A cell stepped one token at a time; input projections precomputed for all steps."""
 
-    resume_reads_states = False  # the replaced state is all a recurrent net needs
+    rerun_reads_states = False  # the replaced state is all a recurrent net needs
 
     n_gates = 0
 
@@ -544,7 +544,7 @@ class _Recurrent(CountingModel):
         logits = self.head_stacked(packed[..., : self.config.units])  # (E, R, V)
         return unpack(logits, order, running, lengths, L), unpack(packed, order, running, lengths, L)
 
-    def _resume(self, tokens, steps, new_states, states, needed):
+    def _rerun_from(self, tokens, steps, new_states, states, needed):
         # Packed like pack_padded_sequence: rows sorted by how many predictions they need, and
         # at offset j only the rows still running are stepped (the work is the sum of the rows'
         # lengths, not B times the longest); the head runs on the packed states that are needed.
@@ -616,7 +616,7 @@ class LSTM(_Recurrent):
 class Transformer(CountingModel):
     """Causal pre-LayerNorm transformer, one head; the state is the residual after layer 1."""
 
-    resume_reads_states = True
+    rerun_reads_states = True
 
     def _declare_params(self) -> None:
         d = self.config.d
@@ -728,7 +728,7 @@ class Transformer(CountingModel):
             attention.append(weights)
         return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), tokens != PAD_ID), residuals, attention
 
-    def _resume(self, tokens, steps, new_states, states, needed):  # computes every prediction: `needed` is a hint
+    def _rerun_from(self, tokens, steps, new_states, states, needed):  # computes every prediction: `needed` is a hint
         E, B = new_states.shape[:2]
         L = tokens.shape[1]
         if states is None:

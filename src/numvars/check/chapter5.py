@@ -113,10 +113,10 @@ def _size_sweep_facts():
     """The size sweep's count test pairs (the same for every network) with what a network that
     ignores the swap gets right (``rereader``) and the counts the swap exchanges."""
     from numvars.grids import das_grid
-    from numvars.results import test_facts
+    from numvars.results import facts_of_test_pairs
 
     config = next(c for c in das_grid("paper")["sizes"] if c.variable == "count" and c.method == "learned")
-    return test_facts(config.pairs)
+    return facts_of_test_pairs(config.pairs)
 
 
 @checker(

@@ -14,7 +14,7 @@ from numvars import paper
 from numvars.das import half_state
 from numvars.geometry import count_subspace, pca, state_table, summarise as summarise_geometry
 from numvars.grids import Profile
-from numvars.jobs import DasConfig, load_measurement, load_run, network
+from numvars.jobs import DasConfig, load_measurement, load_network, load_run
 from numvars.models import RECURRENT
 from numvars.results.transformer_tables import uniform_sequences
 from numvars.store import Store
@@ -41,7 +41,7 @@ def geometry_table(
         key = (config.run, config.checkpoint)
         if key not in labelled:
             labelled[key] = state_table(
-                network(config, store, run), config.run.task, uniform_sequences(config.run.task, n_sequences, seed)
+                load_network(config, store, run), config.run.task, uniform_sequences(config.run.task, n_sequences, seed)
             )
         states, labels = labelled[key]
         rows.append(

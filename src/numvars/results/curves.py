@@ -18,7 +18,7 @@ from numvars.dynamics import (
 )
 from numvars.jobs import DasConfig, load_measurement, load_run
 from numvars.results.comparison import analysed
-from numvars.results.das_tables import meets_standard, test_facts
+from numvars.results.das_tables import facts_of_test_pairs, meets_standard
 from numvars.store import Store
 from numvars.tasks import TRAINED_MAX_COUNT
 from numvars.training import RunResult, accuracy_per_count, config_columns
@@ -74,7 +74,7 @@ def checkpoint_table(configs: Sequence[DasConfig], store: Store | None = None) -
                 test_iia=result.test_iia,
                 val_iia=result.best_val_iia,
                 das_epochs=len(result.history),
-                chance=float(test_facts(config.pairs)["rereader"].mean()),
+                chance=float(facts_of_test_pairs(config.pairs)["rereader"].mean()),
             )
         )
     return pd.DataFrame(rows)
@@ -132,7 +132,7 @@ def gradience_table(configs: Sequence[DasConfig], store: Store | None = None) ->
         result = load_measurement(config, store)
         if result is None:
             continue
-        facts = test_facts(config.pairs).assign(correct=result.test_correct.numpy())
+        facts = facts_of_test_pairs(config.pairs).assign(correct=result.test_correct.numpy())
         standard = meets_standard(config.run, config.checkpoint, store)
         for reading, (target, source) in GRADIENCE_READINGS.items():
             cells = facts.groupby([target, source])["correct"].agg(pairs="size", correct="sum").reset_index()

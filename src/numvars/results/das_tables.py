@@ -21,8 +21,8 @@ from numvars.jobs import (
     DasConfig,
     PairSpec,
     load_measurement,
+    load_network,
     load_run,
-    network,
     pair_set,
 )
 from numvars.measures import figure_of
@@ -33,7 +33,7 @@ from numvars.training import TrainConfig, config_columns
 
 
 @functools.lru_cache(maxsize=64)
-def test_facts(spec: PairSpec) -> pd.DataFrame:
+def facts_of_test_pairs(spec: PairSpec) -> pd.DataFrame:
     """:func:`~numvars.analysis.pair_facts` of a measurement's test pairs (cached; do not modify)."""
     return pair_facts(pair_set(spec, "test"))
 
@@ -88,7 +88,7 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None, alig
             if result is None:
                 continue  # not measured yet, or listed under an earlier experiment
             seen.add(config)
-            facts = test_facts(config.pairs).copy()
+            facts = facts_of_test_pairs(config.pairs).copy()
             facts["correct"] = result.test_correct.numpy()
             within = facts["responses"] <= config.run.task.max_count
             rows.append(
@@ -146,11 +146,11 @@ def pair_outcomes(config: DasConfig, store: Store | None = None) -> pd.DataFrame
     if result is None:
         raise LookupError(f"no stored DAS measurement for {config}: compute it first (numvars.runner.ensure)")
     test = pair_set(config.pairs, "test")
-    model = network(config, store)
+    model = load_network(config, store)
     errors = first_errors(model, run_frozen(model, test), result.alignment())
     if not torch.equal(errors < 0, result.test_correct):
         raise RuntimeError(f"recomputed outcomes differ from the stored ones for {config}: was the code changed since?")
-    facts = test_facts(config.pairs).copy()
+    facts = facts_of_test_pairs(config.pairs).copy()
     facts["next"] = [config.run.task.decode([int(test.tokens[i, test.t[i] + 1])]) for i in range(len(test))]
     facts["first_error"] = errors.numpy()
     return facts
@@ -237,7 +237,7 @@ def controls_table(config: DasConfig, controls: dict[str, DasConfig], store: Sto
     the pairs whose counterfactual asks for at most ``max_count`` responses; the paper's Fig. 2
     cell where it reports one."""
     learned = load_measurement(config, store).test_correct
-    within = torch.tensor(test_facts(config.pairs)["responses"].to_numpy() <= config.run.task.max_count)
+    within = torch.tensor(facts_of_test_pairs(config.pairs)["responses"].to_numpy() <= config.run.task.max_count)
     cells = paper.iia_cells().set_index(["arch", "task", "figure", "measure"])["paper"]
     reported = cells.get((config.run.arch, config.run.task.kind, figure_of(config.variable), config.variable))
     rows = {"learned rotation (DAS)": (learned.float().mean().item(), "—" if reported is None else f"{reported:.2f}")}
