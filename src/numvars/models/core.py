@@ -1,0 +1,315 @@
+""":class:`CountingModel`, the one face of every model (an ensemble of stacked members:
+``forward``, ``rerun_from``, member selection and stacking), the stacked layers it is built of,
+and the shifting helpers the intervened runs use.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from numvars.models.config import PAD_ID, ExtraTerm, ModelConfig, Output, Patch
+
+
+def _uniform(generator: torch.Generator, shape: Sequence[int], bound: float) -> Tensor:
+    return (torch.rand(shape, generator=generator) * 2 - 1) * bound
+
+
+def stacked_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``x`` (E, ..., in) @ ``weight`` (E, in, out) + ``bias`` (E, out) -> (E, ..., out)."""
+    flat = x.reshape(x.shape[0], -1, x.shape[-1])
+    out = torch.bmm(flat, weight) if bias is None else torch.baddbmm(bias.unsqueeze(1), flat, weight)
+    return out.reshape(*x.shape[:-1], weight.shape[-1])
+
+
+def stacked_layer_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """LayerNorm over the last dim with per-member affine ``weight``/``bias`` (E, d)."""
+    shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)
+    return F.layer_norm(x, x.shape[-1:]) * weight.reshape(shape) + bias.reshape(shape)
+
+
+class CountingModel(nn.Module):
+    """Base class: embedding, output head, dropout streams, members; see the module doc."""
+
+    rerun_reads_states = True  # whether rerun_from() needs the unpatched states of every position
+
+    def __init__(self, config: ModelConfig, seeds: Sequence[int] = (0,)):
+        super().__init__()
+        if len(seeds) == 0:
+            raise ValueError("an ensemble needs at least one seed")
+        self.config = config
+        self.seeds = tuple(int(s) for s in seeds)
+        d, V = config.d, config.vocab_size
+        self._shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+        self._declare("embedding", (V, d), "normal")
+        self._declare_params()
+        u = config.units  # what the head reads: h (a recurrent net's), or the final residual
+        self._declare("head_w1", (u, 4 * d), f"uniform:{u}")
+        self._declare("head_b1", (4 * d,), f"uniform:{u}")
+        self._declare("head_w2", (4 * d, V), f"uniform:{4 * d}")
+        self._declare("head_b2", (V,), f"uniform:{4 * d}")
+        self._initialise()
+        self.dropout_generators = [torch.Generator().manual_seed(10_007 * s + 1) for s in self.seeds]
+
+    # parameters ------------------------------------------------------------------------
+    def _declare(self, name: str, shape: tuple[int, ...], init: str) -> None:
+        """Register a stacked parameter (E, *shape) initialised by ``init``: ``"normal"``,
+        ``"ones"``, ``"zeros"`` or ``"uniform:<fan_in>"`` (±1/sqrt(fan_in), PyTorch's default)."""
+        self._shapes[name] = (shape, init)
+        self.register_parameter(name, nn.Parameter(torch.empty(len(self.seeds), *shape)))
+
+    def _declare_params(self) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def _initialise(self) -> None:
+        for member, seed in enumerate(self.seeds):
+            generator = torch.Generator().manual_seed(seed)
+            for name, (shape, init) in self._shapes.items():  # fixed order: declaration order
+                if init == "normal":
+                    value = torch.randn(shape, generator=generator)
+                elif init in ("ones", "zeros"):
+                    value = torch.ones(shape) if init == "ones" else torch.zeros(shape)
+                else:
+                    value = _uniform(generator, shape, 1 / math.sqrt(int(init.split(":")[1])))
+                getattr(self, name)[member] = value
+
+    @property
+    def n_members(self) -> int:
+        return len(self.seeds)
+
+    def member(self, index: int) -> "CountingModel":
+        """A one-member model holding a copy of member ``index``'s weights."""
+        single = type(self)(self.config, seeds=(self.seeds[index],))
+        with torch.no_grad():
+            for name, param in self.named_parameters():
+                getattr(single, name).copy_(param[index : index + 1])
+        single.dropout_generators = [self.dropout_generators[index]]
+        return single.train(self.training)
+
+    def member_state(self, index: int) -> dict[str, Tensor]:
+        """A copy of member ``index``'s weights, as a one-member model's ``state_dict``."""
+        return {name: param[index : index + 1].detach().clone() for name, param in self.named_parameters()}
+
+    def select(self, indices: Sequence[int]) -> "CountingModel":
+        """A new ensemble of the members ``indices`` (copies), e.g. those still training."""
+        return CountingModel.stack([self.member(i) for i in indices])
+
+    @classmethod
+    def stack(cls, models: Sequence["CountingModel"]) -> "CountingModel":
+        """One ensemble from models of the same config (the inverse of :meth:`member`)."""
+        configs = {m.config for m in models}
+        if len(configs) != 1:
+            raise ValueError(f"cannot stack models of different configs: {configs}")
+        stacked = type(models[0])(models[0].config, seeds=[s for m in models for s in m.seeds])
+        with torch.no_grad():
+            for name, param in stacked.named_parameters():
+                param.copy_(torch.cat([getattr(m, name) for m in models]))
+        stacked.dropout_generators = [g for m in models for g in m.dropout_generators]
+        return stacked.train(models[0].training)
+
+    # forward ---------------------------------------------------------------------------
+    def embed(self, tokens: Tensor) -> Tensor:
+        """(E, B, L) ids -> (E, B, L, d). A one-hot product rather than indexing: indexing's
+        backward accumulates in an order that varies with threads, one-hot's does not."""
+        one_hot = F.one_hot(tokens, self.config.vocab_size).to(self.embedding.dtype)
+        return stacked_linear(one_hot, self.embedding, None)
+
+    def head(self, hidden: Tensor, real: Tensor) -> Tensor:
+        """(E, B, L, d) -> logits (E, B, L, V), computed only where ``real`` (E, B, L) is True
+        (not PAD); logits at PAD positions are 0. One member at a time: each member's
+        activations then fit in cache, and padding (about half of a batch) costs nothing."""
+        E, B, L, _ = hidden.shape
+        logits = []
+        for e in range(E):
+            mask = real[e]
+            out = self.head_member(e, hidden[e][mask])  # (n_e, V)
+            logits.append(out.new_zeros(B, L, out.shape[-1]).masked_scatter(mask.unsqueeze(-1), out))
+        return torch.stack(logits)
+
+    def head_member(self, e: int, hidden: Tensor) -> Tensor:
+        """Member ``e``'s output head on rows ``hidden`` (n, d) -> logits (n, V); each row's
+        logits do not depend on the other rows."""
+        x = F.gelu(torch.addmm(self.head_b1[e], hidden, self.head_w1[e]))  # (n, 4d)
+        p = self.config.dropout
+        if self.training and p > 0:
+            keep = torch.rand(x.shape, generator=self.dropout_generators[e]) >= p
+            x = x * keep * (1 / (1 - p))
+        return torch.addmm(self.head_b2[e], x, self.head_w2[e])
+
+    def head_stacked(self, hidden: Tensor) -> Tensor:
+        """Every member's output head at once on its rows ``hidden`` (E, n, d) -> logits
+        (E, n, V); member ``e``'s dropout masks from its own generator."""
+        x = self.dropout_stacked(F.gelu(torch.baddbmm(self.head_b1.unsqueeze(1), hidden, self.head_w1)))  # (E, n, 4d)
+        return torch.baddbmm(self.head_b2.unsqueeze(1), x, self.head_w2)
+
+    def dropout_stacked(self, x: Tensor) -> Tensor:
+        """Dropout (rate ``config.dropout``, training mode only) on ``x`` (E, ...), member ``e``'s
+        mask drawn from its own generator; the identity in eval mode."""
+        p = self.config.dropout
+        if not self.training or p == 0:
+            return x
+        keep = torch.stack([torch.rand(x.shape[1:], generator=g) >= p for g in self.dropout_generators])
+        return x * keep * (1 / (1 - p))
+
+    def forward(
+        self,
+        tokens: Tensor,
+        patch: Patch | None = None,
+        return_attention: bool = False,
+        extra_term: ExtraTerm | None = None,
+        feed_back: Tensor | None = None,
+    ) -> Output:
+        """Logits and intervenable states for every token.
+
+        Args:
+            tokens: (E, B, L) long, or (B, L) for a one-member model.
+            patch: states to replace (see :class:`Patch`); later steps carry on from them.
+            return_attention: also return attention weights (transformer only).
+            extra_term: one more term in the first layer's attention (:class:`ExtraTerm`;
+                transformer without positional encoding only).
+            feed_back: (E, B, L) bool, GRU/LSTM only: free-running — where True (never at
+                position 0) the input is not ``tokens`` but the model's own argmax prediction
+                at the previous position (the authors' training in the response phase).
+        """
+        squeeze = tokens.dim() == 2
+        if squeeze:
+            if self.n_members != 1:
+                raise ValueError(f"an ensemble of {self.n_members} members needs tokens of shape (E, B, L)")
+            tokens = tokens.unsqueeze(0)
+        if tokens.dim() != 3 or tokens.shape[0] != self.n_members:
+            raise ValueError(f"tokens must have shape ({self.n_members}, B, L), got {tuple(tokens.shape)}")
+        if tokens.min() < 0 or tokens.max() >= self.config.vocab_size:
+            raise ValueError(
+                f"token id {int(tokens.max())} is outside the model's vocabulary 0..{self.config.vocab_size - 1}: "
+                "a model and a task that do not match?"
+            )
+        if patch is not None:
+            patch.check(self.n_members, tokens.shape[1], tokens.shape[2], self.config.state_size)
+            if patch.layer is not None and (
+                self.config.arch != "transformer" or not 0 <= patch.layer <= self.config.n_layers
+            ):
+                raise ValueError(
+                    f"a patch at layer {patch.layer} needs a transformer with at least that many layers "
+                    f"(0: the embedding); this model is a {self.config.n_layers}-layer {self.config.arch}"
+                    if self.config.arch == "transformer"
+                    else f"a patch at a layer needs a transformer; a {self.config.arch} has one state (layer=None)"
+                )
+        if return_attention and self.config.arch != "transformer":
+            raise ValueError("attention weights exist only for the transformer")
+        if extra_term is not None:
+            if self.config.arch != "transformer" or self.config.positional != "none":
+                raise ValueError(
+                    "an extra attention term (App. A.4) needs a transformer without positional encoding "
+                    f"(positional='none'); this model is a {self.config.arch} "
+                    f"{'' if self.config.arch != 'transformer' else 'with ' + self.config.positional}".rstrip()
+                )
+            extra_term.check(tokens.shape[1], tokens.shape[2], self.config.vocab_size)
+        if feed_back is not None:
+            if self.config.arch == "transformer" or patch is not None:
+                raise ValueError(
+                    "free-running inputs (feed_back) are for an unpatched GRU or LSTM; "
+                    f"this is a {self.config.arch}{' with a patch' if patch is not None else ''}"
+                )
+            feed_back = feed_back.unsqueeze(0) if squeeze else feed_back
+            if feed_back.shape != tokens.shape or feed_back.dtype != torch.bool or bool(feed_back[..., 0].any()):
+                raise ValueError(
+                    f"feed_back must be a bool mask of the tokens' shape {tuple(tokens.shape)}, False at "
+                    f"position 0 (nothing precedes it); got {feed_back.dtype} {tuple(feed_back.shape)}"
+                )
+            logits, states, attention = (*self._run_free(tokens, feed_back), None)
+        else:
+            logits, states, attention = self._run(tokens, patch, return_attention, extra_term)
+        if squeeze:
+            return Output(logits[0], states[0], None if attention is None else [a[0] for a in attention])
+        return Output(logits, states, attention)
+
+    def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool, extra_term: ExtraTerm | None):
+        raise NotImplementedError
+
+    def rerun_from(
+        self,
+        tokens: Tensor,
+        steps: Tensor,
+        new_states: Tensor,
+        states: Tensor | None = None,
+        needed: Tensor | None = None,
+    ) -> Tensor:
+        """Replace one state per sequence and recompute only what it affects.
+
+        Interchange interventions replace the state after token ``steps[b]`` of every sequence
+        ``b`` and need the predictions from there on; everything before is unchanged and not
+        recomputed. The result equals ``forward(tokens, patch=Patch(arange(B), steps,
+        new_states)).logits`` at positions ``steps[b] + j``, shifted left. Every member of an
+        ensemble runs on the same sequences from its own replacement states (DAS fits a
+        condition's seeds together this way).
+
+        Args:
+            tokens: (B, L) sequences, shared by every member.
+            steps: (B,) the step whose state is replaced in each sequence.
+            new_states: (E, B, S) the replacement states (gradients flow into them); (B, S) for
+                a one-member model.
+            states: (E, B, L, S) — or (B, L, S) — the sequences' unpatched states from
+                :meth:`forward`, if known (the transformer reuses them; the recurrent nets need
+                only ``new_states``).
+            needed: (B, W) bool, the predictions that will be read (e.g. the scored ones of an
+                intervention); the recurrent nets compute the output head only there and leave
+                0 elsewhere. ``None``: every prediction.
+        Returns:
+            (E, B, W, V) logits — (B, W, V) for a one-member model given (B, S) states:
+            ``[e, b, j]`` is member ``e``'s prediction after token ``steps[b] + j``; 0 past a
+            sequence's last token. ``W`` is the most predictions any sequence needs,
+            ``max_b(length_b - steps[b])`` (sequences are right-padded with PAD).
+        """
+        squeeze = new_states.dim() == 2
+        if squeeze:
+            if self.n_members != 1:
+                raise ValueError(
+                    f"an ensemble of {self.n_members} members needs new_states of shape (E, B, S), one member "
+                    f"per row of E"
+                )
+            new_states = new_states.unsqueeze(0)
+            states = None if states is None else states.unsqueeze(0)
+        B, L = tokens.shape
+        E, S = self.n_members, self.config.state_size
+        if steps.shape != (B,) or new_states.shape != (E, B, S):
+            raise ValueError(
+                f"for tokens of shape {(B, L)} and {E} member(s), steps must have shape ({B},) and new_states ({E}, {B}, {S}); "
+                f"got {tuple(steps.shape)} and {tuple(new_states.shape)}"
+            )
+        if B and (steps.min() < 0 or steps.max() >= L):
+            raise ValueError(f"steps must lie in 0..{L - 1}")
+        logits = self._rerun_from(tokens, steps, new_states, states, needed)
+        return logits[0] if squeeze else logits
+
+    def _rerun_from(
+        self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None, needed: Tensor | None
+    ) -> Tensor:
+        raise NotImplementedError
+
+
+def sequence_lengths(tokens: Tensor) -> Tensor:
+    """(..., L) right-padded ids -> (...,) the tokens before the padding (the last non-PAD
+    position + 1)."""
+    position = torch.arange(1, tokens.shape[-1] + 1)
+    return ((tokens != PAD_ID) * position).amax(dim=-1) if tokens.shape[-1] else tokens.new_zeros(tokens.shape[:-1])
+
+
+def shift_left(x: Tensor, start: Tensor, width: int, fill=0) -> Tensor:
+    """``x`` (B, L, ...) -> (B, width, ...) with ``out[b, j] = x[b, start[b] + j]``, and ``fill``
+    where ``start[b] + j`` is past the end."""
+    B, L = x.shape[:2]
+    index = start.unsqueeze(1) + torch.arange(width)  # (B, width)
+    inside = index < L
+    index = index.clamp(max=L - 1).reshape(B, width, *([1] * (x.dim() - 2))).expand(B, width, *x.shape[2:])
+    out = x.gather(1, index)
+    return out.masked_fill(~inside.reshape(B, width, *([1] * (x.dim() - 2))), fill)
+
+
+def _shift_members(x: Tensor, start: Tensor, width: int) -> Tensor:
+    """:func:`shift_left` of every member: (E, B, L, ...) -> (E, B, width, ...)."""
+    return shift_left(x.movedim(0, 2), start, width).movedim(2, 0)
