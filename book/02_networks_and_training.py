@@ -244,12 +244,12 @@ nv.plots.plot_accuracy_per_count(main, hue="arch", col="task")
 plt.show()
 
 # %% [markdown]
-# The same numbers as a table, beside what the paper reports (Fig. 6, read off the plot:
-# ≈ 1.0 on 1..20 including the held-out counts, ≈ 0 by N ≈ 25–30):
+# The same numbers as a table, beside what the paper reports (Fig. 6, read off the plot, as
+# `numvars.paper` holds it: ≈ 1.0 on 1..20 including the held-out counts, ≈ 0 by N ≈ 25–30):
 
 # %%
 summary = nv.results.behaviour_summary(main, by=["arch", "task"])
-summary["paper (Fig. 6)"] = "≈1.0 on 1–20 and held-out; ≈0 by 25–30"
+summary["paper (Fig. 6)"] = nv.paper.claim("behaviour").paper
 summary
 
 # %%
