@@ -27,7 +27,8 @@ from test_cli import TINY_PROFILE
 
 from numvars import runner
 from numvars.cli import reproduce
-from numvars.runner import DaskExecutor, LocalPool, MainGuardError, _Lost, check_main_guard
+from numvars.runner import DaskExecutor, LocalPool, MainGuardError, check_main_guard
+from numvars.runner.stops import _Lost
 from numvars.store import Store
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the run's processes")
@@ -221,13 +222,14 @@ def test_a_worker_importing_the_main_module_refuses_to_start_workers(monkeypatch
 # ------------------------------------------------------------------ workers end with parent
 ORPHAN = """
 import os, signal, sys, time
-from numvars import runner, store
+from numvars import store
+from numvars.runner import local
 if sys.argv[1] == "watchdog":
-    runner._set_parent_death_signal = lambda signum: False
+    local._set_parent_death_signal = lambda signum: False
 partial = store.Store(sys.argv[2]).root / ".half-written.tmp"
 partial.write_bytes(b"half")
 store._PARTIAL.add(partial)  # a store write in progress
-runner._worker_start(os.getppid())
+local._worker_start(os.getppid())
 print("ready", flush=True)
 time.sleep(20)
 """
