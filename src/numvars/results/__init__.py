@@ -35,6 +35,7 @@ from numvars.results.comparison import (
     default_protocol,
     figure_cells,
     iia_table,
+    over_seeds,
     per_network,
     summarise,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "default_protocol",
     "analysed",
     "per_network",
+    "over_seeds",
     "summarise",
     "iia_table",
     "compare_cells",

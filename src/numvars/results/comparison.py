@@ -69,10 +69,10 @@ def per_network(table: pd.DataFrame, standard: bool = True) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean, SD, min and max over seeds of each arch × task × measure, beside the paper's cell
-    (Fig. 2 for count, Up-Up and the full swap; Fig. 7 for the others; :mod:`numvars.paper`)."""
-    summary = (
+def over_seeds(table: pd.DataFrame) -> pd.DataFrame:
+    """Per arch × task × measure (:func:`per_network`): the test IIA's mean, SD, min and max over
+    seeds, the number of seeds and the mean chance level."""
+    return (
         per_network(table)
         .groupby(["arch", "task", "measure"], sort=False)
         .agg(
@@ -85,6 +85,12 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean, SD, min and max over seeds of each arch × task × measure, beside the paper's cell
+    (Fig. 2 for count, Up-Up and the full swap; Fig. 7 for the others; :mod:`numvars.paper`)."""
+    summary = over_seeds(table)
     cells = paper.iia_cells()
     shown = cells[cells.apply(lambda c: c["figure"] == figure_of(c["measure"]), axis=1)]
     summary = summary.merge(
@@ -120,19 +126,7 @@ def compare_cells(table: pd.DataFrame) -> pd.DataFrame:
     """Every cell of Figs. 2 and 7 (:func:`numvars.paper.iia_cells`) with ours beside it: mean,
     SD and range over seeds, the difference, and a verdict (``not measured yet`` where ``table``
     has no such network)."""
-    ours = (
-        per_network(table)
-        .groupby(["arch", "task", "measure"])
-        .agg(
-            mean=("test_iia", "mean"),
-            sd=("test_iia", "std"),
-            min=("test_iia", "min"),
-            max=("test_iia", "max"),
-            seeds=("test_iia", "count"),
-            chance=("chance", "mean"),
-        )
-        .reset_index()
-    )
+    ours = over_seeds(table)
     cells = paper.iia_cells().merge(ours, on=["arch", "task", "measure"], how="left")
     cells["difference"] = cells["mean"] - cells["paper"]
     cells["verdict"] = [paper.verdict(m, p) for m, p in zip(cells["mean"], cells["paper"])]
