@@ -53,6 +53,10 @@ from numvars.runner.stops import (
     stop_signal,
 )
 
+# the errors a user sees (a traceback's last line) are named where they are imported from
+for _error in (Interrupted, MainGuardError, Stopped, WorkersLost):
+    _error.__module__ = __name__
+
 __all__ = [
     "Stopped",
     "stop_signal",
