@@ -222,8 +222,9 @@ plt.show()
 
 # %%
 paper_runs = book.paper_table("runs.csv")
-paper_runs["condition"] = paper_runs.apply(nv.results.condition_name, axis=1)
-by_condition = paper_runs.groupby("condition", sort=False)
+paper_runs["condition"] = paper_runs.apply(nv.training.describe, axis=1)
+# a network is listed once (the size sweeps' d = 20 networks are the main grid's)
+by_condition = paper_runs.drop_duplicates(["condition", "seed"]).groupby("condition", sort=False)
 pd.DataFrame({
     "runs": by_condition.size(),
     "reached the criterion": by_condition["reached"].sum(),

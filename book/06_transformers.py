@@ -108,12 +108,13 @@ nv.results.runs_table(book.profile).query("arch == 'transformer'")[["experiment"
 # %%
 paper_runs = book.paper_table("runs.csv")
 transformer_runs = paper_runs[paper_runs["arch"] == "transformer"].assign(
-    condition=lambda f: f.apply(nv.plots.transformer_label, axis=1))
-standard = transformer_runs.groupby(["experiment", "condition"], sort=False).agg(
+    condition=lambda f: f.apply(nv.training.describe, axis=1))
+standard = transformer_runs.groupby(["experiment", "task", "condition"], sort=False).agg(
     networks=("seed", "size"), reached=("reached", "sum"), standard=("standard", "sum"), criterion_epoch=("criterion_epoch", "median"))
 paper_dropped = {"main": lambda task: nv.paper.DROPPED_SEEDS.get(("transformer", task), 0),
                  "void_transformer": lambda task: nv.paper.DROPPED_VOID_SEEDS[task]}
-standard["paper dropped"] = [paper_dropped[e](c.split(",")[0].split()[0]) if e in paper_dropped else "—" for e, c in standard.index]
+standard["paper dropped"] = [paper_dropped[e](task) if e in paper_dropped else "—" for e, task, _ in standard.index]
+standard = standard.droplevel("task")
 standard
 
 # %% [markdown]
@@ -122,7 +123,7 @@ standard
 # %%
 paper_accuracy = book.paper_table("accuracy_per_count.csv")
 variant_accuracy = paper_accuracy[paper_accuracy["experiment"].isin(["void_transformer", "nope_transformer", "bare_transformer"])]
-variant_accuracy = variant_accuracy.assign(condition=variant_accuracy.apply(nv.plots.transformer_label, axis=1))
+variant_accuracy = variant_accuracy.assign(condition=variant_accuracy.apply(nv.training.describe, axis=1))
 nv.plots.plot_accuracy_per_count(variant_accuracy, hue="condition")
 plt.show()
 nv.results.behaviour_summary(variant_accuracy, by=["condition"])
@@ -169,7 +170,7 @@ live_attention.pivot_table(index=["positional", "n_layers", "layer", "query_phas
 
 # %%
 paper_attention = book.paper_table("attention.csv")
-paper_attention = paper_attention[paper_attention["standard"]].assign(condition=lambda f: f.apply(nv.plots.transformer_label, axis=1))
+paper_attention = paper_attention[paper_attention["standard"]].assign(condition=lambda f: f.apply(nv.training.describe, axis=1))
 nv.plots.plot_attention_shares(paper_attention[paper_attention["task"].str.startswith("multi")])
 plt.show()
 
@@ -321,7 +322,7 @@ paper_swaps = book.paper_table("layer_swaps.csv")
 paper_swaps = paper_swaps[paper_swaps["standard"]]
 nv.plots.plot_layer_swaps(paper_swaps)
 plt.show()
-paper_swaps[paper_swaps["t_phase"] == "all"].assign(condition=lambda f: f.apply(nv.plots.transformer_label, axis=1)).pivot_table(
+paper_swaps[paper_swaps["t_phase"] == "all"].assign(condition=lambda f: f.apply(nv.training.describe, axis=1)).pivot_table(
     index="condition", columns="layer", values=["moved_at_t", "moved_later", "iia"], sort=False).round(3)
 
 # %% [markdown]
@@ -372,7 +373,7 @@ nv.results.variant_summary(live_variants).round(3)
 # %%
 variants = book.paper_table("transformer_variants.csv")
 variant_cells = nv.results.variant_summary(variants)
-variant_cells.assign(condition=variant_cells.apply(nv.plots.transformer_label, axis=1)).set_index(["condition", "measure"])[
+variant_cells.assign(condition=variant_cells.apply(nv.training.describe, axis=1)).set_index(["condition", "measure"])[
     ["mean", "sd", "min", "max", "networks", "chance"]].round(3)
 
 # %% [markdown]

@@ -90,8 +90,11 @@ table.round(0).astype(int)
 # Where an exercise asks for code the package already has (the swap, the Down-Up program, the
 # offset), the package's own function is refused and kept out of reach while the learner's runs.
 # The folded solution ends by calling the checker with the right answer, and the tests check
-# that every solution passes its checker and that no wrong try shows the answer. The list, read
-# from the chapters:
+# that every solution passes its checker and that no wrong try shows the answer. A solution and
+# its checker never share code, even where they compute the same thing (exercise 3.4's probe: the
+# solution's `probe_states` and `r2` and the checker's `probe_data` and `probe_r2`): the checker's
+# expected value must not rest on the code it judges, and a solution written with the package's
+# checker helpers would teach nothing. The list, read from the chapters:
 
 # %%
 from pathlib import Path

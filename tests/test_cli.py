@@ -4,31 +4,15 @@ is interrupted with Ctrl-C and resumed."""
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from reproduce_process import processes_with, start_reproduce, tiny_profile
 
 from numvars.cli import main
-
-# A profile of seconds, with every stage: two tiny networks that reach a criterion of 0, and the
-# measurements of Figs. 2 and 7 on each with a few pairs.
-TINY_PROFILE = """
-from dataclasses import replace
-from numvars.grids import Profile, figs_2_and_7
-from numvars.jobs import DasConfig
-from numvars.tasks import Task
-from numvars.training import TrainConfig
-runs = [TrainConfig(task=Task("single", max_count=6, hold_outs=()), arch=arch, d=8, n_train=64, n_val=16, max_epochs=2, criterion=0.0, seed=s)
-        for arch in ("gru", "lstm") for s in range(3)]
-settings = dict(n_pairs=(64, 32, 32), max_epochs=3, patience=3)
-TINY = Profile("tiny", {"main": runs}, {"main": [c for r in runs for c in figs_2_and_7(r, **settings)],
-                                         "untrained": [DasConfig(r, trained=False, **settings) for r in runs[:2]]})
-"""
 
 
 def test_results_refuses_an_untrained_profile(tmp_path, capsys):
@@ -49,37 +33,6 @@ def test_unknown_profile_and_experiment_are_refused(tmp_path, capsys):
     )
 
 
-def _reproduce(store: Path, out: Path, marker: str) -> subprocess.Popen:
-    """``python -m numvars reproduce --workers 2`` on the tiny profile, in its own process group."""
-    script = TINY_PROFILE + (
-        "import sys, numvars.cli as cli\n"
-        "cli.get_profile = lambda name: TINY\n"
-        f"sys.exit(cli.main(['reproduce', '--store', {str(store)!r}, '--out', {str(out)!r}, '--workers', '2']))\n"
-    )
-    env = {**os.environ, "NUMVARS_TEST_MARKER": marker}
-    # Ctrl-C's default action, even when this test runs where SIGINT is ignored (a background job)
-    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    return subprocess.Popen(
-        [sys.executable, "-c", script],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-        preexec_fn=restore_sigint,
-    )
-
-
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if f"NUMVARS_TEST_MARKER={marker}".encode() in environ.read_bytes():
-                found.append(int(environ.parent.name))
-        except OSError:
-            pass
-    return found
-
-
 def _tables(out: Path) -> dict:
     return {
         name: pd.read_csv(out / name).drop(columns=["seconds"], errors="ignore")
@@ -90,7 +43,7 @@ def _tables(out: Path) -> dict:
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to look for orphaned workers")
 def test_reproduce_interrupted_with_ctrl_c_resumes_without_recomputing(tmp_path):
     store, out, marker = tmp_path / "store", tmp_path / "out", uuid.uuid4().hex
-    run = _reproduce(store, out, marker)
+    run = start_reproduce(store, out, marker)
     deadline = time.time() + 120
     while not list((store / "das").glob("*.pt")) and time.time() < deadline:  # some measurements saved
         assert run.poll() is None, run.stderr.read()
@@ -101,11 +54,11 @@ def test_reproduce_interrupted_with_ctrl_c_resumes_without_recomputing(tmp_path)
     assert time.time() - start < 10 and run.returncode == 130, err
     assert "Traceback" not in err and "run the same command again to resume" in err.strip().splitlines()[-1]
     time.sleep(1)
-    assert _processes_with(marker) == [], "orphaned worker processes"
+    assert processes_with(marker) == [], "orphaned worker processes"
     saved = {p: p.stat().st_mtime_ns for p in store.rglob("*.pt")}
     assert saved and not (out / "manifest.json").exists()
 
-    resumed = _reproduce(store, out, marker)
+    resumed = start_reproduce(store, out, marker)
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in saved.items()), "a saved result was recomputed"
@@ -114,11 +67,9 @@ def test_reproduce_interrupted_with_ctrl_c_resumes_without_recomputing(tmp_path)
     assert {"code_version", "packages", "machine"} <= set(manifest) and manifest["packages"]["torch"]
 
     # the same tables as a run that was never interrupted
-    namespace = {}
-    exec(TINY_PROFILE, namespace)
     from numvars.cli import reproduce
     from numvars.store import Store
 
-    reproduce(namespace["TINY"], Store(tmp_path / "reference"), tmp_path / "reference-out")
+    reproduce(tiny_profile(), Store(tmp_path / "reference"), tmp_path / "reference-out")
     for name, table in _tables(tmp_path / "reference-out").items():
         pd.testing.assert_frame_equal(_tables(out)[name], table, obj=name)

@@ -49,10 +49,21 @@ def test_a_shipped_run_is_the_stored_run_to_the_bit(tiny_runs, results):
             assert all(torch.equal(state[name], run.checkpoints[epoch][name]) for name in state)
         assert all(torch.equal(back.accuracy_per_count[e], run.accuracy_per_count[e]) for e in run.accuracy_per_count)
     reached, dropped = tiny_runs
-    # only what is measured: the analysed and criterion checkpoints, or a dropped run's last
-    assert set(shipped_run(reached.config, results).checkpoints) == {1, 4}
+    # only what is measured: the analysed checkpoint and those asked for, or a dropped run's last
+    assert set(shipped_run(reached.config, results).checkpoints) == {4}
     assert set(shipped_run(dropped.config, results).checkpoints) == {4}
-    assert set(shipped_payload(reached, epochs=[2])["checkpoints"]) == {1, 2, 4}
+    assert set(shipped_payload(reached, ["criterion", 2])["checkpoints"]) == {1, 2, 4}
+
+
+def test_the_analysed_weights_are_shipped_once(tiny_runs, results):
+    """The analysed weights are the analysed checkpoint's own tensors in the file (one storage
+    each, not two copies), and come back equal to the stored ones."""
+    ship(tiny_runs[:1], networks(results))
+    (path,) = networks(results).glob("*.pt")
+    (entry,) = torch.load(path, weights_only=True)["networks"].values()
+    state, analysed = entry["run"]["state"], entry["run"]["checkpoints"][4]
+    assert all(state[name].data_ptr() == analysed[name].data_ptr() for name in state)  # one storage each
+    assert all(torch.equal(state[name], tiny_runs[0].state[name]) for name in state)
 
 
 @pytest.fixture
@@ -85,7 +96,8 @@ def test_restore_fills_a_store_and_leaves_missing_epochs_to_training(tiny_runs, 
     ship(tiny_runs, networks(results))
     store = Store(tmp_path / "store")
     reached = tiny_runs[0].config
-    assert restore([reached], store, epochs={reached: {2}}, results=results) == []  # epoch 2 is not shipped
+    assert restore([reached], store, {reached: {2}}, results=results) == []  # epoch 2 is not shipped
+    assert restore([reached], store, {reached: {"criterion"}}, results=results) == []  # nor the criterion one
     assert restore([reached], store, results=results) == [reached]
     assert load_run(reached, store).history == tiny_runs[0].history
     assert restore([reached], store, results=results) == []  # already stored
@@ -100,10 +112,10 @@ def test_the_runner_restores_instead_of_training_and_retrains_for_a_missing_epoc
     reached = tiny_runs[0].config
     outcome = ensure([reached], store, progress=False)
     assert outcome.computed == 0 and load_run(reached, store) is not None  # restored, not trained
-    assert set(load_run(reached, store).checkpoints) == {1, 4}
-    at_epoch_2 = DasConfig(reached, n_pairs=(16, 8, 8), max_epochs=1, patience=1, checkpoint=2)
-    outcome = ensure([at_epoch_2], store, progress=False)
-    assert outcome.computed == 2  # the network trained again for its epoch-2 checkpoint, then the measurement
+    assert set(load_run(reached, store).checkpoints) == {4}
+    at_criterion = DasConfig(reached, n_pairs=(16, 8, 8), max_epochs=1, patience=1, checkpoint="criterion")
+    outcome = ensure([at_criterion], store, progress=False)
+    assert outcome.computed == 2  # the network trained again for its criterion checkpoint, then the measurement
     assert set(load_run(reached, store).checkpoints) == {0, 1, 2, 3, 4}
 
 

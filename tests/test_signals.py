@@ -2,7 +2,7 @@
 workers, a script that calls the API without a main guard, workers whose parent dies, and
 workers lost mid-job (local pool and Dask).
 
-Each signal test starts ``reproduce --workers 2`` on the tiny profile of ``test_cli.py`` in a
+Each signal test starts ``reproduce --workers 2`` on the tiny profile of ``reproduce_process.py`` in a
 process group of its own, waits until measurements are being saved, sends the signal and checks:
 the exit code; one line of output (besides the progress bars); no process of the run alive 10 s
 later (every process carries a marker in its environment, found through /proc); no temporary or
@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from test_cli import TINY_PROFILE
+from reproduce_process import processes_with, start_reproduce, tiny_profile
 
 from numvars import runner
 from numvars.cli import reproduce
@@ -38,49 +37,10 @@ RESUME_HINT = "run the same command again to resume (nothing saved is recomputed
 TABLES = ("runs.csv", "accuracy_per_count.csv", "das.csv", "das_failures.csv")
 
 
-def _tiny():
-    namespace = {}
-    exec(TINY_PROFILE, namespace)
-    return namespace["TINY"]
-
-
-def _start(store: Path, out: Path, marker: str) -> subprocess.Popen:
-    """``reproduce --workers 2`` on the tiny profile, in a process group of its own, every process
-    of it marked with ``marker`` in its environment."""
-    script = TINY_PROFILE + textwrap.dedent(f"""
-        import sys, numvars.cli as cli
-        cli.get_profile = lambda name: TINY
-        sys.exit(cli.main(['reproduce', '--store', {str(store)!r}, '--out', {str(out)!r}, '--workers', '2']))
-        """)
-    env = {**os.environ, "NUMVARS_TEST_MARKER": marker, "NUMVARS_STORE": str(store)}
-    # Ctrl-C's default action, even when this test runs where SIGINT is ignored (a background job)
-    restore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
-    return subprocess.Popen(
-        [sys.executable, "-c", script],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-        preexec_fn=restore_sigint,
-    )
-
-
-def _processes_with(marker: str) -> list[int]:
-    """The pids of live processes whose environment holds ``marker`` (zombies have none)."""
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if f"NUMVARS_TEST_MARKER={marker}".encode() in environ.read_bytes():
-                found.append(int(environ.parent.name))
-        except OSError:
-            pass
-    return found
-
-
 def _gone_within(marker: str, seconds: float) -> list[int]:
     """Wait up to ``seconds`` for every process marked ``marker`` to end; returns those left."""
     deadline = time.monotonic() + seconds
-    while (left := _processes_with(marker)) and time.monotonic() < deadline:
+    while (left := processes_with(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
 
@@ -100,7 +60,7 @@ def marker():
     """A fresh marker for a run's processes; any of them still alive after the test is killed."""
     marker = uuid.uuid4().hex
     yield marker
-    for pid in _processes_with(marker):
+    for pid in processes_with(marker):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
@@ -111,7 +71,7 @@ def marker():
 def reference(tmp_path_factory) -> dict:
     """The tables of the tiny profile computed without a stop (in this process)."""
     root = tmp_path_factory.mktemp("reference")
-    reproduce(_tiny(), Store(root / "store"), root / "out")
+    reproduce(tiny_profile(), Store(root / "store"), root / "out")
     return _tables(root / "out")
 
 
@@ -134,12 +94,12 @@ STOPS = {
 @pytest.mark.parametrize("how", STOPS)
 def test_a_stopped_reproduce_ends_every_process_and_resumes(how, tmp_path, reference, marker):
     store, out = tmp_path / "store", tmp_path / "out"
-    run = _start(store, out, marker)
+    run = start_reproduce(store, out, marker)
     deadline = time.monotonic() + 120
     while not list((store / "das").glob("*.pt")) and time.monotonic() < deadline:  # measurements are being saved
         assert run.poll() is None, run.stderr.read()
         time.sleep(0.05)
-    workers = [pid for pid in _processes_with(marker) if pid != run.pid]
+    workers = [pid for pid in processes_with(marker) if pid != run.pid]
     assert len(workers) >= 2, "the run should have its worker processes now"
     _send(how, run.pid)
     try:
@@ -164,7 +124,7 @@ def test_a_stopped_reproduce_ends_every_process_and_resumes(how, tmp_path, refer
 
     saved = {p: p.stat().st_mtime_ns for p in store.rglob("*.pt")}
     assert saved and not (out / "manifest.json").exists()
-    manifest = reproduce(_tiny(), Store(store), out)  # the resume (what the same command runs, in this process)
+    manifest = reproduce(tiny_profile(), Store(store), out)  # the resume (what the same command runs, in this process)
     assert all(p.stat().st_mtime_ns == mtime for p, mtime in saved.items()), "a saved result was recomputed"
     assert sum(stage["already_stored"] for stage in manifest["stages"].values() if "already_stored" in stage) >= len(
         saved
@@ -256,8 +216,10 @@ def test_a_worker_ends_itself_when_its_parent_is_killed(means, tmp_path):
     start = time.monotonic()
     parent.wait()
     assert parent.stdout.read() == ""  # EOF: the worker, which shared the pipe, has ended
-    assert time.monotonic() - start < 3
-    assert not Path(f"/proc/{worker[0]}").exists() or _state(worker[0]) == "Z"
+    ended = lambda: not Path(f"/proc/{worker[0]}").exists() or _state(worker[0]) == "Z"  # noqa: E731
+    while not ended() and time.monotonic() - start < 3:  # EOF came as it closed its files: let it finish exiting
+        time.sleep(0.05)
+    assert ended() and time.monotonic() - start < 3
     assert not (tmp_path / ".half-written.tmp").exists()
 
 

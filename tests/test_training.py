@@ -1,8 +1,10 @@
 """numvars.training: schedule, determinism, criterion, and runs through the store."""
 
+import io
 import warnings
 from dataclasses import replace
 
+import pandas as pd
 import pytest
 import torch
 
@@ -10,7 +12,17 @@ from numvars.jobs import RUN_KIND, load_run
 from numvars.runner import ensure
 from numvars.store import Store, StoreWarning, config_hash
 from numvars.tasks import Task
-from numvars.training import RunResult, TrainConfig, load_model, lr_at, train, trial_correct, validation_set
+from numvars.training import (
+    RunResult,
+    TrainConfig,
+    config_columns,
+    describe,
+    load_model,
+    lr_at,
+    train,
+    trial_correct,
+    validation_set,
+)
 
 SINGLE = TrainConfig(task=Task("single"), arch="gru", max_epochs=3)
 
@@ -117,3 +129,19 @@ def test_weights_of_another_config_are_refused():
 def test_bad_training_requests_are_refused(configs, message):
     with pytest.raises(ValueError, match=message):
         train(configs)
+
+
+def test_describe_names_what_sets_a_network_apart_the_same_from_a_config_and_its_table_row():
+    cases = {
+        TrainConfig(task=Task("multi")): "gru multi",
+        TrainConfig(task=Task("multi"), d=8, seed=3): "gru d=8 multi",
+        TrainConfig(task=Task("single", void_p=0.2), arch="transformer"): "transformer 2L RoPE single +void",
+        TrainConfig(task=Task("multi", framing="bare"), arch="transformer", positional="none", n_layers=1): (
+            "transformer 1L NoPE multi-bare"
+        ),
+    }
+    for config, name in cases.items():
+        assert describe(config) == name
+        row = pd.read_csv(io.StringIO(pd.DataFrame([config_columns(config)]).to_csv(index=False))).iloc[0]  # a table's
+        assert describe(row) == name
+    assert describe(TrainConfig(task=Task("same"), arch="lstm", lstm_units="half")) == "lstm same lstm_units=half"

@@ -38,6 +38,7 @@ from numvars.training import (
     RunResult,
     TrainConfig,
     derive_seed,
+    describe,
     train_and_test,
 )
 
@@ -51,15 +52,6 @@ def load_run(config: TrainConfig, store: Store | None = None) -> RunResult | Non
     """The stored run of ``config``, or ``None`` if it has not been trained."""
     payload = (store or Store.default()).load(RUN_KIND, config)
     return None if payload is None else RunResult.from_payload(config, payload)
-
-
-def describe(config: TrainConfig) -> str:
-    """A short name of a training condition, e.g. ``"transformer 2L rope d=20 single+void0.2"``,
-    with the training rules it changes (``" lstm_units=half"``)."""
-    task = config.task.kind + (f"+void{config.task.void_p}" if config.task.void_p else "")
-    extra = "" if config.arch != "transformer" else f" {config.n_layers}L {config.positional}"
-    rules = "".join(f" {name}={value}" for name, value in config.rule_changes().items())
-    return f"{config.arch}{extra} d={config.d} {task}{rules}"
 
 
 # ------------------------------------------------------------------------ DAS measurements

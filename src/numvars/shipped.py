@@ -3,11 +3,12 @@
 ``python -m numvars results`` writes, beside a profile's tables, the weights of every network it
 trained: ``results/<profile>/networks/<condition>.pt``, one file per training condition (its
 seeds), and ``index.json`` (which file holds which network). Each network keeps what its
-measurements and tables read — the analysed and criterion checkpoints (and, for the quick
-profile, the learning-curve checkpoints its chapter 5 measures), the training history, the
-behavioural test — not the checkpoint of every fifth epoch the store keeps (the paper profile's
-learning-curve checkpoints would take about 12 MB: those networks are trained again when a
-learning curve is asked for).
+measurements and tables read — the analysed checkpoint (saved once: the analysed weights are that
+checkpoint's tensors), the criterion checkpoint where the profile measures one, the learning-curve
+checkpoints of the quick profile's chapter 5, the training history, the behavioural test — not the
+checkpoint of every fifth epoch the store keeps (the paper profile's learning-curve checkpoints
+would take about 12 MB). A network asked for at a checkpoint it was not shipped with is trained
+again (:func:`numvars.runner.ensure`).
 
 :func:`restore` copies shipped networks into a store that lacks them;
 :func:`numvars.runner.ensure` calls it before training anything, so a measurement, a chapter or
@@ -62,11 +63,14 @@ def _history_rows(columns: Mapping[str, torch.Tensor]) -> list[dict]:
     return [{name: values[name][i] for name in HISTORY} for i in range(len(values["epoch"]))]
 
 
-def shipped_payload(run: RunResult, epochs: Iterable[int] = ()) -> dict:
+def shipped_payload(run: RunResult, checkpoints: Iterable[str | int] = ()) -> dict:
     """What is shipped of ``run``: every field of its stored payload, the checkpoints cut to the
-    analysed and criterion epochs (for a dropped run: its last) and ``epochs``, the history as
-    columns."""
-    keep = {run.analysed_epoch, run.criterion_epoch, *epochs} - {None} or {run.epochs}
+    analysed one and ``checkpoints`` (``"criterion"``, saved epochs; for a dropped run: its last),
+    the history as columns. The analysed weights are that checkpoint's own tensors (as
+    :func:`numvars.training.train` returns them), so the file holds them once."""
+    checkpoints = set(checkpoints)
+    named = {run.analysed_epoch} | ({run.criterion_epoch} if "criterion" in checkpoints else set())
+    keep = ((named - {None}) | {c for c in checkpoints if not isinstance(c, str)}) or {run.epochs}
     payload = run.to_payload()
     payload["checkpoints"] = {epoch: state for epoch, state in run.checkpoints.items() if epoch in keep}
     payload["history"] = _history_tensors(run.history)
@@ -101,19 +105,19 @@ def _encode(networks: dict) -> bytes:
 
 
 def ship(
-    runs: Sequence[RunResult], folder: Path, epochs: Mapping[TrainConfig, Iterable[int]] | None = None
+    runs: Sequence[RunResult], folder: Path, checkpoints: Mapping[TrainConfig, Iterable[str | int]] | None = None
 ) -> list[Path]:
     """Write ``runs`` into ``folder`` (one file per training condition, and the index), keeping
-    any network shipped there before that ``runs`` does not replace. ``epochs``: checkpoints to
-    ship beside the analysed and criterion ones, per network. A file whose content would not
-    change is not rewritten. Returns the files written."""
-    epochs = epochs or {}
+    any network shipped there before that ``runs`` does not replace. ``checkpoints``: what to
+    ship beside the analysed checkpoint, per network (``"criterion"``, saved epochs). A file whose
+    content would not change is not rewritten. Returns the files written."""
+    checkpoints = checkpoints or {}
     folder.mkdir(parents=True, exist_ok=True)
     index = read_index(folder) if (folder / INDEX).exists() else {}
     by_file: dict[str, dict] = {}
     for run in runs:
         by_file.setdefault(_slug(run.config) + ".pt", {})[config_hash(run.config)] = dict(
-            config=canonical_json(run.config), run=shipped_payload(run, epochs.get(run.config, ()))
+            config=canonical_json(run.config), run=shipped_payload(run, checkpoints.get(run.config, ()))
         )
     written = []
     for name, networks in sorted(by_file.items()):
@@ -132,22 +136,23 @@ def ship(
     return written
 
 
-def measured_epochs(profile: Profile) -> dict[TrainConfig, set[int]]:
-    """The saved epochs (learning curves) a profile's DAS grid measures, per network."""
-    epochs: dict[TrainConfig, set[int]] = {}
+def measured_checkpoints(profile: Profile, curves: bool = True) -> dict[TrainConfig, set[str | int]]:
+    """The checkpoints other than the analysed one a profile's DAS grid measures, per network:
+    ``"criterion"``, and (``curves``) the saved epochs of the learning curves."""
+    checkpoints: dict[TrainConfig, set[str | int]] = {}
     for config in profile.das_configs():
-        if config.trained and config.at_epoch:
-            epochs.setdefault(config.run, set()).add(config.checkpoint)
-    return epochs
+        if config.trained and config.checkpoint != "analysed" and (curves or not config.at_epoch):
+            checkpoints.setdefault(config.run, set()).add(config.checkpoint)
+    return checkpoints
 
 
 def ship_profile(profile: Profile, store: Store, folder: Path) -> list[Path]:
     """:func:`ship` every network of ``profile`` the store holds into ``folder`` (a profile's is
-    :func:`networks_dir`), with the learning-curve checkpoints where
-    :data:`numvars.grids.SHIPPED_CURVES` says so (a profile it does not name: with them)."""
+    :func:`networks_dir`), with the criterion checkpoints the profile measures, and the
+    learning-curve checkpoints where :data:`numvars.grids.SHIPPED_CURVES` says so (a profile it
+    does not name: with them)."""
     runs = [run for run in (load_run(config, store) for config in profile.train_configs()) if run is not None]
-    epochs = measured_epochs(profile) if SHIPPED_CURVES.get(profile.name, True) else {}
-    return ship(runs, folder, epochs)
+    return ship(runs, folder, measured_checkpoints(profile, curves=SHIPPED_CURVES.get(profile.name, True)))
 
 
 # ------------------------------------------------------------------------------- reading
@@ -208,20 +213,20 @@ def shipped_run(config: TrainConfig, results: Path | None = None) -> RunResult |
 def restore(
     configs: Iterable[TrainConfig],
     store: Store,
-    epochs: Mapping[TrainConfig, Iterable[int]] | None = None,
+    checkpoints: Mapping[TrainConfig, Iterable[str | int]] | None = None,
     results: Path | None = None,
 ) -> list[TrainConfig]:
     """Copy into ``store`` every network of ``configs`` it lacks and that is shipped with each
-    checkpoint ``epochs`` asks of it (a network needed at an epoch it was not shipped with is
-    left to training). A stored file is not read here (a corrupt one is rebuilt by the runner).
-    Returns the configs restored."""
-    epochs = epochs or {}
+    checkpoint ``checkpoints`` asks of it (``"criterion"``, saved epochs; a network needed at a
+    checkpoint it was not shipped with is left to training). A stored file is not read here (a
+    corrupt one is rebuilt by the runner). Returns the configs restored."""
+    checkpoints = checkpoints or {}
     restored = []
     for config in dict.fromkeys(configs):
         if store.exists(RUN_KIND, config):
             continue
         run = shipped_run(config, results)
-        if run is None or not set(epochs.get(config, ())) <= set(run.checkpoints):
+        if run is None or not run.holds(checkpoints.get(config, ())):
             continue
         payload = run.to_payload()
         store.save(RUN_KIND, config, payload)

@@ -23,7 +23,6 @@ from numvars.plots.transformer_plots import (
     plot_attention_shares,
     plot_layer_swaps,
     plot_plus_minus,
-    transformer_label,
 )
 
 __all__ = [
@@ -39,7 +38,6 @@ __all__ = [
     "plot_size_sweep",
     "plot_learning_curves",
     "plot_gradience",
-    "transformer_label",
     "plot_attention_maps",
     "plot_attention_shares",
     "plot_plus_minus",

@@ -9,13 +9,7 @@ import pandas as pd
 import seaborn as sns
 
 from numvars.tasks import Task
-
-
-def transformer_label(row) -> str:
-    """A transformer condition of chapter 6's tables: task, void tokens, positional encoding, layers."""
-    void = " +void" if row["void_p"] > 0 else ""
-    position = "NoPE" if row["positional"] == "none" else "RoPE"
-    return f"{row['task']}{void}, {position} {row['n_layers']:.0f}L"
+from numvars.training import describe
 
 
 def plot_attention_maps(task: Task, ids: Sequence[int], weights: Sequence, title: str = "") -> plt.Figure:
@@ -42,7 +36,7 @@ def plot_attention_shares(shares: pd.DataFrame) -> plt.Figure:
     """Chapter 6 (Fig. 8 in numbers): the share of a query's attention on each key role, by
     layer (columns) and condition (rows), demo- and response-phase queries side by side; bars
     are means over networks, whiskers their standard deviation (:func:`numvars.results.attention_table`)."""
-    shares = shares.assign(condition=shares.apply(transformer_label, axis=1))
+    shares = shares.assign(condition=shares.apply(describe, axis=1))
     grid = sns.catplot(
         data=shares,
         x="role",
@@ -67,7 +61,7 @@ def plot_plus_minus(shifts: pd.DataFrame) -> plt.Figure:
     shift that is not a clean run of responses ended by E shown as "other")."""
     terms = {"none": "no term", "demo": "demo term", "response": "response term"}
     shifts = shifts.assign(
-        condition=shifts.apply(transformer_label, axis=1),
+        condition=shifts.apply(describe, axis=1),
         manipulation=shifts["manipulation"].map(terms),
         shift=shifts["shift"].map(lambda s: "other" if pd.isna(s) else f"{s:+.0f}"),
     )
@@ -96,7 +90,7 @@ def plot_layer_swaps(swaps: pd.DataFrame) -> plt.Figure:
     """Chapter 6 (App. A.5): a full swap of the residual stream after each layer — the share of
     pairs whose prediction at t moved, whose later predictions moved, and the full swap's IIA,
     per condition (means over networks, all target phases; :func:`numvars.results.layer_swap_table`)."""
-    swaps = swaps[swaps["t_phase"] == "all"].assign(condition=lambda f: f.apply(transformer_label, axis=1))
+    swaps = swaps[swaps["t_phase"] == "all"].assign(condition=lambda f: f.apply(describe, axis=1))
     long = swaps.melt(
         id_vars=["condition", "seed", "layer"],
         value_vars=["moved_at_t", "moved_later", "iia"],

@@ -14,7 +14,7 @@ from numvars.grids import CAUSES, Profile
 from numvars.jobs import load_run
 from numvars.store import Store
 from numvars.tasks import EVAL_MAX_COUNT, TRAINED_MAX_COUNT, Task
-from numvars.training import config_columns
+from numvars.training import config_columns, describe
 
 
 def runs_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
@@ -122,23 +122,10 @@ def behaviour_summary(accuracy: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame
     return pd.concat(frames, axis=1)
 
 
-def condition_name(row) -> str:
-    """A short label of a table row's condition: architecture, task, and what sets the
-    experiment apart (``d=…`` in the size sweep, ``+void``, ``NoPE …L``)."""
-    extra = {
-        "gru_sizes": lambda: f" d={row.d}",
-        "lstm_sizes": lambda: f" d={row.d}",
-        "void_transformer": lambda: " +void",
-        "nope_transformer": lambda: f" NoPE {row.n_layers:.0f}L",
-        "bare_transformer": lambda: " NoPE 1L",
-    }  # its task column says "multi-bare"
-    return f"{row.arch} {row.task}{extra.get(row.experiment, str)()}"
-
-
 def departures(accuracy: pd.DataFrame, held_out_floor: float = 0.9, extrapolation_ceiling: float = 0.1) -> pd.DataFrame:
     """Conditions that depart from the paper's Fig. 6 (chapter 2, §2.4): held-out accuracy below
     ``held_out_floor`` or accuracy at N 26–30 above ``extrapolation_ceiling`` (means over seeds)."""
-    accuracy = accuracy.assign(condition=accuracy.apply(condition_name, axis=1))
+    accuracy = accuracy.assign(condition=accuracy.apply(describe, axis=1))
     ranges = list(_COUNT_RANGES.items())
     table = pd.DataFrame(
         {

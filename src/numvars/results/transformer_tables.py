@@ -125,13 +125,13 @@ def layer_swap_table(
 
 def variant_summary(das: pd.DataFrame) -> pd.DataFrame:
     """Fig. 11 and the NoPE transformers under DAS (``transformer_variants.csv``): per condition
-    (:func:`numvars.plots.transformer_label`'s columns) and measure — Up-Down ``count``, ``phase``,
+    (the columns :func:`numvars.training.describe` reads) and measure — Up-Down ``count``, ``phase``,
     the Ctx-Distr ``full_swap``, the ``random`` rotation and ``untrained`` (count on the untrained
     networks) — the mean, SD, min and max test IIA over the networks that meet the paper's
     standard (every measured untrained network for ``untrained``), their number, and the chance
     level on the same pairs."""
     das = default_protocol(das)
-    keys = ["task", "void_p", "positional", "n_layers"]
+    keys = ["arch", "task", "void_p", "d", "positional", "n_layers"]
     measure = np.select(
         [~das["trained"], das["method"] == "random", das["method"] == "full_swap"],
         ["untrained", "random", "full_swap"],

@@ -1,26 +1,10 @@
-"""Symbolic programs that solve the tasks (paper §2): small executable causal models.
-
-Each program reads one token at a time, updates typed variables and predicts the next token
-in the response phase. All three solve every task; they differ in what they carry:
-
-* **Up-Down** (``"up_down"``): ``count`` and ``phase``. A demo token adds one, ``T`` switches
-  the phase, a response token subtracts one; in the response phase it says ``E`` when
-  ``count == 0``, else the response token.
-* **Up-Up** (``"up_up"``): ``demo_count``, ``resp_count`` and ``phase``; says ``E`` when
-  ``resp_count >= demo_count`` in the response phase.
-* **Ctx-Distr** (``"ctx_distr"``): carries nothing. At every step it re-reads the whole context
-  (+1 per demo token, -1 per response token) and says ``E`` when the tally reaches 0.
-
-An **interchange intervention** sets variables of the target's state after token ``t`` to the
-source's values after token ``u``; the program then generates the rest of the sequence, the
-**counterfactual** (see :meth:`Program.counterfactual` for the rules).
-
-Pure Python: states are small dicts, sequences are lists of token ids of a :class:`~numvars.tasks.Task`.
+"""The base class of every program: token bookkeeping, tracing, generation, and interchange
+interventions with their counterfactuals (:meth:`Program.counterfactual`).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -28,8 +12,13 @@ from numvars.tasks import Task
 
 DEMO, RESPONSE = "demo", "response"
 MAX_EXTRA_DEMOS = 3  # paper rule: a demo-phase intervention is followed by 0..3 more demo tokens
+
+
 DEMO_CONTINUATIONS = ("paper", "authors")
+
+
 MAX_RESPONSES = 10_000  # a correct program says E long before: more means the program is broken
+
 
 State = dict
 
@@ -291,155 +280,3 @@ class Program:
             demo_tokens = self.task.demo_phase(max(0, self.task.count(target) - self.demo_tally(state)), rng)
         rest = self.continuation(state, rng, demo_tokens)
         return target[: t + 1] + rest, [*target_states[:t], state, *self.read(state, rest, t + 1)]
-
-
-class UpDown(Program):
-    """One counter that goes up in the demo phase and down in the response phase."""
-
-    name = "up_down"
-    variables = ("count", "phase")
-
-    def initial_state(self) -> State:
-        return {"count": 0, "phase": DEMO}
-
-    def update(self, state: State, kind: str) -> State:
-        if kind == DEMO:
-            return {**state, "count": state["count"] + 1}
-        if kind == "trigger":
-            return {**state, "phase": RESPONSE}
-        if kind == RESPONSE:
-            return {**state, "count": state["count"] - 1}
-        return state  # void
-
-    def says_eos(self, state: State) -> bool:
-        return state["count"] <= 0
-
-    def demo_tally(self, state: State) -> int:
-        return state["count"]
-
-
-class UpUp(Program):
-    """Two counters that both go up: demo tokens, then responses until they match."""
-
-    name = "up_up"
-    variables = ("demo_count", "resp_count", "phase")
-
-    def initial_state(self) -> State:
-        return {"demo_count": 0, "resp_count": 0, "phase": DEMO}
-
-    def update(self, state: State, kind: str) -> State:
-        if kind == DEMO:
-            return {**state, "demo_count": state["demo_count"] + 1}
-        if kind == "trigger":
-            return {**state, "phase": RESPONSE}
-        if kind == RESPONSE:
-            return {**state, "resp_count": state["resp_count"] + 1}
-        return state
-
-    def says_eos(self, state: State) -> bool:
-        return state["resp_count"] >= state["demo_count"]
-
-    def demo_tally(self, state: State) -> int:
-        return state["demo_count"]
-
-
-class CtxDistr(Program):
-    """No carried variable: the state is the context, re-read in full at every step."""
-
-    name = "ctx_distr"
-    variables = ()
-    same_phase_only = True  # paper §3.5: "a non-terminal step u of the same phase as t"
-
-    def initial_state(self) -> State:
-        return {"context": ()}
-
-    def update(self, state: State, kind: str) -> State:
-        return {"context": (*state["context"], kind)}
-
-    def phase(self, state: State) -> str:
-        return RESPONSE if "trigger" in state["context"] else DEMO
-
-    def tally(self, state: State) -> int:
-        context = state["context"]
-        return context.count(DEMO) - context.count(RESPONSE)
-
-    def says_eos(self, state: State) -> bool:
-        return self.tally(state) <= 0
-
-    def view(self, state: State) -> dict:
-        return {"tally": self.tally(state), "phase": self.phase(state)}
-
-    def _intervene_and_continue(self, target, t, source, u, variables, seed, demo_continuation):
-        """A full swap of the state between same-phase positions changes nothing: the
-        context, which is all this program uses, is the target's. The counterfactual is
-        ``target`` up to its ``E``. Only ``variables=None`` (the full swap) is defined."""
-        if variables is not None:
-            self.check_variables(variables)  # raises: ctx_distr carries no named variable
-        target = [int(i) for i in target]
-        self.check_position(target, t, "target")
-        self.check_position(source, u, "source")
-        target_states = self.states(target)
-        target_phase, source_phase = self.phase(target_states[t]), self.phase(self.states(source)[u])
-        if target_phase != source_phase:
-            raise ValueError(
-                f"ctx_distr's full swap is defined between same-phase positions; target position {t} "
-                f"is in the {target_phase} phase, source position {u} in the {source_phase} phase"
-            )
-        eos = self.task.eos_id
-        end = target.index(eos) + 1 if eos in target else len(target)
-        return target[:end], target_states[:end]
-
-
-class Pair(NamedTuple):
-    """An interchange intervention's inputs: swap after ``target[t]`` from after ``source[u]``."""
-
-    target: list[int]
-    t: int
-    source: list[int]
-    u: int
-
-
-def phase_at(task: Task, ids: Sequence[int], pos: int) -> str:
-    """The phase of a task sequence after the token at ``pos``: demo before ``T`` (bare framing:
-    before the first response), then response."""
-    switch = task.switch_position(ids)
-    return DEMO if switch is None or pos < switch else RESPONSE
-
-
-def sample_pairs(
-    task: Task, n_pairs: int, seed: int, same_phase: bool = False, positions: str = "paper_index"
-) -> list[Pair]:
-    """Seeded intervention pairs as in the paper's DAS data (§4): N uniform on ``1..max_count``
-    for target and source alike (hold-outs included), ``t`` and ``u`` uniform over the
-    positions the rule ``positions`` allows (:meth:`Task.intervention_positions`).
-    ``same_phase=True`` draws ``u`` from the source positions in ``t``'s phase (Ctx-Distr's
-    full swap needs it), drawing the source again if it has none."""
-    rng = np.random.default_rng(seed)
-    counts = range(1, task.max_count + 1)
-    pairs = []
-    for _ in range(n_pairs):
-        target = task.make(int(rng.choice(counts)), rng)
-        source = task.make(int(rng.choice(counts)), rng)
-        t = int(rng.choice(task.intervention_positions(target, positions)))
-        while not (
-            allowed := _source_positions(task, source, positions, phase_at(task, target, t) if same_phase else None)
-        ):
-            source = task.make(int(rng.choice(counts)), rng)  # none in t's phase (N = 1, "nonterminal"): another source
-        pairs.append(Pair(target, t, source, int(rng.choice(allowed))))
-    return pairs
-
-
-def _source_positions(task: Task, source: Sequence[int], positions: str, phase: str | None) -> list[int]:
-    """The positions of ``source`` the rule ``positions`` allows, in ``phase`` only if given."""
-    allowed = task.intervention_positions(source, positions)
-    return allowed if phase is None else [u for u in allowed if phase_at(task, source, u) == phase]
-
-
-PROGRAMS: dict[str, type[Program]] = {p.name: p for p in (UpDown, UpUp, CtxDistr)}
-
-
-def get_program(name: str, task: Task) -> Program:
-    """``"up_down"``, ``"up_up"`` or ``"ctx_distr"`` for ``task``."""
-    if name not in PROGRAMS:
-        raise ValueError(f"unknown program {name!r}; allowed: {sorted(PROGRAMS)}")
-    return PROGRAMS[name](task)
