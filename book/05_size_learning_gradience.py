@@ -298,9 +298,9 @@ zero = counts.assign(source_count_0=counts["source"] == 0).groupby(["arch", "d",
 # - **The GRUs' counts are graded**: at every size the slope is negative and pairs with a large
 #   count are swapped less reliably than pairs of small ones (the heat maps' dark corners are
 #   large counts and large differences).
-# - **Smaller networks are more graded**, as the paper says: the slope flattens with every
-#   step in size, and the large − small gap shrinks from $d = 8$ to $d = 96$ (not at every step:
-#   $d = 16$ is as graded as $d = 8$ by the gap), where both are close to 0.
+# - **Smaller networks are more graded**, as the paper says: from $d = 8$ to $d = 96$ the slope
+#   flattens and the large − small gap shrinks, both close to 0 at $d = 96$ — though not at every
+#   step ($d = 32$ is about as graded as $d = 20$, and $d = 16$ as $d = 8$ by the gap).
 # - **LSTMs of $d \ge 20$ are not graded**: their slope and large − small gap are 0 within the
 #   bootstrap interval. Only the $d = 8$ LSTMs are, like small GRUs.
 # - **Writing a count of 0 is hard for GRUs** of every size (the last table): swaps whose
