@@ -69,7 +69,7 @@ Markdown(claims.drop(columns="chapter").to_markdown(index=False))
 #
 # Ours: mean ± SD over the seeds that meet the paper's standard, and the worst and best seed.
 # A differing cell carries a reason only where a measurement moves it: a cause of chapter 4 §4.8
-# (`results/paper/causes.csv`) that brings the cell more than ±0.05 towards the paper's value,
+# (`results/paper/causes.csv`) that brings the cell more than the tolerance towards the paper's value,
 # with the cell before and after. Otherwise it says "not explained" and lists the causes tried
 # on it with the change each made; chapter 4 §4.7 has the protocol variants on seeds 0 and 1.
 

@@ -82,7 +82,7 @@ table.round(0).astype(int)
 # "not attempted yet", so a notebook with untouched stubs runs through); a learner replaces the
 # `...` and runs the cell. The checker computes the answer with `numvars` — from the programs,
 # the live networks in the store, or the committed tables — and says right or not yet. A wrong
-# part says why and how far ("too high, by more than the tolerance ± 0.01", the first token that
+# part says why and how far ("too high, by more than the tolerance", the first token that
 # differs, a counterexample), never the expected value; a right part explains itself.
 # `reveal=True` shows the expected answers, so learners can check themselves after trying; for
 # graded work, collect the notebooks and re-run them. An answer of the wrong kind is reported in

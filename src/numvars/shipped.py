@@ -32,7 +32,7 @@ from typing import Iterable, Mapping, Sequence
 import torch
 
 from numvars.grids import SHIPPED_CURVES, Profile
-from numvars.jobs import RUN_KIND, load_run
+from numvars.jobs import RUN_KIND, DasConfig, load_run
 from numvars.store import Store, canonical_json, config_hash
 from numvars.training import RunResult, TrainConfig
 
@@ -136,11 +136,12 @@ def ship(
     return written
 
 
-def measured_checkpoints(profile: Profile, curves: bool = True) -> dict[TrainConfig, set[str | int]]:
-    """The checkpoints other than the analysed one a profile's DAS grid measures, per network:
-    ``"criterion"``, and (``curves``) the saved epochs of the learning curves."""
+def checkpoints_needed(measurements: Iterable[DasConfig], curves: bool = True) -> dict[TrainConfig, set[str | int]]:
+    """The checkpoints other than the analysed one that ``measurements`` measure, per network:
+    ``"criterion"``, and (``curves``) the saved epochs of the learning curves — what a shipped
+    network must hold to serve them."""
     checkpoints: dict[TrainConfig, set[str | int]] = {}
-    for config in profile.das_configs():
+    for config in measurements:
         if config.trained and config.checkpoint != "analysed" and (curves or not config.at_epoch):
             checkpoints.setdefault(config.run, set()).add(config.checkpoint)
     return checkpoints
@@ -152,7 +153,7 @@ def ship_profile(profile: Profile, store: Store, folder: Path) -> list[Path]:
     learning-curve checkpoints where :data:`numvars.grids.SHIPPED_CURVES` says so (a profile it
     does not name: with them)."""
     runs = [run for run in (load_run(config, store) for config in profile.train_configs()) if run is not None]
-    return ship(runs, folder, measured_checkpoints(profile, curves=SHIPPED_CURVES.get(profile.name, True)))
+    return ship(runs, folder, checkpoints_needed(profile.das_configs(), curves=SHIPPED_CURVES.get(profile.name, True)))
 
 
 # ------------------------------------------------------------------------------- reading

@@ -16,7 +16,7 @@ from numvars.jobs import DAS_KIND, RUN_KIND, Config, jobs_for, kind_of, load_run
 from numvars.runner.dask_executor import DaskExecutor
 from numvars.runner.local import InProcess, LocalPool
 from numvars.runner.stops import Interrupted, WorkersLost, _Lost, check_main_guard, stop_on_sigterm, stop_signal
-from numvars.shipped import restore
+from numvars.shipped import checkpoints_needed, restore
 from numvars.store import Store
 
 
@@ -67,7 +67,7 @@ def ensure(
     configs = list(dict.fromkeys(configs))
     measurements = [c for c in configs if kind_of(c) == DAS_KIND]
     networks = [c for c in configs if kind_of(c) == RUN_KIND] + [m.run for m in measurements if m.trained]
-    restore(networks, store, _checkpoints_needed(measurements))  # shipped weights, where the repository has them
+    restore(networks, store, checkpoints_needed(measurements))  # shipped weights, where the repository has them
     with stop_on_sigterm():
         computed = _compute(
             networks, store, workers, scheduler, progress, "training networks", redo=_lacking(measurements, store)
@@ -86,22 +86,12 @@ def ensure(
     return Outcome(len(computed), stored, skipped, time.perf_counter() - start)
 
 
-def _checkpoints_needed(measurements: Sequence) -> dict:
-    """{network: the checkpoints other than the analysed one measured on it} (the criterion
-    checkpoint, the saved epochs of the learning curves)."""
-    needed: dict = {}
-    for m in measurements:
-        if m.trained and m.checkpoint != "analysed":
-            needed.setdefault(m.run, set()).add(m.checkpoint)
-    return needed
-
-
 def _lacking(measurements: Sequence, store: Store) -> list:
     """The stored networks that lack a checkpoint a measurement needs — restored from shipped
     weights, which keep only the checkpoints their profile measures: they are trained again."""
     return [
         run
-        for run, checkpoints in _checkpoints_needed(measurements).items()
+        for run, checkpoints in checkpoints_needed(measurements).items()
         if (result := load_run(run, store)) is not None and not result.holds(checkpoints)
     ]
 
