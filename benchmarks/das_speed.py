@@ -22,7 +22,18 @@ depend on them). Then one complete fit as the grid runs it.
 (``numvars.jobs.jobs_for``: up to six networks; members leave a stack when their patience runs
 out), with the same results (checked): the six seeds of the d = 20 GRU on the grid's 10 000
 pairs. ``--curves``: the same for learning curves — the six seeds at three saved epochs on the
-curves' pairs (``numvars.grids.CURVE_PAIRS``). Prints seconds per fit of each and the speed-up. Wall-clock timings: run it on a quiet machine, one torch thread.
+curves' pairs (``numvars.grids.CURVE_PAIRS``). Prints seconds per fit of each and the speed-up.
+
+``--kernels``: today's code against the packed kernel, side by side: the complete fits of the
+grid's stack of the six Multi-Object seeds of ``--arch`` (GRU or LSTM, d = 20, the paper's
+10 000 / 1 000 / 1 000 pairs), once with the networks as trained (``kernel="stepped"``, the
+default) and once with the same weights under ``kernel="packed"`` (the steps after the swap by
+:func:`numvars.recurrence.run_packed`, the loss scored where the states are:
+:meth:`~numvars.models.CountingModel.rerun_losses`), alternating, ``--repeats`` times. Prints
+the median seconds per fit of each, the ratio, and how far the results differ (the same fit
+rounded differently: test IIAs and epochs).
+
+Wall-clock timings: run it on a quiet machine, one torch thread.
 """
 
 from __future__ import annotations
@@ -113,6 +124,34 @@ def complete_fits(configs, store) -> None:
     )
 
 
+def kernel_fits(configs, store, repeats: int) -> None:
+    """:func:`complete_fits`' question for the kernels: the measurements ``configs`` (one stack)
+    with the stepped kernel and with the packed one on the same weights, ``repeats`` times each."""
+    from dataclasses import replace
+
+    from numvars.jobs import RUN_KIND, jobs_for, measure_stack
+
+    packed = []
+    for config in configs:  # the same weights under the packed kernel: a copy of each run in the store
+        run = replace(config.run, kernel="packed")
+        store.save(RUN_KIND, run, store.load(RUN_KIND, config.run))
+        packed.append(replace(config, run=run))
+    seconds, results = {"stepped": [], "packed": []}, {}
+    for _ in range(repeats):
+        for kernel, measurements in (("stepped", configs), ("packed", packed)):
+            start = time.perf_counter()
+            results[kernel] = [r for job in jobs_for(measurements) for r in measure_stack(job.configs, store)]
+            seconds[kernel].append((time.perf_counter() - start) / len(configs))
+    stepped, fast = (statistics.median(seconds[k]) for k in ("stepped", "packed"))
+    iia_gap = max(abs(a.test_iia - b.test_iia) for a, b in zip(results["stepped"], results["packed"]))
+    same_epochs = sum(len(a.history) == len(b.history) for a, b in zip(results["stepped"], results["packed"]))
+    print(
+        f"{configs[0].run.arch} d={configs[0].run.d}, {len(configs)} fits as one stack ({configs[0].n_pairs[0]} training pairs), "
+        f"median of {repeats}: stepped {stepped:6.1f} s, packed {fast:6.1f} s per fit: {stepped / fast:.2f}x; "
+        f"same number of epochs {same_epochs} of {len(configs)}, largest test IIA difference {iia_gap:.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arch", default="gru", choices=["gru", "lstm", "transformer"])
@@ -123,14 +162,20 @@ def main() -> None:
     )
     parser.add_argument("--curves", action="store_true", help="the same for learning-curve checkpoints")
     parser.add_argument(
+        "--kernels", action="store_true", help="complete fits with the stepped kernel against the packed one"
+    )
+    parser.add_argument(
         "--store", type=Store, default=None, help="the store with the paper profile's networks (default: ./store)"
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if args.fits or args.curves:
-        seeds = [c for c in profile("paper").training["main"] if c.arch == "gru" and c.task.kind == "multi"]
+    if args.fits or args.curves or args.kernels:
+        arch = args.arch if args.kernels else "gru"
+        seeds = [c for c in profile("paper").training["main"] if c.arch == arch and c.task.kind == "multi"]
         ensure(seeds, args.store)
         settings = das_settings("paper")
+        if args.kernels:
+            kernel_fits([DasConfig(c, **settings) for c in seeds], args.store or Store.default(), args.repeats)
         if args.fits:
             complete_fits([DasConfig(c, **settings) for c in seeds], args.store)
         if args.curves:

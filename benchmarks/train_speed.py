@@ -33,9 +33,11 @@ is executed; every process uses ONE torch thread:
   ``python -m numvars train --workers 2`` runs two conditions of the grid (here: the same seeds
   twice, so that both processes carry the same load; it trains 2 x seeds models).
 * ``packed x1`` / ``packed x2`` — ``stacked`` with ``TrainConfig(kernel="packed")``: the GRU/LSTM
-  step only the rows still running, with a hand-written backward (:mod:`numvars.recurrence`),
-  the head stacked over members; the transformer runs in length buckets. The same function as
-  ``stacked``, rounded differently (so other networks: the default stays ``stepped``).
+  step only the rows still running, with a hand-written backward (:mod:`numvars.recurrence`);
+  the transformer runs in length buckets; the head runs only where a loss term or a validation
+  score is read, and the loss is scored where the states are (no (E, B, L, V) logits). The same
+  function as ``stacked`` with the same dropout masks, rounded differently (a test trains both
+  to 1e-5 apart after five epochs).
 * ``vmap x1`` — PyTorch's own ensembling recipe: the ``plain x1`` module of every seed,
   ``torch.func.stack_module_state`` -> ``torch.func.vmap`` over the members of
   ``torch.func.grad_and_value`` of (``torch.func.functional_call`` of the forward + the loss),
@@ -568,6 +570,13 @@ def main() -> None:
         else:
             print(f"{name:<12}  could not run: {failed.get(name, 'no run')}")
     print("sequences/s = models x epochs x training sequences / wall s; loss, val acc: last epoch, mean over models")
+    for processes in ("x1", "x2"):  # the new code against today's, side by side
+        fast, today = summary.get(f"packed {processes}"), summary.get(f"stacked {processes}")
+        if fast and today:
+            print(
+                f"packed {processes} / stacked {processes} (the packed kernel against today's default, the same "
+                f"networks to rounding): {fast['throughput'] / today['throughput']:.2f}x"
+            )
     for phase, ops in fallbacks.items():
         print(
             f"vmap {phase}: these ops ran through vmap's slow per-member fallback (no batching rule): {', '.join(ops)}"

@@ -241,6 +241,83 @@ def test_packed_kernel_computes_the_stepped_function_and_its_gradient(config):
         assert torch.all(packed.states[~real] == 0) and torch.all(packed.logits[~real] == 0)  # no work past a row's end
 
 
+@pytest.mark.parametrize(
+    "config",
+    [*ARCHS, ModelConfig("transformer", vocab_size=8, dropout_sites="all")],
+    ids=lambda c: f"{c.arch}-{c.positional}-{c.n_layers}-{c.dropout_sites}",
+)
+def test_packed_losses_and_trial_scores_are_the_stepped_ones(config):
+    """Training's loss (dropout on: the same masks) and its weight gradients, and the trial
+    scores of validation, are the stepped kernel's to rounding in float64 — the recurrent packed
+    kernel computes them without laying the logits out as (E, B, L, V). A loss scored on the
+    wrong positions, or dropout masks drawn in another order, would differ by far more. (With
+    dropout inside its layers the transformer runs the whole batch: no buckets.)"""
+    from dataclasses import replace
+
+    x = _ragged_batch()
+    targets = (torch.rand(x.shape, generator=torch.Generator().manual_seed(4)) < 0.5) & (x != 0)
+    losses, grads, correct = {}, {}, {}
+    for kernel in ("stepped", "packed"):
+        model = build_model(replace(config, kernel=kernel, dropout=0.5), seeds=(0, 1, 2)).double().train()
+        losses[kernel] = model.next_token_losses(x)
+        losses[kernel].sum().backward()
+        grads[kernel] = {name: p.grad for name, p in model.named_parameters()}
+        model.eval()
+        correct[kernel] = model.trials_correct(x, targets)
+        logits = model(x).logits[:, :, :-1]
+        # a fresh look at every trial, from the full logits (what Task.trial_correct does)
+        expected = ~((logits.argmax(-1) != x[:, :, 1:]) & targets[:, :, 1:]).any(-1)
+        assert torch.equal(correct[kernel], expected)
+    assert torch.allclose(losses["packed"], losses["stepped"], rtol=0, atol=1e-12)
+    for name, grad in grads["stepped"].items():
+        assert torch.allclose(grads["packed"][name], grad, rtol=0, atol=1e-10), name
+    assert torch.equal(correct["packed"], correct["stepped"])
+    assert 0 < int(correct["stepped"].sum()) < correct["stepped"].numel()  # the check can fail both ways
+
+
+@pytest.mark.parametrize("config", ARCHS, ids=lambda c: f"{c.arch}-{c.positional}-{c.n_layers}")
+def test_a_packed_rerun_is_the_stepped_one_and_so_is_its_gradient(config):
+    """DAS's resumed run (:meth:`rerun_from`) under the packed kernel — GRU/LSTM: the steps after
+    the swap by :func:`numvars.recurrence.run_packed`; 2-layer transformer: the swapped key and
+    value added to an attention over the others — gives the stepped kernel's logits and gradient into
+    the swapped-in states (all DAS trains through), and the loss a fit minimises
+    (:meth:`rerun_losses`: the packed kernel scores the states where they are), float64, three
+    members, sequences whose swap is at their last or first token included."""
+    from dataclasses import replace
+
+    x = tokens(n=9, seed=5)
+    lengths = (x != TASK.pad_id).sum(1)
+    steps = torch.stack(
+        [torch.randint(0, int(n), (), generator=torch.Generator().manual_seed(int(n))) for n in lengths]
+    )
+    steps[0] = lengths[0] - 1
+    steps[1] = 0  # a swap at the first token: nothing before it to attend to
+    new_states = torch.randn(
+        3, len(x), config.state_size, dtype=torch.double, generator=torch.Generator().manual_seed(2)
+    )
+    weights = torch.randn(3, len(x), int((lengths - steps).max()), 8, dtype=torch.double)
+    targets = torch.randint(0, 8, weights.shape[1:3], generator=torch.Generator().manual_seed(6))
+    scored = torch.rand(weights.shape[1:3], generator=torch.Generator().manual_seed(7)) < 0.6
+    scored &= torch.arange(scored.shape[1]) < (lengths - steps).unsqueeze(1)  # predictions the sequences make
+    results = {}
+    for kernel in ("stepped", "packed"):
+        model = build_model(replace(config, kernel=kernel), seeds=(0, 1, 2)).double().eval().requires_grad_(False)
+        swapped = new_states.clone().requires_grad_(True)
+        logits = model.rerun_from(x, steps, swapped)
+        (logits * weights).sum().backward()
+        swapped_for_loss = new_states.clone().requires_grad_(True)
+        losses = model.rerun_losses(x, steps, swapped_for_loss, targets, scored)  # what a DAS fit minimises
+        losses.sum().backward()
+        results[kernel] = logits, swapped.grad, losses, swapped_for_loss.grad
+    for a, b in zip(results["packed"], results["stepped"]):
+        assert torch.allclose(a, b, rtol=0, atol=1e-12)
+    by_hand = torch.stack(
+        [torch.nn.functional.cross_entropy(member[scored], targets[scored]) for member in results["stepped"][0]]
+    )
+    assert torch.allclose(results["packed"][2], by_hand, rtol=0, atol=1e-12)
+    assert (results["stepped"][1] != 0).any(-1).all()  # the gradient reaches every swapped-in state
+
+
 def test_packed_kernel_is_a_setting_with_its_own_store_key():
     from numvars.store import config_hash
     from numvars.training import TrainConfig

@@ -39,6 +39,12 @@ def blocks(running: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
+def _tanh(x: Tensor) -> Tensor:
+    """tanh as 2·sigmoid(2x) − 1: on this CPU build ``torch.tanh`` costs about three times as much
+    (``benchmarks/train_speed.py``'s notes); the same function, to 2e-7 absolute in float32."""
+    return torch.sigmoid(x * 2).mul_(2).sub_(1)
+
+
 def _gru_step(gx: Tensor, h: Tensor, w_h: Tensor, b_h: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
     """One GRU step: gx (E, n, 3d) = W_x x + b_x, h (E, n, d) -> the next h (E, n, d) and what
     the backward needs (r, z, n, W_hn h + b_hn)."""
@@ -47,7 +53,7 @@ def _gru_step(gx: Tensor, h: Tensor, w_h: Tensor, b_h: Tensor) -> tuple[Tensor, 
     reset_update = torch.sigmoid(gx[..., : 2 * d] + gh[..., : 2 * d])
     reset, update = reset_update[..., :d], reset_update[..., d:]
     h_candidate = gh[..., 2 * d :]
-    candidate = torch.tanh(torch.addcmul(gx[..., 2 * d :], reset, h_candidate))
+    candidate = _tanh(torch.addcmul(gx[..., 2 * d :], reset, h_candidate))
     new = torch.addcmul(candidate, update, h - candidate)  # (1 - z) n + z h
     return new, (reset_update, candidate, h_candidate)
 
@@ -74,13 +80,12 @@ def _lstm_step(gx: Tensor, state: Tensor, w_h: Tensor, b_h: Tensor) -> tuple[Ten
     d = state.shape[-1] // 2
     h, c = state[..., :d], state[..., d:]
     gates = torch.baddbmm(gx + b_h.unsqueeze(1), h, w_h)  # (E, n, 4d): i f g o
-    activations = torch.cat(
-        [torch.sigmoid(gates[..., : 2 * d]), torch.tanh(gates[..., 2 * d : 3 * d]), torch.sigmoid(gates[..., 3 * d :])],
-        dim=-1,
-    )
+    gates[..., 2 * d : 3 * d] *= 2  # the cell input's tanh as 2·sigmoid(2x) − 1 (see _tanh): one sigmoid for all four
+    activations = torch.sigmoid(gates)
+    activations[..., 2 * d : 3 * d].mul_(2).sub_(1)
     input_gate, forget_gate, cell_input, output = activations.split(d, dim=-1)
     new_c = torch.addcmul(forget_gate * c, input_gate, cell_input)
-    tanh_c = torch.tanh(new_c)
+    tanh_c = _tanh(new_c)
     return torch.cat([output * tanh_c, new_c], dim=-1), (activations, tanh_c)
 
 
@@ -192,17 +197,23 @@ def pack(lengths: Tensor) -> tuple[Tensor, list[int], Tensor, Tensor]:
     return order, running, rows, steps
 
 
+def packed_index(order: Tensor, running: list[int], length: int) -> Tensor:
+    """(E, B, L) the packed row of every member's row ``b`` at step ``t`` (the offset of step
+    ``t``'s block plus where ``b`` went when the rows were sorted by ``order`` (E, B)); meaningful
+    only while the row still runs (``t`` below its length; elsewhere an index past ``R``)."""
+    n = torch.tensor(running + [0] * (length - len(running)), dtype=torch.long)  # (L,)
+    offsets = n.cumsum(0) - n  # steps no row reaches: R, past the end
+    rank = order.argsort(dim=1)  # (E, B): where each original row went
+    return offsets.view(1, 1, length) + rank.unsqueeze(-1)
+
+
 def unpack(packed: Tensor, order: Tensor, running: list[int], lengths: Tensor, length: int) -> Tensor:
     """Packed states (E, R, S) -> the (E, B, L) layout in the original row order, ``length`` L,
     0 past each row's own ``lengths`` (E, B) (a row may be stepped past its end when another
     member still runs that many rows). One gather (its backward one scatter)."""
     E, _, S = packed.shape
     B = order.shape[1]
-    rank = order.argsort(dim=1)  # (E, B): where each original row went
-    n = torch.tensor(running + [0] * (length - len(running)), dtype=torch.long)  # (L,)
-    offsets = n.cumsum(0) - n
-    index = offsets.view(1, 1, length) + rank.unsqueeze(-1)  # (E, B, L)
     inside = torch.arange(length).view(1, 1, length) < lengths.unsqueeze(-1)
-    index = torch.where(inside, index, packed.shape[1])  # past the end: the zero row appended below
+    index = torch.where(inside, packed_index(order, running, length), packed.shape[1])  # past the end: a zero row
     padded = torch.cat([packed, packed.new_zeros(E, 1, S)], dim=1)
     return padded.gather(1, index.view(E, B * length, 1).expand(E, B * length, S)).view(E, B, length, S)

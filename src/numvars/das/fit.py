@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from numvars.das.alignments import FIXED_ALIGNMENTS, Alignment
 from numvars.das.pairs import PairSet
-from numvars.das.runs import intervened_predictions, pair_correct, run_frozen
+from numvars.das.runs import intervened_losses, pair_correct, run_frozen
 from numvars.models import CountingModel, keep_adam_state
+from numvars.models.core import scored_losses as alignment_losses  # noqa: F401 (numvars.das.alignment_losses: the loss a fit minimises)
 
 
 @dataclass
@@ -161,8 +162,7 @@ def _fit_stack(
     for epoch in range(1, max_epochs + 1):
         total = torch.zeros(len(fitting))
         for rows in torch.randperm(len(train), generator=generator).split(batch_size):
-            logits, targets, scored = intervened_predictions(model, train, rows, alignment)
-            losses = alignment_losses(logits, targets, scored)
+            losses = intervened_losses(model, train, rows, alignment)
             optimizer.zero_grad()
             losses.sum().backward()  # members share no parameters: each gets its own gradient
             optimizer.step()
@@ -190,10 +190,3 @@ def _member_state(alignment: Alignment, k: int) -> dict[str, Tensor]:
     """A copy of member ``k``'s parameters of a stacked alignment (the whole state of one that is
     not stacked: its tensors are (S, S), not (E, S, S))."""
     return {name: (t[k] if t.dim() == 3 else t).detach().clone() for name, t in alignment.state_dict().items()}
-
-
-def alignment_losses(logits: Tensor, targets: Tensor, scored: Tensor) -> Tensor:
-    """(E,) mean cross-entropy of each member's scored predictions: logits (E, r, W, V) — or
-    (r, W, V) for one member — against targets (r, W) where scored (r, W)."""
-    logits = logits.reshape(-1, *logits.shape[-3:])
-    return torch.stack([nn.functional.cross_entropy(member[scored], targets[scored]) for member in logits])

@@ -78,6 +78,23 @@ def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor,
     it should predict, ``scored`` whether the intervened program determines that token (only the
     scored logits are computed: the others may be 0). An ensemble (each member with its own
     rotation) gives logits (E, r, W, V)."""
+    pairs, swapped, states, targets, scored = _intervention(model, runs, rows, alignment)
+    logits = model.rerun_from(pairs.tokens, pairs.t, swapped, states, needed=scored)  # unscored logits may be 0
+    return logits, targets, scored
+
+
+def intervened_losses(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module) -> Tensor:
+    """(E,) — (1,) for one member — each member's mean cross-entropy of the intervened network's
+    scored predictions on pairs ``rows``: what a DAS fit minimises
+    (:meth:`~numvars.models.CountingModel.rerun_losses`; :func:`intervened_predictions` gives
+    the logits themselves)."""
+    pairs, swapped, states, targets, scored = _intervention(model, runs, rows, alignment)
+    return model.rerun_losses(pairs.tokens, pairs.t, swapped, targets, scored, states)
+
+
+def _intervention(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module):
+    """For pairs ``rows``: ``(pairs, the swapped-in states, the unpatched states if the model
+    reads them, targets (r, W), scored (r, W))`` — see :func:`intervened_predictions`."""
     pairs = runs.pairs.subset(rows)
     h_o, h_s = (
         runs.h_o.index_select(-2, rows),
@@ -89,9 +106,7 @@ def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor,
     )  # predictions from t on, as rerun_from() makes them
     targets = shift_left(pairs.tokens, pairs.t + 1, width, fill=pairs.task.pad_id)
     scored = shift_left(pairs.score, pairs.t + 1, width, fill=False)
-    # unscored logits may be 0
-    logits = model.rerun_from(pairs.tokens, pairs.t, alignment(h_o, h_s), states, needed=scored)
-    return logits, targets, scored
+    return pairs, alignment(h_o, h_s), states, targets, scored
 
 
 @torch.no_grad()

@@ -156,6 +156,52 @@ class CountingModel(nn.Module):
         keep = torch.stack([torch.rand(x.shape[1:], generator=g) >= p for g in self.dropout_generators])
         return x * keep * (1 / (1 - p))
 
+    def next_token_losses(self, tokens: Tensor, feed_back: Tensor | None = None) -> Tensor:
+        """(E,) each member's mean next-token cross-entropy on its sequences ``tokens`` (E, B, L)
+        — it reads ``tokens[..., :-1]`` and is scored on every non-PAD target (training's loss).
+        ``feed_back``: see :meth:`forward`.
+
+        The packed kernel (:meth:`_hidden_at`) runs the head only at the inputs' real positions,
+        member by member with :meth:`head_member` — the stepped kernel's dropout masks and loss
+        terms in the same order: the same function, rounded differently — and never lays the
+        logits out as (E, B, L, V)."""
+        inputs, targets = tokens[:, :, :-1], tokens[:, :, 1:]
+        real = inputs != PAD_ID
+        hidden = self._hidden_at(inputs, real) if feed_back is None else None
+        if hidden is None:
+            return member_losses(self(inputs, feed_back=feed_back).logits, tokens)
+        losses = []
+        for e, member_hidden in enumerate(hidden):
+            member_targets = targets[e][real[e]]  # (n_e,)
+            scored = member_targets != PAD_ID
+            losses.append(mean_cross_entropy(self.head_member(e, member_hidden)[scored], member_targets[scored]))
+        return torch.stack(losses)
+
+    @torch.no_grad()
+    def trials_correct(self, tokens: Tensor, targets: Tensor) -> Tensor:
+        """(E, B) bool: is every token ``targets`` (E, B, L) marks predicted right (argmax) in
+        each member's sequences ``tokens`` (E, B, L)? (:meth:`numvars.tasks.Task.trial_correct`
+        with the task's response mask as ``targets``.) The packed kernel runs the head only
+        where a target is predicted."""
+        predicting = F.pad(targets[:, :, 1:], (0, 1))  # (E, B, L): the positions that predict a target
+        hidden = self._hidden_at(tokens, predicting)
+        if hidden is None:
+            predicted = self(tokens).logits[:, :, :-1].argmax(dim=-1)  # (E, B, L-1): guesses of tokens[..., 1:]
+            return ~((predicted != tokens[:, :, 1:]) & targets[:, :, 1:]).any(dim=-1)
+        correct = []
+        for e, member_hidden in enumerate(hidden):
+            wrong = self.head_member(e, member_hidden).argmax(dim=-1) != tokens[e][:, 1:][targets[e][:, 1:]]
+            trial = predicting[e].nonzero()[:, 0]  # (n_e,) the sequence of each scored position
+            correct.append(torch.zeros(tokens.shape[1]).index_add_(0, trial, wrong.float()) == 0)
+        return torch.stack(correct)
+
+    def _hidden_at(self, tokens: Tensor, where: Tensor) -> list[Tensor] | None:
+        """With the ``"packed"`` kernel: per member ``e``, what the head reads at the positions
+        ``where[e]`` (B, L) marks of unpatched sequences ``tokens`` (E, B, L), (n_e, units) in
+        row-major order (the rows the stepped kernel's :meth:`head` runs on); ``where`` lies
+        inside the sequences. ``None``: this kernel computes the full forward instead."""
+        return None
+
     def forward(
         self,
         tokens: Tensor,
@@ -290,6 +336,65 @@ class CountingModel(nn.Module):
         self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None, needed: Tensor | None
     ) -> Tensor:
         raise NotImplementedError
+
+    def rerun_losses(
+        self,
+        tokens: Tensor,
+        steps: Tensor,
+        new_states: Tensor,
+        targets: Tensor,
+        scored: Tensor,
+        states: Tensor | None = None,
+    ) -> Tensor:
+        """(E,) each member's mean cross-entropy of :meth:`rerun_from`'s predictions against
+        ``targets`` (B, W) where ``scored`` (B, W) — what a DAS fit minimises (:func:`scored_losses`).
+        ``scored`` lies inside the sequences' predictions.
+
+        The packed kernel (:meth:`_rerun_read`) runs the head only on the scored states and
+        scores them where they are (:func:`mean_cross_entropy`), never laying the logits out as
+        (E, B, W, V): the same losses, rounded differently."""
+        batched = new_states if new_states.dim() == 3 else new_states.unsqueeze(0)
+        read = self._rerun_read(tokens, steps, batched, states, scored)
+        if read is None:
+            return scored_losses(self.rerun_from(tokens, steps, new_states, states, needed=scored), targets, scored)
+        hidden, rows, offsets = read
+        wanted = targets[rows, offsets]  # (n,) in the order of hidden's rows
+        return torch.stack([mean_cross_entropy(self.head_member(e, h), wanted) for e, h in enumerate(hidden)])
+
+    def _rerun_read(
+        self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None, needed: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor] | None:
+        """With the ``"packed"`` kernel: what the head reads at the predictions ``needed`` (B, W)
+        of :meth:`rerun_from` (``new_states`` (E, B, S)) — ``(hidden (E, n, units), rows (n,),
+        offsets (n,))``, row ``i`` the prediction at offset ``offsets[i]`` of sequence ``rows[i]``,
+        in any order. ``None``: this kernel scores the full :meth:`rerun_from` instead."""
+        return None
+
+
+def scored_losses(logits: Tensor, targets: Tensor, scored: Tensor) -> Tensor:
+    """(E,) mean cross-entropy of each member's scored predictions: logits (E, r, W, V) — or
+    (r, W, V) for one member — against targets (r, W) where scored (r, W)."""
+    logits = logits.reshape(-1, *logits.shape[-3:])
+    return torch.stack([F.cross_entropy(member[scored], targets[scored]) for member in logits])
+
+
+def mean_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
+    """``F.cross_entropy(logits (n, V), targets (n,))``, computed on the (1, V, n) view: PyTorch's
+    CPU log-softmax over a short last dimension (V of about a dozen) is several times slower than
+    over a middle one (``benchmarks/das_speed.py``). The same mean, rounded differently."""
+    return F.cross_entropy(logits.t().unsqueeze(0), targets.unsqueeze(0))
+
+
+def member_losses(logits: Tensor, tokens: Tensor, pad_id: int = PAD_ID) -> Tensor:
+    """Mean next-token cross-entropy over non-pad targets, per member: (E,).
+
+    logits (E, B, L-1, V) predict tokens[:, :, 1:] of tokens (E, B, L)."""
+    targets = tokens[:, :, 1:]
+    losses = []
+    for member_logits, member_targets in zip(logits, targets):
+        real = member_targets != pad_id
+        losses.append(F.cross_entropy(member_logits[real], member_targets[real]))
+    return torch.stack(losses)
 
 
 def sequence_lengths(tokens: Tensor) -> Tensor:

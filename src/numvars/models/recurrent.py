@@ -11,7 +11,7 @@ from torch import Tensor
 
 from numvars.models.config import PAD_ID
 from numvars.models.core import CountingModel, sequence_lengths, shift_left, stacked_linear
-from numvars.recurrence import pack, run_packed, unpack
+from numvars.recurrence import pack, packed_index, run_packed, unpack
 
 
 class _Recurrent(CountingModel):
@@ -62,32 +62,64 @@ class _Recurrent(CountingModel):
 
     def _run_packed(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """The ``"packed"`` kernel: logits (E, B, L, V) and states (E, B, L, S) of unpatched
-        sequences, 0 at PAD, from :func:`numvars.recurrence.run_packed` — each member's rows sorted
-        by length and only the rows still running stepped — and the head run on the packed
-        states of every member at once (:meth:`head_stacked`). The input projection is looked
-        up per token."""
+        sequences, 0 at PAD, from :meth:`_packed_states` and the head run on the packed states of
+        every member at once (:meth:`head_stacked`)."""
         E, B, L = tokens.shape
-        lengths = sequence_lengths(tokens)
-        order, running, rows, steps = pack(lengths)
+        packed, order, running, lengths = self._packed_states(tokens)
         if not running:
             return self.w_h.new_zeros(E, B, L, self.config.vocab_size), self.w_h.new_zeros(
                 E, B, L, self.config.state_size
             )
+        logits = self.head_stacked(packed[..., : self.config.units])  # (E, R, V)
+        return unpack(logits, order, running, lengths, L), unpack(packed, order, running, lengths, L)
+
+    def _packed_states(self, tokens: Tensor) -> tuple[Tensor, Tensor, list[int], Tensor]:
+        """The states of unpatched sequences ``tokens`` (E, B, L) from
+        :func:`numvars.recurrence.run_packed` — each member's rows sorted by length and only the
+        rows still running stepped: ``(packed (E, R, S), order, running, lengths)`` (see
+        :func:`numvars.recurrence.pack`). The input projection is looked up per token."""
+        E, B, L = tokens.shape
+        lengths = sequence_lengths(tokens)
+        order, running, rows, steps = pack(lengths)
+        if not running:
+            return self.w_h.new_zeros(E, 0, self.config.state_size), order, running, lengths
         packed_tokens = tokens.gather(1, order.unsqueeze(-1).expand(E, B, L))[:, rows, steps]  # (E, R)
         table = stacked_linear(self.embedding, self.w_x, self.b_x)  # (E, V, g*d): W_x x + b_x of every token x
         gates_x = torch.bmm(F.one_hot(packed_tokens, self.config.vocab_size).to(table.dtype), table)  # (E, R, g*d)
         state0 = self.w_h.new_zeros(E, running[0], self.config.state_size)
         packed = run_packed(self.config.arch, running, gates_x, state0, self.w_h, self.b_h)  # (E, R, S)
-        logits = self.head_stacked(packed[..., : self.config.units])  # (E, R, V)
-        return unpack(logits, order, running, lengths, L), unpack(packed, order, running, lengths, L)
+        return packed, order, running, lengths
+
+    def _hidden_at(self, tokens: Tensor, where: Tensor) -> list[Tensor] | None:
+        if self.config.kernel != "packed":
+            return None
+        packed, order, running, _ = self._packed_states(tokens)
+        index = packed_index(order, running, tokens.shape[2])  # (E, B, L)
+        return [packed[e, index[e][where[e]], : self.config.units] for e in range(tokens.shape[0])]
 
     def _rerun_from(self, tokens, steps, new_states, states, needed):
+        E, B = new_states.shape[:2]
+        hidden, rows, offsets, width = self._rerun_hidden(tokens, steps, new_states, needed)
+        logits = torch.stack([self.head_member(e, hidden[e]) for e in range(E)])  # (E, R, V)
+        members = torch.arange(E).unsqueeze(1)
+        return logits.new_zeros(E, B, width, logits.shape[-1]).index_put(
+            (members, rows.unsqueeze(0), offsets.unsqueeze(0)), logits
+        )
+
+    def _rerun_read(self, tokens, steps, new_states, states, needed):
+        if self.config.kernel != "packed":
+            return None
+        return self._rerun_hidden(tokens, steps, new_states, needed)[:3]
+
+    def _rerun_hidden(self, tokens, steps, new_states, needed):
+        """The stepping of :meth:`rerun_from`: ``(hidden (E, n, units), rows (n,), offsets (n,),
+        W)`` — the units the head reads at offset ``offsets[i]`` after the replaced step of
+        sequence ``rows[i]``, for every prediction ``needed`` (B, W) asks for (all if ``None``)."""
         # Packed like pack_padded_sequence: rows sorted by how many predictions they need, and
         # at offset j only the rows still running are stepped (the work is the sum of the rows'
         # lengths, not B times the longest); the head runs on the packed states that are needed.
         # The input projection is looked up per token from a (E, V, g*d) table, not computed
         # per position: a vocabulary of a dozen tokens against thousands of positions.
-        E, B = new_states.shape[:2]
         n_after = (tokens != PAD_ID).sum(1) - steps  # (B,) predictions from the replaced step on
         width = int(n_after.max())
         order = n_after.argsort(descending=True, stable=True)
@@ -95,22 +127,34 @@ class _Recurrent(CountingModel):
         rest = shift_left(tokens, steps + 1, width - 1, fill=PAD_ID)[order]  # (B, W-1) the tokens after each step
         projection = stacked_linear(self.embedding, self.w_x, self.b_x)  # (E, V, g*d): W_x x + b_x of every token x
         state = new_states[:, order]
-        packed = [state]
-        for j in range(1, width):
-            n = running[j]
-            state = self.cell(projection[:, rest[:n, j - 1]], state[:, :n])
-            packed.append(state)
+        if self.config.kernel == "packed":  # the steps after the swap by run_packed, its backward by hand
+            tokens_after = torch.cat([rest[:n, j - 1] for j, n in enumerate(running) if j > 0])  # (R - B,)
+            after = (
+                run_packed(
+                    self.config.arch,
+                    running[1:],
+                    projection[:, tokens_after],
+                    state[:, : running[1]],
+                    self.w_h,
+                    self.b_h,
+                )
+                if width > 1
+                else state[:, :0]
+            )
+            packed = [state, after]
+        else:
+            packed = [state]
+            for j in range(1, width):
+                n = running[j]
+                state = self.cell(projection[:, rest[:n, j - 1]], state[:, :n])
+                packed.append(state)
         rows = torch.cat([order[:n] for n in running])  # (R,) the packed states' sequence and offset
         offsets = torch.cat([torch.full((n,), j) for j, n in enumerate(running)])
         hidden = torch.cat(packed, dim=1)[..., : self.config.units]  # (E, R, units)
         if needed is not None:
             keep = needed[rows, offsets]
             rows, offsets, hidden = rows[keep], offsets[keep], hidden[:, keep]
-        logits = torch.stack([self.head_member(e, hidden[e]) for e in range(E)])  # (E, R, V)
-        members = torch.arange(E).unsqueeze(1)
-        return logits.new_zeros(E, B, width, logits.shape[-1]).index_put(
-            (members, rows.unsqueeze(0), offsets.unsqueeze(0)), logits
-        )
+        return hidden, rows, offsets, width
 
     def cell(self, gates_x: Tensor, state: Tensor) -> Tensor:
         raise NotImplementedError

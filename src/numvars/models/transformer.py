@@ -66,45 +66,56 @@ class Transformer(CountingModel):
         x = x + drop(stacked_linear(ff, p("ff2_w"), p("ff2_b")))
         return x, weights
 
-    def _qkv(self, i: int, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _qkv(self, i: int, x: Tensor, positions: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Layer ``i``'s queries, keys and values of the residual stream x (E, B, L, d): three
-        (E, B, L, d) tensors, RoPE applied to q and k if the model uses it."""
+        (E, B, L, d) tensors, RoPE applied to q and k if the model uses it (at ``positions``
+        (B, L), default 0..L-1)."""
         q, k, v = stacked_linear(
             stacked_layer_norm(x, getattr(self, f"l{i}_ln1_w"), getattr(self, f"l{i}_ln1_b")),
             getattr(self, f"l{i}_qkv_w"),
             getattr(self, f"l{i}_qkv_b"),
         ).split(self.config.d, dim=-1)
         if self.config.positional == "rope":
-            q, k = rope(q), rope(k)
+            q, k = rope(q, positions), rope(k, positions)
         return q, k, v
 
     def _run(self, tokens, patch, return_attention, extra_term):
-        if self.config.kernel == "packed" and patch is None and not return_attention and extra_term is None:
-            return (*self._run_bucketed(tokens), None)
+        if self._buckets_apply() and patch is None and not return_attention and extra_term is None:
+            read, states = self._run_bucketed(tokens)
+            return self.head(read, tokens != PAD_ID), states, None
         logits, residuals, attention = self._residuals(tokens, patch, return_attention, extra_term)
         return logits, residuals[1], (attention if return_attention else None)
 
+    def _buckets_apply(self) -> bool:
+        """Whether the ``"packed"`` kernel's length buckets run this forward: not while dropout
+        inside the layers is on (its masks are drawn for the whole batch's shape)."""
+        return self.config.kernel == "packed" and not (self.training and self.config.dropout_sites == "all")
+
+    def _hidden_at(self, tokens: Tensor, where: Tensor) -> list[Tensor] | None:
+        if not self._buckets_apply():
+            return None
+        read = self._run_bucketed(tokens)[0]
+        return [read[e][where[e]] for e in range(tokens.shape[0])]
+
     def _run_bucketed(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        """The ``"packed"`` kernel: logits (E, B, L, V) and states (E, B, L, d) of unpatched
-        sequences, each member's rows sorted by length and run in buckets of
-        :data:`BUCKET_ROWS`, each trimmed to its longest row (a causal model's outputs at a
-        position do not depend on later ones); 0 past a bucket's end."""
+        """The ``"packed"`` kernel: what the head reads (the final LayerNorm's output) and the
+        states, (E, B, L, d) each, of unpatched sequences, each member's rows sorted by length
+        and run in buckets of :data:`BUCKET_ROWS`, each trimmed to its longest row (a causal
+        model's outputs at a position do not depend on later ones); 0 past a bucket's end."""
         E, B, L = tokens.shape
         lengths = sequence_lengths(tokens)
         order = lengths.argsort(dim=1, descending=True, stable=True)  # (E, B)
         ordered = tokens.gather(1, order.unsqueeze(-1).expand(E, B, L))
         longest = lengths.gather(1, order).amax(dim=0)  # (B,): the longest row of any member at each rank
-        logits, states = [], []
+        read, states = [], []
         for start in range(0, B, BUCKET_ROWS):
             width = max(1, int(longest[start]))
-            part_logits, residuals, _ = self._residuals(
-                ordered[:, start : start + BUCKET_ROWS, :width], None, False, None
-            )
-            logits.append(F.pad(part_logits, (0, 0, 0, L - width)))
+            part_read, residuals, _ = self._stream(ordered[:, start : start + BUCKET_ROWS, :width], None, False, None)
+            read.append(F.pad(part_read, (0, 0, 0, L - width)))
             states.append(F.pad(residuals[1], (0, 0, 0, L - width)))
         rank = order.argsort(dim=1).unsqueeze(-1).unsqueeze(-1)  # (E, B, 1, 1): where each original row went
         unsort = lambda x: x.gather(1, rank.expand(E, B, L, x.shape[-1]))  # noqa: E731
-        return unsort(torch.cat(logits, dim=1)), unsort(torch.cat(states, dim=1))
+        return unsort(torch.cat(read, dim=1)), unsort(torch.cat(states, dim=1))
 
     def residuals(self, tokens: Tensor, patch: Patch | None = None) -> list[Tensor]:
         """The residual stream after each layer, (E, B, L, d) each: entry 0 is the embedding,
@@ -116,6 +127,11 @@ class Transformer(CountingModel):
     def _residuals(self, tokens, patch, return_attention, extra_term):
         """Logits, the residual after every layer (see :meth:`residuals`; the patch applied at
         its :attr:`~Patch.layer`, after layer 1 by default) and the attention weights per layer."""
+        read, residuals, attention = self._stream(tokens, patch, return_attention, extra_term)
+        return self.head(read, tokens != PAD_ID), residuals, attention
+
+    def _stream(self, tokens, patch, return_attention, extra_term):
+        """:meth:`_residuals` without the head: what the head reads (E, B, L, d) instead of logits."""
         at = 1 if patch is None or patch.layer is None else patch.layer
         x = self.embed(tokens)
         if patch is not None and at == 0:
@@ -127,9 +143,85 @@ class Transformer(CountingModel):
                 x = patch.apply(x)
             residuals.append(x)
             attention.append(weights)
-        return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), tokens != PAD_ID), residuals, attention
+        return stacked_layer_norm(x, self.lnf_w, self.lnf_b), residuals, attention
 
     def _rerun_from(self, tokens, steps, new_states, states, needed):  # computes every prediction: `needed` is a hint
+        read, real = self._rerun_stream(tokens, steps, new_states, states, None)
+        return self.head(read, real.expand(*read.shape[:3]))
+
+    def _rerun_read(self, tokens, steps, new_states, states, needed):
+        if self.config.kernel != "packed":
+            return None
+        rows, offsets = needed.nonzero().T
+        if self.config.n_layers != 2:
+            read, _ = self._rerun_stream(tokens, steps, new_states, states, needed)
+            return read[:, rows, offsets], rows, offsets
+        E, B = new_states.shape[:2]
+        if states is None:
+            states = self(tokens.expand(E, B, tokens.shape[1])).states
+        x = self._swapped_last_layer(states, steps, new_states.to(states.dtype), rows, offsets)  # (E, n, d)
+        return stacked_layer_norm(x, self.lnf_w, self.lnf_b), rows, offsets
+
+    def _swapped_last_layer(self, states: Tensor, steps: Tensor, new: Tensor, rows: Tensor, offsets: Tensor) -> Tensor:
+        """Layer 2 of a 2-layer transformer at the predictions ``offsets`` (n,) after the swap of
+        sequences ``rows`` (n,), with layer 1's output at position ``steps[b]`` replaced by ``new``
+        (E, B, d) and ``states`` (E, B, L, d) elsewhere -> the residual (E, n, d).
+
+        Only position ``t = steps[b]`` of the layer's input changes, so every other key and value
+        is the unswapped one: each query's attention over them (its largest score ``m``, the sum
+        of its exponentials ``A`` and of the values they weigh, ``U``) is computed without a
+        gradient, and the swapped key and value are added to it — ``(U e^(m-M) + e^(s-M) v) /
+        (A e^(m-M) + e^(s-M))`` with ``s`` the swapped key's score and ``M = max(m, s)``; the query
+        at ``t`` itself is new and attends in full. The same function as :meth:`_last_layer_from`
+        (rounded differently), whose backward runs through the attention over every position."""
+        E, B, L, d = states.shape
+        layer = lambda name: getattr(self, f"l1_{name}")  # noqa: E731
+        scale = 1 / math.sqrt(d)
+        width = int(offsets.max()) + 1 if len(offsets) else 1
+        query_at = (steps.unsqueeze(1) + torch.arange(width)).clamp(max=L - 1)  # (B, W) each query's position
+        visible = torch.arange(L) <= query_at.unsqueeze(-1)  # (B, W, L) causal ...
+        visible &= torch.arange(L) != steps.view(B, 1, 1)  # ... without the swapped position
+        with torch.no_grad():  # the unswapped queries, keys and values: constants of the fit
+            q, k, v = self._qkv(1, states)  # (E, B, L, d)
+            queries = _shift_members(q, steps, width)  # (E, B, W, d)
+            scores = (queries @ k.transpose(-1, -2) * scale).masked_fill(~visible, float("-inf"))  # (E, B, W, L)
+            top = scores.amax(dim=-1, keepdim=True)  # -inf for the query at t of a swap at 0 (nothing visible)
+            top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+            weights = (scores - top).exp()  # 0 where not visible
+            m, total, weighted = (
+                top[:, rows, offsets, 0],
+                weights.sum(-1)[:, rows, offsets],
+                (weights @ v)[:, rows, offsets],
+            )
+        q_new, k_new, v_new = self._qkv(1, new.unsqueeze(2), steps.unsqueeze(1))  # (E, B, 1, d) each
+        # the query at t is the swapped state's own: it attends to the unswapped keys before t anew
+        before = (q_new @ k.transpose(-1, -2) * scale).masked_fill(~visible[:, :1], float("-inf"))  # (E, B, 1, L)
+        top_new = before.detach().amax(dim=-1, keepdim=True)
+        top_new = torch.where(torch.isfinite(top_new), top_new, torch.zeros_like(top_new))
+        w_new = (before - top_new).exp()
+        at_swap = (offsets == 0).unsqueeze(-1)  # (n, 1)
+        m = torch.where(at_swap, top_new[:, rows, 0], m.unsqueeze(-1)).squeeze(-1)  # (E, n)
+        total = torch.where(at_swap, w_new.sum(-1)[:, rows], total.unsqueeze(-1)).squeeze(-1)  # (E, n)
+        weighted = torch.where(at_swap, (w_new @ v)[:, rows, 0], weighted)  # (E, n, d)
+        query = torch.where(at_swap, q_new[:, rows, 0], queries[:, rows, offsets])  # (E, n, d)
+        k_new, v_new = k_new[:, rows, 0], v_new[:, rows, 0]  # (E, n, d)
+        swapped = (query * k_new).sum(dim=-1) * scale  # (E, n): the score of the swapped key
+        top = torch.maximum(m, swapped).detach()
+        old_share, new_share = (m - top).exp(), (swapped - top).exp()
+        mixed = (weighted * old_share.unsqueeze(-1) + new_share.unsqueeze(-1) * v_new) / (
+            total * old_share + new_share
+        ).unsqueeze(-1)
+        residual = torch.where(at_swap, new[:, rows], states[:, rows, steps[rows] + offsets])  # (E, n, d)
+        h = residual + stacked_linear(mixed, layer("out_w"), layer("out_b"))
+        ff = F.gelu(
+            stacked_linear(stacked_layer_norm(h, layer("ln2_w"), layer("ln2_b")), layer("ff1_w"), layer("ff1_b"))
+        )
+        return h + stacked_linear(ff, layer("ff2_w"), layer("ff2_b"))
+
+    def _rerun_stream(self, tokens, steps, new_states, states, needed):
+        """What the head reads after the swap, (E, B, W, d), and which predictions the sequences
+        make, ``real`` (B, W); with ``needed`` (B, W) the last layer's feed-forward block runs
+        only there (0 elsewhere)."""
         E, B = new_states.shape[:2]
         L = tokens.shape[1]
         if states is None:
@@ -144,10 +236,10 @@ class Transformer(CountingModel):
         for i in range(1, self.config.n_layers - 1):  # middle layers (none at 1 or 2 layers) see every position
             x, _ = self._layer(i, x, False)
         if self.config.n_layers > 1:
-            x = self._last_layer_from(self.config.n_layers - 1, x, steps, real)
+            x = self._last_layer_from(self.config.n_layers - 1, x, steps, real if needed is None else needed)
         else:
             x = _shift_members(x, steps, width)
-        return self.head(stacked_layer_norm(x, self.lnf_w, self.lnf_b), real.expand(E, B, width))
+        return stacked_layer_norm(x, self.lnf_w, self.lnf_b), real
 
     def _last_layer_from(self, i: int, x: Tensor, steps: Tensor, real: Tensor) -> Tensor:
         """Layer ``i`` (the last) only where predictions are needed: queries at positions
@@ -166,15 +258,17 @@ class Transformer(CountingModel):
         h = h[:, real]  # (E, n_real, d): the feed-forward block only where a prediction is read
         ff = F.gelu(stacked_linear(stacked_layer_norm(h, p("ln2_w"), p("ln2_b")), p("ff1_w"), p("ff1_b")))
         h = h + stacked_linear(ff, p("ff2_w"), p("ff2_b"))
-        return torch.zeros(B, width, E, d).index_put(tuple(real.nonzero().T), h.transpose(0, 1)).permute(2, 0, 1, 3)
+        return h.new_zeros(B, width, E, d).index_put(tuple(real.nonzero().T), h.transpose(0, 1)).permute(2, 0, 1, 3)
 
 
-def rope(x: Tensor) -> Tensor:
+def rope(x: Tensor, positions: Tensor | None = None) -> Tensor:
     """Rotary position embedding of (..., L, d): rotate dimension pairs (2i, 2i+1) of position
-    ``pos`` by ``pos * ROPE_BASE**(-2i/d)``."""
+    ``pos`` by ``pos * ROPE_BASE**(-2i/d)``; ``pos`` is 0..L-1, or ``positions`` (broadcastable
+    to x's (..., L))."""
     L, d = x.shape[-2], x.shape[-1]
     freqs = ROPE_BASE ** (-torch.arange(0, d, 2, dtype=x.dtype) / d)  # (d/2,)
-    angles = torch.arange(L, dtype=x.dtype)[:, None] * freqs  # (L, d/2)
+    at = torch.arange(L, dtype=x.dtype) if positions is None else positions.to(x.dtype)
+    angles = at[..., None] * freqs  # (..., L, d/2)
     cos, sin = angles.cos(), angles.sin()
     even, odd = x[..., 0::2], x[..., 1::2]
     return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)

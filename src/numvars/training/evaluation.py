@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from numvars.models import CountingModel
+from numvars.models.core import member_losses  # noqa: F401 (re-exported: numvars.training.member_losses)
 from numvars.tasks import EVAL_PER_COUNT, Task
 
 
@@ -41,18 +42,6 @@ class PaddedSet:
         return self.tokens[rows, : int(self.lengths[rows].max())]
 
 
-def member_losses(logits: torch.Tensor, tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """Mean next-token cross-entropy over non-pad targets, per member: (E,).
-
-    logits (E, B, L-1, V) predict tokens[:, :, 1:] of tokens (E, B, L)."""
-    targets = tokens[:, :, 1:]
-    losses = []
-    for member_logits, member_targets in zip(logits, targets):
-        real = member_targets != pad_id
-        losses.append(F.cross_entropy(member_logits[real], member_targets[real]))
-    return torch.stack(losses)
-
-
 def trial_correct(
     model: CountingModel, task: Task, seqs_per_member: Sequence[Sequence[Sequence[int]]], chunk: int = 512
 ) -> torch.Tensor:
@@ -68,8 +57,7 @@ def tokens_correct(model: CountingModel, task: Task, tokens: torch.Tensor, chunk
     out = []
     for start in range(0, tokens.shape[1], chunk):
         part = tokens[:, start : start + chunk]
-        logits = model(part).logits  # (E, B, L, V)
-        out.append(torch.stack([task.trial_correct(logits[e], part[e]) for e in range(len(part))]))
+        out.append(model.trials_correct(part, task.response_mask(part)))
     model.train(was_training)
     return torch.cat(out, dim=1)
 

@@ -16,7 +16,6 @@ from numvars.training.config import CHECKPOINTS, TrainConfig, derive_seed, lr_at
 from numvars.training.evaluation import (
     PaddedSet,
     accuracy_per_count,
-    member_losses,
     stack_batches,
     stack_padded,
     tokens_correct,
@@ -182,9 +181,8 @@ def train(
             tokens = stack_padded([train_sets[i].batch(rows[k]) for k, i in enumerate(active)], task.pad_id)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(config, step)
-            inputs = tokens[:, :, :-1]
-            feed_back = task.response_mask(inputs) if config.response_inputs == "free" else None
-            losses = member_losses(model(inputs, feed_back=feed_back).logits, tokens, task.pad_id)
+            feed_back = task.response_mask(tokens[:, :, :-1]) if config.response_inputs == "free" else None
+            losses = model.next_token_losses(tokens, feed_back)
             optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()  # members share no weights: each gets its own gradient
             optimizer.step()
