@@ -16,7 +16,7 @@ from numvars.das.alignments import FIXED_ALIGNMENTS, Alignment
 from numvars.das.pairs import PairSet
 from numvars.das.runs import intervened_losses, pair_correct, run_frozen
 from numvars.models import CountingModel, keep_adam_state
-from numvars.models.core import scored_losses as alignment_losses  # noqa: F401 (numvars.das.alignment_losses: the loss a fit minimises)
+from numvars.models.losses import scored_losses as alignment_losses  # noqa: F401 (numvars.das.alignment_losses: the loss a fit minimises)
 
 
 @dataclass

@@ -25,6 +25,7 @@ Shapes: ``E`` members, ``B`` sequences, ``L`` tokens, ``d`` model size, ``S`` st
 
 The package: :mod:`~numvars.models.config` (settings, output, interventions),
 :mod:`~numvars.models.core` (:class:`CountingModel` and the stacked layers),
+:mod:`~numvars.models.losses` (the losses of training and of a DAS fit),
 :mod:`~numvars.models.recurrent` (GRU, LSTM), :mod:`~numvars.models.transformer`,
 :mod:`~numvars.models.build` (:func:`build_model`, :func:`generate`); every name is re-exported here.
 """

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from numvars.models.config import PAD_ID, ExtraTerm, ModelConfig, Output, Patch
+from numvars.models.losses import mean_cross_entropy, member_losses, scored_losses
 
 
 def _uniform(generator: torch.Generator, shape: Sequence[int], bound: float) -> Tensor:
@@ -351,7 +352,7 @@ class CountingModel(nn.Module):
         ``scored`` lies inside the sequences' predictions.
 
         The packed kernel (:meth:`_rerun_read`) runs the head only on the scored states and
-        scores them where they are (:func:`mean_cross_entropy`), never laying the logits out as
+        scores them where they are (:func:`~numvars.models.losses.mean_cross_entropy`), never laying the logits out as
         (E, B, W, V): the same losses, rounded differently."""
         batched = new_states if new_states.dim() == 3 else new_states.unsqueeze(0)
         read = self._rerun_read(tokens, steps, batched, states, scored)
@@ -369,32 +370,6 @@ class CountingModel(nn.Module):
         offsets (n,))``, row ``i`` the prediction at offset ``offsets[i]`` of sequence ``rows[i]``,
         in any order. ``None``: this kernel scores the full :meth:`rerun_from` instead."""
         return None
-
-
-def scored_losses(logits: Tensor, targets: Tensor, scored: Tensor) -> Tensor:
-    """(E,) mean cross-entropy of each member's scored predictions: logits (E, r, W, V) — or
-    (r, W, V) for one member — against targets (r, W) where scored (r, W)."""
-    logits = logits.reshape(-1, *logits.shape[-3:])
-    return torch.stack([F.cross_entropy(member[scored], targets[scored]) for member in logits])
-
-
-def mean_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
-    """``F.cross_entropy(logits (n, V), targets (n,))``, computed on the (1, V, n) view: PyTorch's
-    CPU log-softmax over a short last dimension (V of about a dozen) is several times slower than
-    over a middle one (``benchmarks/das_speed.py``). The same mean, rounded differently."""
-    return F.cross_entropy(logits.t().unsqueeze(0), targets.unsqueeze(0))
-
-
-def member_losses(logits: Tensor, tokens: Tensor, pad_id: int = PAD_ID) -> Tensor:
-    """Mean next-token cross-entropy over non-pad targets, per member: (E,).
-
-    logits (E, B, L-1, V) predict tokens[:, :, 1:] of tokens (E, B, L)."""
-    targets = tokens[:, :, 1:]
-    losses = []
-    for member_logits, member_targets in zip(logits, targets):
-        real = member_targets != pad_id
-        losses.append(F.cross_entropy(member_logits[real], member_targets[real]))
-    return torch.stack(losses)
 
 
 def sequence_lengths(tokens: Tensor) -> Tensor:

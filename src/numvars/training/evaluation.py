@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from numvars.models import CountingModel
-from numvars.models.core import member_losses  # noqa: F401 (re-exported: numvars.training.member_losses)
+from numvars.models.losses import member_losses  # noqa: F401 (re-exported: numvars.training.member_losses)
 from numvars.tasks import EVAL_PER_COUNT, Task
 
 
