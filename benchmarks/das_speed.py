@@ -25,11 +25,13 @@ pairs. ``--curves``: the same for learning curves — the six seeds at three sav
 curves' pairs (``numvars.grids.CURVE_PAIRS``). Prints seconds per fit of each and the speed-up.
 
 ``--kernels``: today's code against the packed kernel, side by side: the complete fits of the
-grid's stack of the six Multi-Object seeds of ``--arch`` (GRU or LSTM, d = 20, the paper's
+grid's stack of the six Multi-Object seeds of ``--arch`` (GRU, LSTM or transformer, d = 20, the paper's
 10 000 / 1 000 / 1 000 pairs), once with the networks as trained (``kernel="stepped"``, the
 default) and once with the same weights under ``kernel="packed"`` (the steps after the swap by
 :func:`numvars.recurrence.run_packed`, the loss scored where the states are:
-:meth:`~numvars.models.CountingModel.rerun_losses`), alternating, ``--repeats`` times. Prints
+:meth:`~numvars.models.CountingModel.rerun_losses`; a 2-layer transformer's attention over the
+unswapped keys computed once per fit, :meth:`~numvars.models.CountingModel.rerun_constants`),
+alternating, ``--repeats`` times. Prints
 the median seconds per fit of each, the ratio, and how far the results differ (the same fit
 rounded differently: test IIAs and epochs).
 

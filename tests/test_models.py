@@ -309,6 +309,14 @@ def test_a_packed_rerun_is_the_stepped_one_and_so_is_its_gradient(config):
         losses = model.rerun_losses(x, steps, swapped_for_loss, targets, scored)  # what a DAS fit minimises
         losses.sum().backward()
         results[kernel] = logits, swapped.grad, losses, swapped_for_loss.grad
+        constants = model.rerun_constants(x, steps, model(x.expand(3, *x.shape)).states, scored)
+        assert (constants is not None) == (kernel == "packed" and config.arch == "transformer" and config.n_layers == 2)
+        if constants is not None:  # computed once for a fit: the same losses and gradient
+            swapped_for_loss = new_states.clone().requires_grad_(True)
+            again = model.rerun_losses(x, steps, swapped_for_loss, targets, scored, constants=constants)
+            again.sum().backward()
+            assert torch.allclose(again, losses, rtol=0, atol=1e-12)
+            assert torch.allclose(swapped_for_loss.grad, results[kernel][3], rtol=0, atol=1e-12)
     for a, b in zip(results["packed"], results["stepped"]):
         assert torch.allclose(a, b, rtol=0, atol=1e-12)
     by_hand = torch.stack(
@@ -328,3 +336,24 @@ def test_packed_kernel_is_a_setting_with_its_own_store_key():
     assert TrainConfig(kernel="packed").model_config.kernel == "packed"
     with pytest.raises(ValueError, match=r"unknown kernel 'fast'; allowed: \['stepped', 'packed'\]"):
         TrainConfig(kernel="fast")
+
+
+@pytest.mark.parametrize("config", ARCHS, ids=lambda c: f"{c.arch}-{c.positional}-{c.n_layers}")
+def test_intervenable_states_are_the_forward_states_without_the_logits(config):
+    """What DAS runs the frozen network for (:meth:`intervenable_states`: no head, a transformer's
+    first layer only) is ``forward(tokens).states`` — exactly with the stepped kernel, so no
+    committed measurement changes; to rounding with the packed one, at every real position."""
+    from dataclasses import replace
+
+    x = tokens(n=7, seed=3).expand(2, 7, -1)
+    real = x != TASK.pad_id
+    for kernel in ("stepped", "packed"):
+        model = build_model(replace(config, kernel=kernel), seeds=(0, 1)).eval()
+        states, expected = model.intervenable_states(x), model(x).states
+        assert states.shape == expected.shape
+        if kernel == "stepped":
+            assert torch.equal(states, expected)
+        else:
+            assert torch.allclose(states[real], expected[real], rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match=r"tokens must have shape \(2, B, L\)"):
+        model.intervenable_states(x[0])

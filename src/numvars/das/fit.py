@@ -157,7 +157,7 @@ def _fit_stack(
     best = [_member_state(alignment, e) for e in range(E)]
     best_iia, best_epoch = [-1.0] * E, [0] * E
     optimizer = torch.optim.Adam(alignment.parameters(), lr=lr)
-    train, val = run_frozen(model, train_pairs), run_frozen(model, val_pairs)
+    train, val = run_frozen(model, train_pairs, for_losses=True), run_frozen(model, val_pairs)
     generator = torch.Generator().manual_seed(seed)
     for epoch in range(1, max_epochs + 1):
         total = torch.zeros(len(fitting))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from numvars.das.pairs import PairSet
@@ -33,6 +34,8 @@ class FrozenRuns:
     h_s: Tensor  # (n, S) — (E, n, S) — each source's state after its token u
     states: Tensor | None  # (n, L, S) — (E, n, L, S) — every state of the counterfactual sequences, kept only for a
     # model that resumes from them (the transformer); None for the recurrent nets
+    constants: Tensor | None = None  # (E, m, C) the model's rerun_constants, always with E: pair i's rows
+    starts: Tensor | None = None  # (n + 1,) ... are constants[:, starts[i]:starts[i + 1]]
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -40,34 +43,56 @@ class FrozenRuns:
     def select(self, keep: Sequence[int]) -> "FrozenRuns":
         """The runs of the ensemble members ``keep`` (E stays a dimension)."""
         index = torch.tensor(list(keep))
+        pick = lambda x: None if x is None else x[index]  # noqa: E731
         return FrozenRuns(
-            self.pairs, self.h_o[index], self.h_s[index], None if self.states is None else self.states[index]
+            self.pairs, self.h_o[index], self.h_s[index], pick(self.states), pick(self.constants), self.starts
         )
+
+    def constants_of(self, rows: Tensor) -> Tensor | None:
+        """(E, m_rows, C) the constants of pairs ``rows`` (r,), in the order of ``rows``."""
+        if self.constants is None:
+            return None
+        first, counts = self.starts[rows], self.starts[rows + 1] - self.starts[rows]
+        begins = torch.repeat_interleave(counts.cumsum(0) - counts, counts)  # each row's first place in the result
+        index = torch.repeat_interleave(first, counts) + torch.arange(int(counts.sum())) - begins
+        return self.constants.index_select(1, index)
 
 
 @torch.no_grad()
 def run_frozen(
-    model: CountingModel, pairs: PairSet, batch_size: int = 2048, members_per_batch: int = 12_288
+    model: CountingModel,
+    pairs: PairSet,
+    batch_size: int = 2048,
+    members_per_batch: int = 12_288,
+    for_losses: bool = False,
 ) -> FrozenRuns:
     """Run ``model`` (every member of an ensemble) once over the pairs' counterfactual and
     source sequences: ``batch_size`` sequences at a time, fewer for a large ensemble (at most
-    ``members_per_batch`` sequence-members)."""
+    ``members_per_batch`` sequence-members). ``for_losses``: the pairs will be fitted on
+    (:func:`intervened_losses` every epoch): keep the model's
+    :meth:`~numvars.models.CountingModel.rerun_constants` of their scored predictions too."""
     if len(pairs) == 0:
         raise ValueError("an empty pair set")
     check_model_task(model, pairs.task)
     E = model.n_members
-    h_o, h_s, states = [], [], []
+    h_o, h_s, states, constants, counts = [], [], [], [], []
     for rows in torch.arange(len(pairs)).split(max(1, min(batch_size, members_per_batch // E))):
         part, index = pairs.subset(rows), torch.arange(len(rows))
-        target_states = model(part.tokens.expand(E, *part.tokens.shape)).states
+        target_states = model.intervenable_states(part.tokens.expand(E, *part.tokens.shape))
         h_o.append(target_states[:, index, part.t])
-        h_s.append(model(part.sources.expand(E, *part.sources.shape)).states[:, index, part.u])
+        h_s.append(model.intervenable_states(part.sources.expand(E, *part.sources.shape))[:, index, part.u])
         if model.rerun_reads_states:
             states.append(target_states)
+        if for_losses:
+            scored = _scored_targets(part)[1]
+            constants.append(model.rerun_constants(part.tokens, part.t, target_states, scored))
+            counts.append(scored.sum(1))
     h_o, h_s, states = torch.cat(h_o, dim=1), torch.cat(h_s, dim=1), torch.cat(states, dim=1) if states else None
+    kept = None if not constants or constants[0] is None else torch.cat(constants, dim=1)
+    starts = None if kept is None else F.pad(torch.cat(counts).cumsum(0), (1, 0))
     if E == 1:
-        return FrozenRuns(pairs, h_o[0], h_s[0], None if states is None else states[0])
-    return FrozenRuns(pairs, h_o, h_s, states)
+        return FrozenRuns(pairs, h_o[0], h_s[0], None if states is None else states[0], kept, starts)
+    return FrozenRuns(pairs, h_o, h_s, states, kept, starts)
 
 
 def intervened_predictions(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module):
@@ -89,7 +114,7 @@ def intervened_losses(model: CountingModel, runs: FrozenRuns, rows: Tensor, alig
     (:meth:`~numvars.models.CountingModel.rerun_losses`; :func:`intervened_predictions` gives
     the logits themselves)."""
     pairs, swapped, states, targets, scored = _intervention(model, runs, rows, alignment)
-    return model.rerun_losses(pairs.tokens, pairs.t, swapped, targets, scored, states)
+    return model.rerun_losses(pairs.tokens, pairs.t, swapped, targets, scored, states, runs.constants_of(rows))
 
 
 def _intervention(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module):
@@ -101,12 +126,17 @@ def _intervention(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignmen
         runs.h_s.index_select(-2, rows),
     )  # index_select: a fast path for a middle dim
     states = runs.states[..., rows, :, :] if model.rerun_reads_states else None
-    width = int(
-        ((pairs.tokens != pairs.task.pad_id).sum(1) - pairs.t).max()
-    )  # predictions from t on, as rerun_from() makes them
-    targets = shift_left(pairs.tokens, pairs.t + 1, width, fill=pairs.task.pad_id)
-    scored = shift_left(pairs.score, pairs.t + 1, width, fill=False)
+    targets, scored = _scored_targets(pairs)
     return pairs, alignment(h_o, h_s), states, targets, scored
+
+
+def _scored_targets(pairs: PairSet) -> tuple[Tensor, Tensor]:
+    """``(targets (n, W), scored (n, W))``: the token each prediction after the swap should be,
+    and whether it counts, ``W`` the most predictions any pair makes from ``t`` on (as
+    :meth:`~numvars.models.CountingModel.rerun_from` makes them)."""
+    width = int(((pairs.tokens != pairs.task.pad_id).sum(1) - pairs.t).max())
+    targets = shift_left(pairs.tokens, pairs.t + 1, width, fill=pairs.task.pad_id)
+    return targets, shift_left(pairs.score, pairs.t + 1, width, fill=False)
 
 
 @torch.no_grad()

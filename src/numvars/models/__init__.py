@@ -24,7 +24,8 @@ Shapes: ``E`` members, ``B`` sequences, ``L`` tokens, ``d`` model size, ``S`` st
   Linear(4d, V)`` applied at every position.
 
 The package: :mod:`~numvars.models.config` (settings, output, interventions),
-:mod:`~numvars.models.core` (:class:`CountingModel` and the stacked layers),
+:mod:`~numvars.models.core` (:class:`CountingModel`), :mod:`~numvars.models.stacked` (the
+stacked layers and the sequence-shifting helpers),
 :mod:`~numvars.models.losses` (the losses of training and of a DAS fit),
 :mod:`~numvars.models.recurrent` (GRU, LSTM), :mod:`~numvars.models.transformer`,
 :mod:`~numvars.models.build` (:func:`build_model`, :func:`generate`); every name is re-exported here.
@@ -48,8 +49,9 @@ from numvars.models.config import (
     Output,
     Patch,
 )
-from numvars.models.core import CountingModel, sequence_lengths, shift_left, stacked_layer_norm, stacked_linear
+from numvars.models.core import CountingModel
 from numvars.models.recurrent import GRU, LSTM
+from numvars.models.stacked import sequence_lengths, shift_left, stacked_layer_norm, stacked_linear
 from numvars.models.transformer import Transformer, rope
 
 __all__ = [

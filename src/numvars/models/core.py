@@ -1,6 +1,6 @@
 """:class:`CountingModel`, the one face of every model (an ensemble of stacked members:
-``forward``, ``rerun_from``, member selection and stacking), the stacked layers it is built of,
-and the shifting helpers the intervened runs use.
+``forward``, ``rerun_from``, member selection and stacking); the stacked layers it is built of
+are in :mod:`numvars.models.stacked`.
 """
 
 from __future__ import annotations
@@ -14,23 +14,11 @@ from torch import Tensor, nn
 
 from numvars.models.config import PAD_ID, ExtraTerm, ModelConfig, Output, Patch
 from numvars.models.losses import mean_cross_entropy, member_losses, scored_losses
+from numvars.models.stacked import stacked_linear
 
 
 def _uniform(generator: torch.Generator, shape: Sequence[int], bound: float) -> Tensor:
     return (torch.rand(shape, generator=generator) * 2 - 1) * bound
-
-
-def stacked_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """``x`` (E, ..., in) @ ``weight`` (E, in, out) + ``bias`` (E, out) -> (E, ..., out)."""
-    flat = x.reshape(x.shape[0], -1, x.shape[-1])
-    out = torch.bmm(flat, weight) if bias is None else torch.baddbmm(bias.unsqueeze(1), flat, weight)
-    return out.reshape(*x.shape[:-1], weight.shape[-1])
-
-
-def stacked_layer_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """LayerNorm over the last dim with per-member affine ``weight``/``bias`` (E, d)."""
-    shape = (x.shape[0],) + (1,) * (x.dim() - 2) + (x.shape[-1],)
-    return F.layer_norm(x, x.shape[-1:]) * weight.reshape(shape) + bias.reshape(shape)
 
 
 class CountingModel(nn.Module):
@@ -278,6 +266,16 @@ class CountingModel(nn.Module):
     def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool, extra_term: ExtraTerm | None):
         raise NotImplementedError
 
+    def intervenable_states(self, tokens: Tensor) -> Tensor:
+        """The states (E, B, L, S) of unpatched sequences ``tokens`` (E, B, L): ``forward(tokens).states``
+        without what only the logits need (the head; a transformer's layers after the first)."""
+        if tokens.dim() != 3 or tokens.shape[0] != self.n_members:
+            raise ValueError(f"tokens must have shape ({self.n_members}, B, L), got {tuple(tokens.shape)}")
+        return self._states(tokens)
+
+    def _states(self, tokens: Tensor) -> Tensor:
+        return self._run(tokens, None, False, None)[1]
+
     def rerun_from(
         self,
         tokens: Tensor,
@@ -346,6 +344,7 @@ class CountingModel(nn.Module):
         targets: Tensor,
         scored: Tensor,
         states: Tensor | None = None,
+        constants: Tensor | None = None,
     ) -> Tensor:
         """(E,) each member's mean cross-entropy of :meth:`rerun_from`'s predictions against
         ``targets`` (B, W) where ``scored`` (B, W) — what a DAS fit minimises (:func:`scored_losses`).
@@ -353,9 +352,10 @@ class CountingModel(nn.Module):
 
         The packed kernel (:meth:`_rerun_read`) runs the head only on the scored states and
         scores them where they are (:func:`~numvars.models.losses.mean_cross_entropy`), never laying the logits out as
-        (E, B, W, V): the same losses, rounded differently."""
+        (E, B, W, V): the same losses, rounded differently. ``constants``: what
+        :meth:`rerun_constants` gave for these sequences and ``scored`` (computed here if not given)."""
         batched = new_states if new_states.dim() == 3 else new_states.unsqueeze(0)
-        read = self._rerun_read(tokens, steps, batched, states, scored)
+        read = self._rerun_read(tokens, steps, batched, states, scored, constants)
         if read is None:
             return scored_losses(self.rerun_from(tokens, steps, new_states, states, needed=scored), targets, scored)
         hidden, rows, offsets = read
@@ -363,33 +363,26 @@ class CountingModel(nn.Module):
         return torch.stack([mean_cross_entropy(self.head_member(e, h), wanted) for e, h in enumerate(hidden)])
 
     def _rerun_read(
-        self, tokens: Tensor, steps: Tensor, new_states: Tensor, states: Tensor | None, needed: Tensor
+        self,
+        tokens: Tensor,
+        steps: Tensor,
+        new_states: Tensor,
+        states: Tensor | None,
+        needed: Tensor,
+        constants: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor] | None:
         """With the ``"packed"`` kernel: what the head reads at the predictions ``needed`` (B, W)
         of :meth:`rerun_from` (``new_states`` (E, B, S)) — ``(hidden (E, n, units), rows (n,),
         offsets (n,))``, row ``i`` the prediction at offset ``offsets[i]`` of sequence ``rows[i]``,
-        in any order. ``None``: this kernel scores the full :meth:`rerun_from` instead."""
+        in any order. ``None``: this kernel scores the full :meth:`rerun_from` instead.
+        ``constants``: see :meth:`rerun_losses`."""
         return None
 
-
-def sequence_lengths(tokens: Tensor) -> Tensor:
-    """(..., L) right-padded ids -> (...,) the tokens before the padding (the last non-PAD
-    position + 1)."""
-    position = torch.arange(1, tokens.shape[-1] + 1)
-    return ((tokens != PAD_ID) * position).amax(dim=-1) if tokens.shape[-1] else tokens.new_zeros(tokens.shape[:-1])
-
-
-def shift_left(x: Tensor, start: Tensor, width: int, fill=0) -> Tensor:
-    """``x`` (B, L, ...) -> (B, width, ...) with ``out[b, j] = x[b, start[b] + j]``, and ``fill``
-    where ``start[b] + j`` is past the end."""
-    B, L = x.shape[:2]
-    index = start.unsqueeze(1) + torch.arange(width)  # (B, width)
-    inside = index < L
-    index = index.clamp(max=L - 1).reshape(B, width, *([1] * (x.dim() - 2))).expand(B, width, *x.shape[2:])
-    out = x.gather(1, index)
-    return out.masked_fill(~inside.reshape(B, width, *([1] * (x.dim() - 2))), fill)
-
-
-def _shift_members(x: Tensor, start: Tensor, width: int) -> Tensor:
-    """:func:`shift_left` of every member: (E, B, L, ...) -> (E, B, width, ...)."""
-    return shift_left(x.movedim(0, 2), start, width).movedim(2, 0)
+    def rerun_constants(self, tokens: Tensor, steps: Tensor, states: Tensor, needed: Tensor) -> Tensor | None:
+        """What :meth:`rerun_losses` would compute for these sequences (B, L), swaps ``steps`` (B,)
+        and predictions ``needed`` (B, W) whatever states are swapped in — (E, n, C), one row
+        per needed prediction in row-major order — so that a DAS fit, which swaps new states into
+        the same pairs every epoch, computes it once (``states``: the unswapped states (E, B, L, S)
+        of :meth:`forward`). ``None``: nothing to keep (the default; the packed 2-layer transformer
+        keeps its last layer's attention over the unswapped positions)."""
+        return None

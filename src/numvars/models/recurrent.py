@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from numvars.models.config import PAD_ID
-from numvars.models.core import CountingModel, sequence_lengths, shift_left, stacked_linear
+from numvars.models.core import CountingModel
+from numvars.models.stacked import sequence_lengths, shift_left, stacked_linear
 from numvars.recurrence import pack, packed_index, run_packed, unpack
 
 
@@ -31,6 +32,12 @@ class _Recurrent(CountingModel):
     def _run(self, tokens, patch, return_attention, extra_term):
         if patch is None and self.config.kernel == "packed":
             return (*self._run_packed(tokens), None)
+        states = self._stepped_states(tokens, patch)
+        return self.head(states[..., : self.config.units], tokens != PAD_ID), states, None
+
+    def _stepped_states(self, tokens: Tensor, patch) -> Tensor:
+        """The stepped kernel: the cell stepped through ``tokens`` (E, B, L), ``patch`` applied
+        after its step -> the states (E, B, L, S)."""
         E, B, L = tokens.shape
         gates_x = stacked_linear(self.embed(tokens), self.w_x, self.b_x)  # (E, B, L, g*d)
         state = self.w_h.new_zeros(E, B, self.config.state_size)  # the weights' dtype (float64 in tests)
@@ -41,8 +48,15 @@ class _Recurrent(CountingModel):
             if patch is not None:
                 state = patch.apply(state, t)
             states.append(state)
-        states = torch.stack(states, dim=2)  # (E, B, L, S)
-        return self.head(states[..., : self.config.units], tokens != PAD_ID), states, None
+        return torch.stack(states, dim=2)  # (E, B, L, S)
+
+    def _states(self, tokens):
+        if self.config.kernel != "packed":
+            return self._stepped_states(tokens, None)
+        packed, order, running, lengths = self._packed_states(tokens)
+        if not running:
+            return self.w_h.new_zeros(*tokens.shape, self.config.state_size)
+        return unpack(packed, order, running, lengths, tokens.shape[2])
 
     def _run_free(self, tokens: Tensor, feed_back: Tensor) -> tuple[Tensor, Tensor]:
         """Logits (E, B, L, V) and states (E, B, L, S), stepping and reading out one position at
@@ -106,7 +120,7 @@ class _Recurrent(CountingModel):
             (members, rows.unsqueeze(0), offsets.unsqueeze(0)), logits
         )
 
-    def _rerun_read(self, tokens, steps, new_states, states, needed):
+    def _rerun_read(self, tokens, steps, new_states, states, needed, constants=None):
         if self.config.kernel != "packed":
             return None
         return self._rerun_hidden(tokens, steps, new_states, needed)[:3]

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from numvars.models.config import BUCKET_ROWS, PAD_ID, ROPE_BASE, ExtraTerm, Patch
-from numvars.models.core import CountingModel, _shift_members, sequence_lengths, stacked_layer_norm, stacked_linear
+from numvars.models.core import CountingModel
+from numvars.models.stacked import sequence_lengths, shift_left_members, stacked_layer_norm, stacked_linear
 
 
 class Transformer(CountingModel):
@@ -86,6 +87,11 @@ class Transformer(CountingModel):
         logits, residuals, attention = self._residuals(tokens, patch, return_attention, extra_term)
         return logits, residuals[1], (attention if return_attention else None)
 
+    def _states(self, tokens):
+        if self._buckets_apply():
+            return self._run_bucketed(tokens, states_only=True)[1]
+        return self._layer(0, self.embed(tokens), False)[0]  # the state is layer 1's output
+
     def _buckets_apply(self) -> bool:
         """Whether the ``"packed"`` kernel's length buckets run this forward: not while dropout
         inside the layers is on (its masks are drawn for the whole batch's shape)."""
@@ -97,11 +103,12 @@ class Transformer(CountingModel):
         read = self._run_bucketed(tokens)[0]
         return [read[e][where[e]] for e in range(tokens.shape[0])]
 
-    def _run_bucketed(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+    def _run_bucketed(self, tokens: Tensor, states_only: bool = False) -> tuple[Tensor | None, Tensor]:
         """The ``"packed"`` kernel: what the head reads (the final LayerNorm's output) and the
         states, (E, B, L, d) each, of unpatched sequences, each member's rows sorted by length
         and run in buckets of :data:`BUCKET_ROWS`, each trimmed to its longest row (a causal
-        model's outputs at a position do not depend on later ones); 0 past a bucket's end."""
+        model's outputs at a position do not depend on later ones); 0 past a bucket's end.
+        ``states_only``: only the first layer runs, and what the head reads is None."""
         E, B, L = tokens.shape
         lengths = sequence_lengths(tokens)
         order = lengths.argsort(dim=1, descending=True, stable=True)  # (E, B)
@@ -110,12 +117,16 @@ class Transformer(CountingModel):
         read, states = [], []
         for start in range(0, B, BUCKET_ROWS):
             width = max(1, int(longest[start]))
-            part_read, residuals, _ = self._stream(ordered[:, start : start + BUCKET_ROWS, :width], None, False, None)
+            part = ordered[:, start : start + BUCKET_ROWS, :width]
+            if states_only:
+                states.append(F.pad(self._layer(0, self.embed(part), False)[0], (0, 0, 0, L - width)))
+                continue
+            part_read, residuals, _ = self._stream(part, None, False, None)
             read.append(F.pad(part_read, (0, 0, 0, L - width)))
             states.append(F.pad(residuals[1], (0, 0, 0, L - width)))
         rank = order.argsort(dim=1).unsqueeze(-1).unsqueeze(-1)  # (E, B, 1, 1): where each original row went
         unsort = lambda x: x.gather(1, rank.expand(E, B, L, x.shape[-1]))  # noqa: E731
-        return unsort(torch.cat(read, dim=1)), unsort(torch.cat(states, dim=1))
+        return None if states_only else unsort(torch.cat(read, dim=1)), unsort(torch.cat(states, dim=1))
 
     def residuals(self, tokens: Tensor, patch: Patch | None = None) -> list[Tensor]:
         """The residual stream after each layer, (E, B, L, d) each: entry 0 is the embedding,
@@ -149,7 +160,7 @@ class Transformer(CountingModel):
         read, real = self._rerun_stream(tokens, steps, new_states, states, None)
         return self.head(read, real.expand(*read.shape[:3]))
 
-    def _rerun_read(self, tokens, steps, new_states, states, needed):
+    def _rerun_read(self, tokens, steps, new_states, states, needed, constants=None):
         if self.config.kernel != "packed":
             return None
         rows, offsets = needed.nonzero().T
@@ -158,52 +169,79 @@ class Transformer(CountingModel):
             return read[:, rows, offsets], rows, offsets
         E, B = new_states.shape[:2]
         if states is None:
-            states = self(tokens.expand(E, B, tokens.shape[1])).states
-        x = self._swapped_last_layer(states, steps, new_states.to(states.dtype), rows, offsets)  # (E, n, d)
+            states = self.intervenable_states(tokens.expand(E, B, tokens.shape[1]))
+        if constants is None:
+            constants = self._unswapped_attention(states, steps, rows, offsets)
+        x = self._swapped_last_layer(states, steps, new_states.to(states.dtype), rows, offsets, constants)  # (E, n, d)
         return stacked_layer_norm(x, self.lnf_w, self.lnf_b), rows, offsets
 
-    def _swapped_last_layer(self, states: Tensor, steps: Tensor, new: Tensor, rows: Tensor, offsets: Tensor) -> Tensor:
+    def rerun_constants(self, tokens, steps, states, needed):
+        if self.config.kernel != "packed" or self.config.n_layers != 2:
+            return None
+        rows, offsets = needed.nonzero().T
+        return self._unswapped_attention(states, steps, rows, offsets)
+
+    @torch.no_grad()
+    def _unswapped_attention(self, states: Tensor, steps: Tensor, rows: Tensor, offsets: Tensor) -> Tensor:
+        """Layer 2's attention at the predictions ``offsets`` (n,) of sequences ``rows`` (n,) over
+        every unswapped position: ``states`` (E, B, L, d) is layer 1's output, the swapped
+        positions ``steps`` (B,) left out. Returns (E, n, 2d + 2), per prediction ``[m, A, U, q]``:
+        the query's largest score ``m``, the sum ``A`` of its scores' exponentials ``e^(s - m)``,
+        their weighted sum of values ``U`` (d) and the query ``q`` (d) — what
+        :meth:`_swapped_last_layer` adds the swapped key and value to. Constants of a DAS fit (the
+        same pairs every epoch): :meth:`rerun_constants` computes them once. The queries are
+        laid out (E, B, K, d), K the most predictions any sequence needs (not every position
+        after the swap); ``rows`` ascending, as ``needed.nonzero()`` gives them."""
+        E, B, L, d = states.shape
+        counts = torch.bincount(rows, minlength=B)  # (B,) predictions per sequence
+        rank = torch.arange(len(rows)) - (counts.cumsum(0) - counts)[rows]  # (n,) each one's place in its sequence
+        slots = int(counts.max()) if len(rows) else 1
+        at = torch.zeros(B, slots, dtype=torch.long).index_put((rows, rank), steps[rows] + offsets)  # (B, K) positions
+        visible = torch.arange(L) <= at.unsqueeze(-1)  # (B, K, L) causal ...
+        visible &= torch.arange(L) != steps.view(B, 1, 1)  # ... without the swapped position
+        q, k, v = self._qkv(1, states)  # (E, B, L, d)
+        queries = q.gather(2, at.view(1, B, slots, 1).expand(E, B, slots, d))  # (E, B, K, d)
+        scores = (queries @ k.transpose(-1, -2) / math.sqrt(d)).masked_fill(~visible, float("-inf"))  # (E, B, K, L)
+        top = scores.amax(dim=-1, keepdim=True)  # -inf for the query at t of a swap at 0 (nothing visible)
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+        weights = (scores - top).exp()  # 0 where not visible
+        picked = lambda x: x[:, rows, rank]  # noqa: E731  (E, n, ...)
+        return torch.cat([picked(top), picked(weights.sum(-1, keepdim=True)), picked(weights @ v), picked(queries)], -1)
+
+    def _swapped_last_layer(
+        self, states: Tensor, steps: Tensor, new: Tensor, rows: Tensor, offsets: Tensor, unswapped: Tensor
+    ) -> Tensor:
         """Layer 2 of a 2-layer transformer at the predictions ``offsets`` (n,) after the swap of
         sequences ``rows`` (n,), with layer 1's output at position ``steps[b]`` replaced by ``new``
         (E, B, d) and ``states`` (E, B, L, d) elsewhere -> the residual (E, n, d).
 
         Only position ``t = steps[b]`` of the layer's input changes, so every other key and value
-        is the unswapped one: each query's attention over them (its largest score ``m``, the sum
-        of its exponentials ``A`` and of the values they weigh, ``U``) is computed without a
-        gradient, and the swapped key and value are added to it — ``(U e^(m-M) + e^(s-M) v) /
-        (A e^(m-M) + e^(s-M))`` with ``s`` the swapped key's score and ``M = max(m, s)``; the query
-        at ``t`` itself is new and attends in full. The same function as :meth:`_last_layer_from`
-        (rounded differently), whose backward runs through the attention over every position."""
+        is the unswapped one: each query's attention over them, ``unswapped`` (E, n, 2d + 2) from
+        :meth:`_unswapped_attention` (its largest score ``m``, the sum of its exponentials ``A``
+        and of the values they weigh, ``U``, and the query), has no gradient, and the swapped key
+        and value are added to it — ``(U e^(m-M) + e^(s-M) v) / (A e^(m-M) + e^(s-M))`` with ``s``
+        the swapped key's score and ``M = max(m, s)``; the query at ``t`` itself is new and
+        attends in full. The same function as :meth:`_last_layer_from` (rounded differently),
+        whose backward runs through the attention over every position."""
         E, B, L, d = states.shape
         layer = lambda name: getattr(self, f"l1_{name}")  # noqa: E731
         scale = 1 / math.sqrt(d)
-        width = int(offsets.max()) + 1 if len(offsets) else 1
-        query_at = (steps.unsqueeze(1) + torch.arange(width)).clamp(max=L - 1)  # (B, W) each query's position
-        visible = torch.arange(L) <= query_at.unsqueeze(-1)  # (B, W, L) causal ...
-        visible &= torch.arange(L) != steps.view(B, 1, 1)  # ... without the swapped position
-        with torch.no_grad():  # the unswapped queries, keys and values: constants of the fit
-            q, k, v = self._qkv(1, states)  # (E, B, L, d)
-            queries = _shift_members(q, steps, width)  # (E, B, W, d)
-            scores = (queries @ k.transpose(-1, -2) * scale).masked_fill(~visible, float("-inf"))  # (E, B, W, L)
-            top = scores.amax(dim=-1, keepdim=True)  # -inf for the query at t of a swap at 0 (nothing visible)
-            top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
-            weights = (scores - top).exp()  # 0 where not visible
-            m, total, weighted = (
-                top[:, rows, offsets, 0],
-                weights.sum(-1)[:, rows, offsets],
-                (weights @ v)[:, rows, offsets],
-            )
+        at_swap = (offsets == 0).unsqueeze(-1)  # (n, 1)
+        swap_rows = rows[offsets == 0]  # (s,) the sequences whose prediction at t itself is read
         q_new, k_new, v_new = self._qkv(1, new.unsqueeze(2), steps.unsqueeze(1))  # (E, B, 1, d) each
         # the query at t is the swapped state's own: it attends to the unswapped keys before t anew
-        before = (q_new @ k.transpose(-1, -2) * scale).masked_fill(~visible[:, :1], float("-inf"))  # (E, B, 1, L)
-        top_new = before.detach().amax(dim=-1, keepdim=True)
+        with torch.no_grad():
+            k, v = self._qkv(1, states[:, swap_rows])[1:]  # (E, s, L, d)
+        earlier = torch.arange(L) < steps[swap_rows].unsqueeze(-1)  # (s, L)
+        before = (q_new[:, swap_rows] @ k.transpose(-1, -2) * scale).masked_fill(~earlier.unsqueeze(1), float("-inf"))
+        top_new = before.detach().amax(dim=-1, keepdim=True)  # (E, s, 1, 1)
         top_new = torch.where(torch.isfinite(top_new), top_new, torch.zeros_like(top_new))
-        w_new = (before - top_new).exp()
-        at_swap = (offsets == 0).unsqueeze(-1)  # (n, 1)
-        m = torch.where(at_swap, top_new[:, rows, 0], m.unsqueeze(-1)).squeeze(-1)  # (E, n)
-        total = torch.where(at_swap, w_new.sum(-1)[:, rows], total.unsqueeze(-1)).squeeze(-1)  # (E, n)
-        weighted = torch.where(at_swap, (w_new @ v)[:, rows, 0], weighted)  # (E, n, d)
-        query = torch.where(at_swap, q_new[:, rows, 0], queries[:, rows, offsets])  # (E, n, d)
+        w_new = (before - top_new).exp()  # (E, s, 1, L)
+        at_t = torch.cat([top_new[:, :, 0], w_new.sum(-1), (w_new @ v)[:, :, 0], q_new[:, swap_rows, 0]], -1)
+        where = at_swap.nonzero()[:, 0]  # (s,) the predictions at t, in the order of swap_rows
+        at_t = unswapped.new_zeros(unswapped.shape).index_copy(1, where, at_t)  # (E, n, 2d + 2)
+        m, total, weighted, query = torch.where(at_swap, at_t, unswapped).split([1, 1, d, d], dim=-1)
+        m, total = m.squeeze(-1), total.squeeze(-1)  # (E, n)
         k_new, v_new = k_new[:, rows, 0], v_new[:, rows, 0]  # (E, n, d)
         swapped = (query * k_new).sum(dim=-1) * scale  # (E, n): the score of the swapped key
         top = torch.maximum(m, swapped).detach()
@@ -225,7 +263,7 @@ class Transformer(CountingModel):
         E, B = new_states.shape[:2]
         L = tokens.shape[1]
         if states is None:
-            states = self(tokens.expand(E, B, L)).states
+            states = self.intervenable_states(tokens.expand(E, B, L))
         x = states.index_put(
             (torch.arange(E).unsqueeze(1), torch.arange(B).unsqueeze(0), steps.unsqueeze(0)),
             new_states.to(states.dtype),
@@ -238,7 +276,7 @@ class Transformer(CountingModel):
         if self.config.n_layers > 1:
             x = self._last_layer_from(self.config.n_layers - 1, x, steps, real if needed is None else needed)
         else:
-            x = _shift_members(x, steps, width)
+            x = shift_left_members(x, steps, width)
         return stacked_layer_norm(x, self.lnf_w, self.lnf_b), real
 
     def _last_layer_from(self, i: int, x: Tensor, steps: Tensor, real: Tensor) -> Tensor:
@@ -251,7 +289,7 @@ class Transformer(CountingModel):
         width = real.shape[1]
         q, k, v = self._qkv(i, x)
         query_at = steps.unsqueeze(1) + torch.arange(width)  # (B, W) positions of the queries
-        pick = lambda t: _shift_members(t, steps, width)  # noqa: E731  (E, B, W, d)
+        pick = lambda t: shift_left_members(t, steps, width)  # noqa: E731  (E, B, W, d)
         visible = torch.arange(L).view(1, 1, L) <= query_at.unsqueeze(2)  # (B, W, L) causal
         mixed = F.scaled_dot_product_attention(pick(q), k, v, attn_mask=visible.unsqueeze(0))
         h = pick(x) + stacked_linear(mixed, p("out_w"), p("out_b"))
