@@ -156,12 +156,22 @@ for (positional, n_layers, seed), model in models.items():
 # %% [markdown]
 # A map is one trial; the paper's claims are about where attention goes *in general*. So for
 # every query we add up its attention on each kind of key — `B`, a counted demo token, a void
-# token, `T`, a response token — and average over the queries of each phase, over 200
-# sequences with N uniform on 1..20 (`nv.attention.attention_shares`; a query's shares sum to
-# 1). On the live networks:
+# token, `T`, an earlier response token — with its own token (the diagonal of the map) apart
+# as `self`, and average over the queries of each phase, over 200 sequences with N uniform on
+# 1..20 (`nv.attention.attention_shares`; a query's shares sum to 1).
+#
+# Which own tokens are `self` is a reading of the paper. It names the keys of a response
+# query "demo tokens", "T" and "earlier R", and those of a demo query "B": only `R` is
+# qualified by position. The default (`self_keys` = `response`) follows the text: a query
+# reading a response token has its own `R` as `self`, so "earlier R" holds strictly earlier
+# responses; every other own token keeps its role (the first response query's own `T` is `T`,
+# the query at `B` has its own `B`). The other reading (`every`) makes every query's own token
+# `self`. Earlier `R` is the same under both; `T` and the demo queries' `B` are not
+# (`nv.attention.SELF_READINGS`). On the live networks, the default reading:
 
 # %%
 live_attention = nv.results.attention_table(live_networks)
+live_attention = live_attention[live_attention["self_keys"] == nv.attention.DEFAULT_SELF]
 live_attention.pivot_table(index=["positional", "n_layers", "layer", "query_phase"], columns="role", values="share").round(2)
 
 # %% [markdown]
@@ -175,10 +185,13 @@ nv.plots.plot_attention_shares(paper_attention[paper_attention["task"].str.start
 plt.show()
 
 # %% [markdown]
-# and as a table, every condition (mean over networks):
+# and as a table, every condition (mean over networks; default reading). An empty cell is a
+# share not measured: the networks of those conditions are not shipped, and their earlier
+# table did not hold the own token apart (reproduction notes):
 
 # %%
-attention_summary = paper_attention.pivot_table(index=["condition", "layer", "query_phase"], columns="role", values="share", sort=False)
+attention_summary = paper_attention[paper_attention["self_keys"] == nv.attention.DEFAULT_SELF].pivot_table(
+    index=["condition", "layer", "query_phase"], columns="role", values="share", sort=False)[list(nv.attention.KEY_ROLES)]
 attention_summary.round(2)
 
 # %% [markdown]
@@ -189,19 +202,28 @@ attention_summary.round(2)
 # %%
 print(f'"very little": at most {nv.paper.VERY_LITTLE:.2f} of a query\'s attention; "mostly": more than {nv.paper.MOSTLY:.1f}')
 main_rope = paper_attention[(paper_attention["positional"] == "rope") & (paper_attention["void_p"] == 0)]
-fig_8 = main_rope.groupby(["task", "layer", "query_phase", "role"])["share"].agg(["mean", "std", "min", "max"]).round(2)
-display(fig_8.loc[(slice(None), slice(None), "response", "response")].rename_axis(["task", "layer"]).assign(on="earlier R (response queries)"))
-display(fig_8.loc[(slice(None), slice(None), "demo", "B")].rename_axis(["task", "layer"]).assign(on="B (demo queries)"))
+fig_8 = main_rope.groupby(["self_keys", "task", "layer", "query_phase", "role"])["share"].agg(["mean", "std", "min", "max"])
+default = fig_8.loc[nv.attention.DEFAULT_SELF]
+earlier_r = default.loc[(slice(None), slice(None), "response", "response")].rename_axis(["task", "layer"])
+display(earlier_r.assign(very_little=earlier_r["mean"] <= nv.paper.VERY_LITTLE).round(2).assign(on="earlier R (response queries)"))
+display(default.loc[(slice(None), slice(None), "response", "self")].rename_axis(["task", "layer"]).round(2).assign(on="own R (response queries)"))
+on_b = fig_8.xs(("demo", "B"), level=["query_phase", "role"])["mean"].unstack("self_keys")  # mean over networks
+display(on_b.assign(**{f"mostly ({r})": on_b[r] > nv.paper.MOSTLY for r in nv.attention.SELF_READINGS}).round(2).rename_axis(columns="B (demo queries)"))
 
 # %% [markdown]
 # **Findings** (the tables above). On Multi- and Single-Object, response-phase queries spend
 # most of their attention on the demo tokens — the tokens whose number decides when to stop.
-# But their share on earlier `R` is not "very little" by the reading above, in either layer:
-# the re-reading also takes in the responses given so far, as Ctx-Distr's "+1 per demo, −1
-# per response" needs — a network that never looked at its own `R`s could not know when to
-# stop. Same-Object differs: its layer-1 response queries look mostly at `T`, the one token
-# that tells a demo `D` from a response `D`. Demo-phase queries attend mostly to `B` in
-# layer 2 on Multi- and Single-Object, as the paper says, but not in layer 1, and not on
+# With the query's own token apart (the second table: a small share), their share on
+# strictly earlier `R` is still not "very little" by the reading above on Multi-Object in
+# either layer, nor on Single-Object in layer 1 (the `very_little` column): the re-reading
+# also takes in the responses given so far, as Ctx-Distr's "+1 per demo, −1 per response"
+# needs — a network that never looked at its earlier `R`s could not know when to stop.
+# Single-Object's layer 2 is within on average, with a wide range over seeds. Same-Object
+# differs: its layer-1 response queries look mostly at `T`, the one token that tells a demo
+# `D` from a response `D`, and its layer-2 queries look at earlier `R` more than "very
+# little". Demo-phase queries attend mostly to `B` in layer 2 on Multi- and Single-Object,
+# as the paper says, under both readings of the own token (the third table; on Single-Object
+# only just when the query at `B` counts as `self`), but not in layer 1, and not on
 # Same-Object; the spread over seeds is wide (the SD and range columns). In the void-token
 # networks the response queries give void tokens a small share next to the counted demo
 # tokens; the 1-layer NoPE networks' demo queries attend mostly to `B`.
@@ -546,9 +568,9 @@ nv.check.ex_6_5(n2=shift_at[2], n10=shift_at[10])
 #
 # - Four tables under `results/paper/` — `attention.csv`, `plus_minus.csv`, `layer_swaps.csv`,
 #   `transformer_variants.csv` — made by `python -m numvars reproduce --profile paper`.
-# - Attention (§6.2): response queries read mostly the demo tokens, and their own earlier
-#   responses more than "very little"; demo queries attend mostly to `B` in layer 2 only, on
-#   Multi- and Single-Object.
+# - Attention (§6.2): response queries read mostly the demo tokens, and (their own token
+#   apart) their earlier responses more than "very little" except on Single-Object's layer 2;
+#   demo queries attend mostly to `B` in layer 2 only, on Multi- and Single-Object.
 # - The ±1 sum (§6.3): in 1-layer NoPE transformers one more demo term adds exactly one `R`
 #   in every trial; one more response term removes one in (almost) every trial with N ≥ 2 and
 #   fails at N = 1, where it asks for a step training never shows; in 2-layer NoPE

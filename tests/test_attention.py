@@ -2,12 +2,23 @@
 attention weights against a hand computation, the ±1 manipulation against inserted tokens."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from numvars.attention import KEY_ROLES, attention_shares, key_roles, query_phases, response_shift, responses_before_eos
+from numvars.attention import (
+    DEFAULT_SELF,
+    KEY_ROLES,
+    SELF_READINGS,
+    attention_shares,
+    key_roles,
+    query_phases,
+    response_shift,
+    responses_before_eos,
+    self_queries,
+)
 from numvars.models import ExtraTerm, ModelConfig, Output, build_model
 from numvars.tasks import Task
 
@@ -58,13 +69,65 @@ def test_attention_weights_match_a_hand_computation_and_shares_sum_to_one():
     assert torch.allclose(weights[0], by_hand, atol=1e-5)
     assert torch.allclose(weights[1].sum(-1), torch.ones(2, 7))
     shares = attention_shares(model, MULTI, tokens)
-    totals = shares.groupby(["member", "layer", "query_phase"])["share"].sum()
-    assert len(totals) == 4 and totals.to_numpy() == pytest.approx(1.0)
+    totals = shares.groupby(["self_keys", "member", "layer", "query_phase"])["share"].sum()
+    assert len(totals) == 8 and totals.to_numpy() == pytest.approx(1.0)
     # by hand: response-phase queries of layer 1 (positions 3-5 of row 0, 2-3 of row 1), mass on T
+    # (the default reading: the first response query's own T is T)
     on_t = [float(weights[0][0, q, 3]) for q in (3, 4, 5)] + [float(weights[0][1, q, 2]) for q in (2, 3)]
+    shares = shares[shares["self_keys"] == DEFAULT_SELF]
     row = shares[(shares["layer"] == 1) & (shares["query_phase"] == "response") & (shares["role"] == "T")]
     assert row["share"].item() == pytest.approx(sum(on_t) / 5) and row["queries"].item() == 5
     assert set(shares["role"]) == set(KEY_ROLES)
+
+
+def test_the_query_s_own_token_is_self_and_not_earlier_r():
+    """A hand-built attention pattern on ``B D0 D1 T R R E`` with known weight on each query's
+    own position: it lands in "self" (a response token's own key under the default reading,
+    every own key under "every"), never in the earlier responses."""
+    ids = MULTI.encode("B D0 D1 T R R E")
+    w = torch.zeros(7, 7)
+    for q, keys in {
+        0: {0: 1.0},  # B: itself
+        1: {0: 0.3, 1: 0.7},  # D0: B, itself
+        2: {0: 0.5, 1: 0.25, 2: 0.25},  # D1: B, D0, itself
+        3: {1: 0.5, 3: 0.5},  # T (the first response query): D0, itself
+        4: {3: 0.4, 4: 0.6},  # R: T, itself
+        5: {0: 0.1, 4: 0.2, 5: 0.7},  # R: B, the earlier R, itself
+        6: {k: 1 / 7 for k in range(7)},  # E: no prediction read
+    }.items():
+        for k, value in keys.items():
+            w[q, k] = value
+
+    class Hand:  # a one-member, one-layer transformer with this attention
+        config, n_members = SimpleNamespace(arch="transformer"), 1
+
+        def __call__(self, tokens, return_attention=False):
+            return SimpleNamespace(attention=[w.expand(1, 1, 7, 7)])
+
+    shares = attention_shares(Hand(), MULTI, torch.tensor([ids])).set_index(["self_keys", "query_phase", "role"])[
+        "share"
+    ]
+    expected = {  # (reading, phase): role -> mean over the phase's three queries
+        ("response", "response"): dict(B=0.1, demo=0.5, void=0, T=0.9, response=0.2, self=1.3),
+        ("response", "demo"): dict(B=1.8, demo=1.2, void=0, T=0, response=0, self=0),
+        ("every", "response"): dict(B=0.1, demo=0.5, void=0, T=0.4, response=0.2, self=1.8),
+        ("every", "demo"): dict(B=0.8, demo=0.25, void=0, T=0, response=0, self=1.95),
+    }
+    for (reading, phase), by_role in expected.items():
+        for role, total in by_role.items():
+            assert shares[reading, phase, role] == pytest.approx(total / 3, abs=1e-6), (reading, phase, role)
+    # the old count, the own R inside "response", would have been (0.6 + 0.7 + 0.2) / 3
+    assert shares["response", "response", "response"] < 0.5 / 3
+    assert shares.groupby(level=["self_keys", "query_phase"]).sum().to_numpy() == pytest.approx(1.0)
+    assert DEFAULT_SELF == "response" and set(SELF_READINGS) == {"response", "every"}
+
+
+def test_self_queries_by_hand():
+    roles = key_roles(VOID, VOID.encode("B D0 V T R R E PAD"))
+    assert self_queries(roles) == [False] * 4 + [True, True, False, False]
+    assert self_queries(roles, "every") == [True] * 6 + [False, False]
+    with pytest.raises(ValueError, match="self_keys must be one of"):
+        self_queries(roles, "all")
 
 
 def test_one_more_demo_term_is_one_more_demo_token_for_a_one_layer_nope_transformer():
@@ -202,7 +265,9 @@ def test_chapter_6_tables_have_one_row_set_per_network_and_keep_their_invariants
 
     attention = results.attention_table([rope, nope_1, missing], n_sequences=20)
     assert set(attention["seed"]) == {0, 1}  # the untrained network is left out
-    assert attention.groupby(["seed", "layer", "query_phase"])["share"].sum().to_numpy() == pytest.approx(1.0)
+    assert attention.groupby(["self_keys", "seed", "layer", "query_phase"])["share"].sum().to_numpy() == pytest.approx(
+        1.0
+    )
     assert set(attention[attention["seed"] == 0]["layer"]) == {1, 2} and set(
         attention[attention["seed"] == 1]["layer"]
     ) == {1}

@@ -452,18 +452,24 @@ def test_chapter_6_claims_are_scored_by_their_stated_rules():
         ]
     )
 
-    # Fig. 8: shares of the 2-layer RoPE networks; a void-token network's share must not count
-    def share(task, layer, phase, role, value, **kw):
-        return _transformer(task=task, seed=0, layer=layer, query_phase=phase, role=role, share=value, **kw)
+    # Fig. 8: shares of the 2-layer RoPE networks under the default reading of the own token; a
+    # void-token network's share and the other reading's must not count
+    def share(task, layer, phase, role, value, self_keys="response", **kw):
+        return _transformer(
+            task=task, seed=0, layer=layer, query_phase=phase, role=role, share=value, self_keys=self_keys, **kw
+        )
 
     attention = pd.DataFrame(
         [share(t, layer, "response", "response", r) for t, r in (("multi", 0.05), ("same", 0.08)) for layer in (1, 2)]
+        + [share(t, layer, "response", "self", r) for t, r in (("multi", 0.04), ("same", 0.02)) for layer in (1, 2)]
         + [
             share("multi", 1, "demo", "B", 0.4),
             share("same", 1, "demo", "B", 0.45),
             share("multi", 2, "demo", "B", 0.7),
             share("same", 2, "demo", "B", 0.45),
             share("multi", 2, "response", "response", 0.9, void_p=0.2),
+            share("same", 2, "demo", "B", 0.9, self_keys="every"),
+            share("same", 2, "response", "response", 0.9, self_keys="every"),
         ]
     )
     # Fig. 11: void-token networks' full swap per task; the main networks' must not count
@@ -494,7 +500,9 @@ def test_chapter_6_claims_are_scored_by_their_stated_rules():
         "differs: 25.0% of trials miss, all at N = 1",
     )
     ours, verdict = claims["attention"]
-    assert "response queries on earlier R: layer 1 0.05–0.08, layer 2 0.05–0.08" in ours
+    assert (
+        "response queries on earlier R: layer 1 0.05–0.08, layer 2 0.05–0.08 (on their own R: layer 1 0.02–0.04" in ours
+    )
     assert verdict == "response queries: at most 0.10 on earlier R; demo queries mostly (> 0.5) on B in layer 2 (multi)"
     assert claims["void_tokens"] == (
         "multi: full swap 0.99, count 0.10; same: full swap 0.85, count 0.12",

@@ -1,8 +1,9 @@
 """Chapter 6: how a transformer counts by re-reading its context.
 
 * :func:`attention_shares` — Fig. 8 in numbers: the share of each query's attention on ``B``,
-  the demo tokens, void tokens, ``T`` and the response tokens so far, by layer and by the query's
-  phase (demo or response).
+  the demo tokens, void tokens, ``T``, the earlier response tokens and the query's own token
+  (``"self"``, in either of :data:`SELF_READINGS`), by layer and by the query's phase (demo or
+  response).
 * :func:`generate` and :func:`response_shift` — App. A.4's ±1 manipulation measured: greedy
   generation from the prompt ``B <demo> T`` with one more demo (or response) term in the first
   layer's attention sum of every response-phase query (:class:`numvars.models.ExtraTerm`); how
@@ -27,15 +28,29 @@ from numvars.models import CountingModel, ExtraTerm, Patch, generate as greedy
 from numvars.programs import DEMO, RESPONSE, phase_at
 from numvars.tasks import Task
 
-#: what a key position holds, for :func:`attention_shares`
-KEY_ROLES = ("B", "demo", "void", "T", "response")
+#: what a key position holds, for :func:`attention_shares`: its token's role (:func:`key_roles`),
+#: or ``"self"`` — the query's own position, where :data:`SELF_READINGS` splits it off
+KEY_ROLES = ("B", "demo", "void", "T", "response", "self")
+
+#: Fig. 8's two readings of which own positions are ``"self"``. The paper's text names the keys of
+#: a response query "demo tokens", "T" and "earlier R" (and "B" for a demo query): only R is
+#: qualified by position. ``"response"`` (the default, :data:`DEFAULT_SELF`) follows the text: a
+#: query reading a response token has its own key as ``"self"``, so ``"response"`` holds the
+#: strictly earlier responses, and every other own key keeps its token's role (the first response
+#: query's own ``T`` is ``"T"``, a demo query's own token ``"B"``, ``"demo"`` or ``"void"``).
+#: ``"every"``: every query's own key is ``"self"``, every other role strictly other positions
+#: (a query "attends over" what it is not). The share on earlier R is the same under both; ``T``
+#: (response queries) and ``B``, ``demo``, ``void`` (demo queries) differ.
+SELF_READINGS = ("response", "every")
+DEFAULT_SELF = "response"
 
 
 def key_roles(task: Task, ids: Sequence[int]) -> list[str | None]:
-    """The role of every position of a task sequence as an attention key: ``"B"``, ``"demo"``
-    (a counted demo token), ``"void"``, ``"T"``, ``"response"`` (a response-phase token other
-    than ``E``; in the bare framing from the first response on), or ``None`` (``E`` and ``PAD``,
-    which no prediction reads)."""
+    """The role of every position of a task sequence as an attention key, by its token: ``"B"``,
+    ``"demo"`` (a counted demo token), ``"void"``, ``"T"``, ``"response"`` (a response-phase token
+    other than ``E``; in the bare framing from the first response on), or ``None`` (``E`` and
+    ``PAD``, which no prediction reads). Whether a query's own position is ``"self"`` instead
+    depends on the query: :func:`self_queries`."""
     ids = [int(x) for x in ids]
     switch = task.switch_position(ids)
     roles: list[str | None] = []
@@ -51,6 +66,16 @@ def key_roles(task: Task, ids: Sequence[int]) -> list[str | None]:
     return roles
 
 
+def self_queries(roles: Sequence[str | None], self_keys: str = DEFAULT_SELF) -> list[bool]:
+    """For every position as a query, whether its own key counts as ``"self"`` (and not as its
+    token's role, ``roles`` from :func:`key_roles`) under the reading ``self_keys`` of
+    :data:`SELF_READINGS`: ``"response"`` — where the query reads a response token;
+    ``"every"`` — at every position a prediction reads (not ``E``, ``PAD``)."""
+    if self_keys not in SELF_READINGS:
+        raise ValueError(f"self_keys must be one of {SELF_READINGS}, got {self_keys!r}")
+    return [r is not None and (self_keys == "every" or r == "response") for r in roles]
+
+
 def query_phases(task: Task, ids: Sequence[int]) -> list[str | None]:
     """The phase of every position as a query (the program's phase after reading its token):
     ``"demo"`` before the demo phase ends, ``"response"`` from ``T`` (bare framing: the first
@@ -60,33 +85,53 @@ def query_phases(task: Task, ids: Sequence[int]) -> list[str | None]:
 
 
 @torch.no_grad()
-def attention_shares(model: CountingModel, task: Task, tokens: Tensor) -> pd.DataFrame:
+def attention_shares(
+    model: CountingModel, task: Task, tokens: Tensor, self_keys: str | Sequence[str] = SELF_READINGS
+) -> pd.DataFrame:
     """Where the attention of ``model`` (a transformer; every member) goes on ``tokens`` (B, L):
-    for each member, layer and query phase, the mean over that phase's queries (all sequences
-    pooled, each query weighted equally) of the attention mass on keys of each of
-    :data:`KEY_ROLES`. Columns: member, layer (1-based), query_phase, role, share, queries. A
-    query's shares sum to 1 (it attends to itself and what came before)."""
+    for each reading of :data:`SELF_READINGS` in ``self_keys``, member, layer and query phase, the
+    mean over that phase's queries (all sequences pooled, each query weighted equally) of the
+    attention mass on keys of each of :data:`KEY_ROLES` — ``"self"`` the query's own key where the
+    reading splits it off (:func:`self_queries`), every other role the keys of that token role
+    but the split-off own key. Columns: self_keys, member, layer (1-based), query_phase, role,
+    share, queries. A query's shares sum to 1 (it attends to itself and what came before)."""
     if model.config.arch != "transformer":
         raise ValueError(f"attention shares need a transformer, got a {model.config.arch}")
+    readings = [self_keys] if isinstance(self_keys, str) else list(self_keys)
     E = model.n_members
     weights = model(tokens.expand(E, *tokens.shape), return_attention=True).attention  # per layer (E, B, L, L)
     roles = [key_roles(task, row) for row in tokens.tolist()]
     phases = [query_phases(task, row) for row in tokens.tolist()]
-    role_masks = torch.tensor([[[r == role for r in row] for row in roles] for role in KEY_ROLES])  # (R, B, L)
+    token_roles = torch.tensor([[[r == role for r in row] for row in roles] for role in KEY_ROLES])  # (R, B, L)
     rows = []
-    for phase in (DEMO, RESPONSE):
-        queries = torch.tensor([[p == phase for p in row] for row in phases])  # (B, L)
-        n = int(queries.sum())
-        if n == 0:
-            continue
-        for layer, w in enumerate(weights, start=1):
-            mass = torch.einsum("ebqk,rbk->erbq", w, role_masks.to(w.dtype))  # (E, R, B, L): mass per role and query
-            share = mass[:, :, queries].mean(dim=-1)  # (E, R)
-            rows.extend(
-                dict(member=e, layer=layer, query_phase=phase, role=role, share=float(share[e, r]), queries=n)
-                for e in range(E)
-                for r, role in enumerate(KEY_ROLES)
-            )
+    for reading in readings:
+        own = torch.tensor([self_queries(row, reading) for row in roles])  # (B, L): queries whose own key is "self"
+        self_index = KEY_ROLES.index("self")
+        for phase in (DEMO, RESPONSE):
+            queries = torch.tensor([[p == phase for p in row] for row in phases])  # (B, L)
+            n = int(queries.sum())
+            if n == 0:
+                continue
+            for layer, w in enumerate(weights, start=1):
+                masks = token_roles.to(w.dtype)
+                mass = torch.einsum("ebqk,rbk->erbq", w, masks)  # (E, R, B, L): mass per token role and query
+                on_own = w.diagonal(dim1=-2, dim2=-1) * own.to(w.dtype)  # (E, B, L): a query's weight on itself
+                mass = mass - on_own.unsqueeze(1) * masks.unsqueeze(0)  # the own key out of its token's role
+                mass[:, self_index] = on_own  # ... and into "self"
+                share = mass[:, :, queries].mean(dim=-1)  # (E, R)
+                rows.extend(
+                    dict(
+                        self_keys=reading,
+                        member=e,
+                        layer=layer,
+                        query_phase=phase,
+                        role=role,
+                        share=float(share[e, r]),
+                        queries=n,
+                    )
+                    for e in range(E)
+                    for r, role in enumerate(KEY_ROLES)
+                )
     return pd.DataFrame(rows)
 
 

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from numvars.attention import DEFAULT_SELF, KEY_ROLES
 from numvars.tasks import Task
 from numvars.training import describe
 
@@ -32,10 +33,12 @@ def plot_attention_maps(task: Task, ids: Sequence[int], weights: Sequence, title
     return fig
 
 
-def plot_attention_shares(shares: pd.DataFrame) -> plt.Figure:
+def plot_attention_shares(shares: pd.DataFrame, self_keys: str = DEFAULT_SELF) -> plt.Figure:
     """Chapter 6 (Fig. 8 in numbers): the share of a query's attention on each key role, by
     layer (columns) and condition (rows), demo- and response-phase queries side by side; bars
-    are means over networks, whiskers their standard deviation (:func:`numvars.results.attention_table`)."""
+    are means over networks, whiskers their standard deviation (:func:`numvars.results.attention_table`),
+    under the reading ``self_keys`` of the query's own key (:data:`numvars.attention.SELF_READINGS`)."""
+    shares = shares[shares["self_keys"] == self_keys]
     shares = shares.assign(condition=shares.apply(describe, axis=1))
     grid = sns.catplot(
         data=shares,
@@ -48,7 +51,7 @@ def plot_attention_shares(shares: pd.DataFrame) -> plt.Figure:
         errorbar="sd",
         height=2.6,
         aspect=1.5,
-        order=["B", "demo", "void", "T", "response"],
+        order=list(KEY_ROLES),
     )
     grid.set_titles("{row_name} · layer {col_name}")
     grid.set(ylim=(0, 1))

@@ -11,6 +11,7 @@ from typing import Callable, Mapping, NamedTuple
 import pandas as pd
 
 from numvars import paper
+from numvars.attention import DEFAULT_SELF
 from numvars.measures import label
 from numvars.results.comparison import compare_cells
 from numvars.results.contract import read_table
@@ -162,18 +163,20 @@ def _nope_sum(claim, plus_minus: pd.DataFrame) -> tuple[str, str]:
 
 def _attention(claim, attention: pd.DataFrame) -> tuple[str, str]:
     """For the 2-layer RoPE transformers without void tokens that meet the standard, per layer,
-    the response-phase queries' share on earlier responses against
-    :data:`numvars.paper.VERY_LITTLE` and the demo-phase queries' share on B against
-    :data:`numvars.paper.MOSTLY` (means over networks, the range over tasks; the tasks where the
-    share on B is above it)."""
+    the response-phase queries' share on strictly earlier responses against
+    :data:`numvars.paper.VERY_LITTLE` (beside it their share on their own token, apart) and the
+    demo-phase queries' share on B against :data:`numvars.paper.MOSTLY` (means over networks, the
+    range over tasks; the tasks where the share on B is above it), under the default reading of
+    the query's own key (:data:`numvars.attention.DEFAULT_SELF`)."""
     rope = attention[
         attention["standard"]
         & (attention["positional"] == "rope")
         & (attention["void_p"] == 0)
         & (attention["n_layers"] == 2)
+        & (attention["self_keys"] == DEFAULT_SELF)
     ]
     mean = rope.groupby(["query_phase", "role", "layer", "task"])["share"].mean()
-    on_r, on_b = mean.loc["response", "response"], mean.loc["demo", "B"]
+    on_r, on_self, on_b = mean.loc["response", "response"], mean.loc["response", "self"], mean.loc["demo", "B"]
 
     def span(part, layer):  # the range over tasks
         return f"{part.loc[layer].min():.2f}–{part.loc[layer].max():.2f}"
@@ -188,7 +191,9 @@ def _attention(claim, attention: pd.DataFrame) -> tuple[str, str]:
     return (
         "response queries on earlier R: "
         + ", ".join(f"layer {layer} {span(on_r, layer)}" for layer in layers)
-        + "; demo queries on B: "
+        + " (on their own R: "
+        + ", ".join(f"layer {layer} {span(on_self, layer)}" for layer in layers)
+        + "); demo queries on B: "
         + ", ".join(f"layer {layer} {span(on_b, layer)}" for layer in layers),
         (
             "earlier R gets more than 'very little' (> "

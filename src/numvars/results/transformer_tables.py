@@ -47,7 +47,8 @@ def attention_table(
 ) -> pd.DataFrame:
     """Attention shares by layer, query phase and key role (:data:`numvars.attention.KEY_ROLES`)
     of each network at its analysed checkpoint, on ``n_sequences`` seeded sequences of its task
-    with N uniform on 1..max_count (held-out counts included)."""
+    with N uniform on 1..max_count (held-out counts included), under each reading ``self_keys``
+    of the query's own key (:data:`numvars.attention.SELF_READINGS`)."""
     rows = []
     for config, run in _transformers(runs, store):
         task = config.task
