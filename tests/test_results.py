@@ -780,3 +780,19 @@ def test_a_new_claim_is_its_row_and_its_rule_and_an_unscorable_one_is_refused(mo
         score_claim(paper.Claim("orphan", "x", "y", "z"), profile=None)
     with pytest.raises(ValueError, match="unknown claim 'sizes'"):
         paper.claim("sizes")
+
+
+def test_chapter6_tables_measure_one_network_per_table_key():
+    """The paper profile trains cause networks (a transformer with dropout in its layers, ...)
+    whose table key columns are those of the network they vary: chapter 6's forward-only tables
+    leave them out, so every network key is one network and none of the book's is missing."""
+    from numvars.grids import profile
+    from numvars.results.writing import chapter6_networks
+
+    paper_profile = profile("paper")
+    networks = chapter6_networks(paper_profile)
+    keys = [tuple(config_columns(c).values()) for c in networks]
+    assert len(keys) == len(set(keys))
+    every = [c for c in paper_profile.train_configs() if c.arch == "transformer"]
+    assert {tuple(config_columns(c).values()) for c in every} == set(keys)
+    assert len(every) > len(networks)  # the cause networks exist and are left out

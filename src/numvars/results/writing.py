@@ -40,6 +40,13 @@ def _pair_counts(profile: Profile) -> tuple[int, int, int]:
     return next((c.n_pairs for c in profile.das_configs()), PAPER_PAIRS)
 
 
+def chapter6_networks(profile: Profile) -> list:
+    """The transformers chapter 6's forward-only tables measure: every one the profile trains but
+    the cause networks (a training rule changed, ``causes.csv``), which have the same table key
+    columns as the network they vary and would be a second row under one key."""
+    return [c for c in profile.train_configs() if c.arch == "transformer" and not c.rule_changes()]
+
+
 def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
     """Write a profile's tables (:data:`TABLES`) from the store into ``out``, and the weights of
     its trained networks into ``out/networks`` (:mod:`numvars.shipped`); returns the paths
@@ -64,7 +71,7 @@ def write_tables(profile: Profile, store: Store, out: Path) -> list[Path]:
         else pd.DataFrame()
     )
     tables["cause_networks.csv"] = cause_runs_table(profile, store)
-    transformers = [c for c in profile.train_configs() if c.arch == "transformer"]
+    transformers = chapter6_networks(profile)
     tables.update(
         {  # chapter 6
             "attention.csv": attention_table(transformers, store).round(4),
