@@ -185,9 +185,7 @@ nv.plots.plot_attention_shares(paper_attention[paper_attention["task"].str.start
 plt.show()
 
 # %% [markdown]
-# and as a table, every condition (mean over networks; default reading). An empty cell is a
-# share not measured: the networks of those conditions are not shipped, and their earlier
-# table did not hold the own token apart (reproduction notes):
+# and as a table, every condition (mean over networks; default reading):
 
 # %%
 attention_summary = paper_attention[paper_attention["self_keys"] == nv.attention.DEFAULT_SELF].pivot_table(
