@@ -224,3 +224,32 @@ def test_members_that_stop_leave_the_stack_and_the_others_go_on_exactly_as_alone
         [untrained[0], trained, untrained[1]], (0, 1, 2), dict(max_epochs=12, patience=3, batch_size=64, seed=4)
     )
     assert len(together[1].history) > max(len(together[0].history), len(together[2].history))
+
+
+def test_a_fits_constants_are_those_of_the_pairs_asked_for():
+    """A packed 2-layer transformer keeps its last layer's attention over the unswapped keys per
+    scored prediction (``run_frozen(..., for_losses=True)``); a batch of pairs in any order, and
+    after members leave the stack, gets the losses and gradients it would compute itself."""
+    from numvars.das.runs import intervened_losses
+
+    config = ModelConfig("transformer", vocab_size=len(TASK.vocab), kernel="packed")
+    model = build_model(config, seeds=(0, 1, 2)).double().eval().requires_grad_(False)
+    pairs = make_pairs(get_program("up_down", TASK), "count", 40, seed=4)
+    kept, plain = run_frozen(model, pairs, for_losses=True), run_frozen(model, pairs)
+    assert plain.constants is None and kept.constants.shape[:2] == (3, int(kept.starts[-1]))
+    assert kept.starts[-1] > len(pairs)  # several scored predictions per pair: the ragged layout is exercised
+    rows = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(1))[:17]
+    for members, runs_kept, runs_plain in [
+        ((0, 1, 2), kept, plain),
+        ((2, 0), kept.select([2, 0]), plain.select([2, 0])),
+    ]:
+        stack = model.select(members).double().eval().requires_grad_(False)
+        losses, grads = [], []
+        for runs in (runs_kept, runs_plain):
+            alignment = LearnedRotation(20, 8, seed=tuple(range(len(members)))).double()
+            loss = intervened_losses(stack, runs, rows, alignment)
+            loss.sum().backward()
+            losses.append(loss)
+            grads.append(next(alignment.parameters()).grad)
+        assert torch.allclose(losses[0], losses[1], rtol=0, atol=1e-12)
+        assert torch.allclose(grads[0], grads[1], rtol=0, atol=1e-12)
