@@ -27,7 +27,7 @@ curves' pairs (``numvars.grids.CURVE_PAIRS``). Prints seconds per fit of each an
 ``--kernels``: today's code against the packed kernel, side by side: the complete fits of the
 grid's stack of the six Multi-Object seeds of ``--arch`` (GRU, LSTM or transformer, d = 20, the paper's
 10 000 / 1 000 / 1 000 pairs), once with the networks as trained (``kernel="stepped"``, the
-default) and once with the same weights under ``kernel="packed"`` (the steps after the swap by
+default) and once with the same weights run by the packed kernel (``DasConfig(kernel="packed")``: the steps after the swap by
 :func:`numvars.recurrence.run_packed`, the loss scored where the states are:
 :meth:`~numvars.models.CountingModel.rerun_losses`; a 2-layer transformer's attention over the
 unswapped keys computed once per fit, :meth:`~numvars.models.CountingModel.rerun_constants`),
@@ -131,13 +131,9 @@ def kernel_fits(configs, store, repeats: int) -> None:
     with the stepped kernel and with the packed one on the same weights, ``repeats`` times each."""
     from dataclasses import replace
 
-    from numvars.jobs import RUN_KIND, jobs_for, measure_stack
+    from numvars.jobs import jobs_for, measure_stack
 
-    packed = []
-    for config in configs:  # the same weights under the packed kernel: a copy of each run in the store
-        run = replace(config.run, kernel="packed")
-        store.save(RUN_KIND, run, store.load(RUN_KIND, config.run))
-        packed.append(replace(config, run=run))
+    packed = [replace(config, kernel="packed") for config in configs]  # the same weights, run by the packed kernel
     seconds, results = {"stepped": [], "packed": []}, {}
     for _ in range(repeats):
         for kernel, measurements in (("stepped", configs), ("packed", packed)):

@@ -321,3 +321,23 @@ def test_every_cause_is_measured_on_every_seed_of_the_cells_it_targets_beside_th
 def test_an_unknown_demo_continuation_is_refused_with_the_allowed_ones():
     with pytest.raises(ValueError, match=r"demo_continuation 'theirs'.*\['paper', 'authors'\]"):
         DasConfig(TrainConfig(), demo_continuation="theirs")
+
+
+def test_a_measurement_may_run_its_network_by_the_packed_kernel(quick_gru):
+    """``DasConfig(kernel="packed")``: the same weights run by the packed kernel — its own store
+    key (the default keeps every key), the network's function to rounding, and the same fit: the
+    quick GRU's count measured both ways agrees."""
+    settings = dict(n_pairs=(2000, 300, 300), max_epochs=10, patience=10)
+    stepped, packed = DasConfig(quick_gru, **settings), DasConfig(quick_gru, kernel="packed", **settings)
+    assert config_hash(replace(stepped, kernel="stepped")) == config_hash(stepped) != config_hash(packed)
+    networks = [jobs.load_network(c) for c in (stepped, packed)]
+    assert [n.config.kernel for n in networks] == ["stepped", "packed"]
+    for a, b in zip(networks[0].state_dict().values(), networks[1].state_dict().values()):
+        assert torch.equal(a, b)
+    x = Task("single").pad(Task("single").sample(8, 0)).unsqueeze(0)
+    assert torch.allclose(networks[0](x).logits, networks[1](x).logits, atol=1e-5)
+    results = [measure(c) for c in (stepped, packed)]
+    assert abs(results[0].test_iia - results[1].test_iia) <= 0.01
+    assert len(results[0].history) == len(results[1].history)
+    with pytest.raises(ValueError, match=r"unknown kernel 'fused'; allowed: \['stepped', 'packed'\]"):
+        DasConfig(quick_gru, kernel="fused")

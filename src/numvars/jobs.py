@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import ClassVar, Sequence, Union
 
 from numvars.das import (
@@ -29,9 +29,9 @@ from numvars.das import (
     make_pairs,
 )
 from numvars.measures import order_of
-from numvars.models import CountingModel, build_model
+from numvars.models import KERNELS, CountingModel, build_model, with_kernel
 from numvars.programs import DEMO_CONTINUATIONS, get_program
-from numvars.store import Store
+from numvars.store import OMIT_IF_DEFAULT, Store
 from numvars.tasks import POSITION_RULES, Task
 from numvars.training import (
     CHECKPOINTS,
@@ -95,6 +95,9 @@ class DasConfig:
     checkpoint: str | int = "analysed"  # numvars.training.CHECKPOINTS, or a saved epoch
     positions: str = "paper_index"  # numvars.tasks.POSITION_RULES
     score_at_t: bool = True
+    # how the measurement runs the network (numvars.models.KERNELS), whatever kernel trained it:
+    # "packed" computes the same function, rounded differently, faster (README, "Performance")
+    kernel: str = field(default="stepped", metadata={OMIT_IF_DEFAULT: True})
 
     def __post_init__(self):
         if self.method not in ALIGNMENTS:
@@ -118,6 +121,8 @@ class DasConfig:
             )
         if self.positions not in POSITION_RULES:
             raise ValueError(f"unknown position rule {self.positions!r}; allowed: {list(POSITION_RULES)}")
+        if self.kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {self.kernel!r}; allowed: {list(KERNELS)}")
 
     @property
     def at_epoch(self) -> bool:
@@ -204,16 +209,16 @@ def pair_set(spec: PairSpec, split: str) -> PairSet:
 
 
 def load_network(config: DasConfig, store: Store | None = None, run: RunResult | None = None) -> CountingModel:
-    """The measured network: trained (from the store — or ``run``, if already loaded — at
-    ``config.checkpoint``) or at its initial weights."""
+    """The measured network, run by ``config.kernel``: trained (from the store — or ``run``, if
+    already loaded — at ``config.checkpoint``) or at its initial weights."""
     if not config.trained:
-        return build_model(config.run.model_config, seeds=(config.run.seed,)).eval()
+        return with_kernel(build_model(config.run.model_config, seeds=(config.run.seed,)).eval(), config.kernel)
     run = run or load_run(config.run, store)
     if run is None:
         raise LookupError(f"the network {config.run} is not trained yet: run `python -m numvars train` first")
     if not run.reached:
         raise LookupError(f"the network {config.run} never reached the criterion (dropped); it has no DAS result")
-    return run.network_at(config.checkpoint)
+    return with_kernel(run.network_at(config.checkpoint), config.kernel)
 
 
 def measure(config: DasConfig, store: Store | None = None) -> DasResult:
@@ -302,6 +307,7 @@ class DasJob:
         rules = first.run.rule_changes()  # named by describe(first.run)
         changes = "".join(f" {name}={value}" for name, value in first.protocol_changes().items() if name not in rules)
         changes += "" if first.trained else " untrained"
+        changes += "" if first.kernel == "stepped" else f" ({first.kernel} kernel)"
         if first.at_epoch:
             epochs = sorted({c.checkpoint for c in self.configs})
             changes = f" at epoch {epochs[0]}" if len(epochs) == 1 else f" at {len(epochs)} saved epochs"

@@ -28,12 +28,12 @@ The package: :mod:`~numvars.models.config` (settings, output, interventions),
 stacked layers and the sequence-shifting helpers),
 :mod:`~numvars.models.losses` (the losses of training and of a DAS fit),
 :mod:`~numvars.models.recurrent` (GRU, LSTM), :mod:`~numvars.models.transformer`,
-:mod:`~numvars.models.build` (:func:`build_model`, :func:`generate`); every name is re-exported here.
+:mod:`~numvars.models.build` (:func:`build_model`, :func:`with_kernel`, :func:`generate`); every name is re-exported here.
 """
 
 from __future__ import annotations
 
-from numvars.models.build import MODELS, build_model, generate, keep_adam_state
+from numvars.models.build import MODELS, build_model, generate, keep_adam_state, with_kernel
 from numvars.models.config import (
     ARCHITECTURES,
     BUCKET_ROWS,
@@ -81,4 +81,5 @@ __all__ = [
     "build_model",
     "generate",
     "keep_adam_state",
+    "with_kernel",
 ]

@@ -1,9 +1,11 @@
-"""Building a model from its config (:func:`build_model`), greedy generation (:func:`generate`)
-and keeping Adam's state when members are regrouped (:func:`keep_adam_state`).
+"""Building a model from its config (:func:`build_model`) or another kernel's model
+(:func:`with_kernel`), greedy generation (:func:`generate`) and keeping Adam's state when
+members are regrouped (:func:`keep_adam_state`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Iterable, Sequence
 
 import torch
@@ -20,6 +22,18 @@ MODELS = {"gru": GRU, "lstm": LSTM, "transformer": Transformer}
 def build_model(config: ModelConfig, seeds: Sequence[int] = (0,)) -> CountingModel:
     """A model of ``config`` with one member per seed."""
     return MODELS[config.arch](config, seeds)
+
+
+def with_kernel(model: CountingModel, kernel: str) -> CountingModel:
+    """``model`` run by ``kernel`` (:data:`~numvars.models.config.KERNELS`): the same weights, dropout
+    streams and mode, so the same function rounded differently; ``model`` itself if it already
+    runs by ``kernel``."""
+    if model.config.kernel == kernel:
+        return model
+    other = build_model(replace(model.config, kernel=kernel), model.seeds)  # checks the kernel
+    other.load_state_dict(model.state_dict())
+    other.dropout_generators = model.dropout_generators
+    return other.train(model.training)
 
 
 @torch.no_grad()
