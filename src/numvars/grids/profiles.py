@@ -23,6 +23,7 @@ from numvars.grids.settings import (
     CONTROL_SEEDS,
     CURVE_SIZES,
     DAS_EPOCHS,
+    DAS_KERNEL,
     DAS_PAIRS,
     DAS_PATIENCE,
     GRU_SIZES,
@@ -148,9 +149,12 @@ def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
 
 
 def das_settings(profile: str) -> dict:
-    """What a profile sets in every :class:`~numvars.jobs.DasConfig`: pairs and epoch budget."""
+    """What a profile sets in every :class:`~numvars.jobs.DasConfig`: pairs, epoch budget and the
+    kernel the measured networks run by."""
     check_profile(profile)
-    return dict(n_pairs=DAS_PAIRS[profile], max_epochs=DAS_EPOCHS[profile], patience=DAS_PATIENCE)
+    return dict(
+        n_pairs=DAS_PAIRS[profile], max_epochs=DAS_EPOCHS[profile], patience=DAS_PATIENCE, kernel=DAS_KERNEL[profile]
+    )
 
 
 def das_grid(profile: str) -> dict[str, list[DasConfig]]:
