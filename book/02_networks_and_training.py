@@ -214,7 +214,7 @@ plt.show()
 #
 # The main grid's tables (`results/paper/`) come from the protocol chapter 4 §4.7 chose: every
 # network trained for a budget of 600 epochs and analysed at its last checkpoint that meets the
-# criterion (reproduction notes 31–32); so do the size sweeps of chapter 5 (GRUs and LSTMs of
+# criterion (reproduction notes 32–33); so do the size sweeps of chapter 5 (GRUs and LSTMs of
 # several sizes on Multi-Object) and chapter 6's transformer variants (void tokens, no positional
 # encoding, the task without `B` and `T`). First, every network: when did it first meet the
 # criterion, and how many meet the paper's stricter standard for an analysed network — all 15

@@ -337,7 +337,7 @@ nv.results.fit_budget(paper_table, max_epochs=nv.grids.DAS_EPOCHS["paper"])
 # The book's first protocol analysed every network at the first epoch that met the training
 # criterion, swapped the states after a demo, void or response token, and capped DAS at 100
 # epochs. Where the paper's text or the authors' code says otherwise, the default now follows
-# them, and the first reading stays as a named variant (reproduction notes 2, 11, 18, 31–34):
+# them, and the first reading stays as a named variant (reproduction notes 2, 11, 18, 32–35):
 #
 # | point | default now | why | variants measured |
 # |---|---|---|---|

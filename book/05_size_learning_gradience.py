@@ -230,7 +230,7 @@ check.round(3)
 # - **Fewer pairs read lower.** In the quick profile's live check the curves' smaller pair set
 #   reads lower than the size sweep's on the same networks (the last table); at paper
 #   scale the curves use the full pair set, because a first run on 2 000 training pairs read
-#   lower than 10 000 by more than two hundredths on average (reproduction note 39).
+#   lower than 10 000 by more than two hundredths on average (reproduction note 40).
 
 # %% [markdown]
 # ## 5.3 Graded symbols (Fig. 4)
@@ -241,7 +241,7 @@ check.round(3)
 # (`numvars.analysis.pair_facts`: `t_count`, `u_count`) — or the N of the two sequences
 # (`target_n`, `source_n`). The intervention swaps the variable, and the paper's gradience is a
 # property of that variable's values, so the book reads it the first way by default and shows
-# the second after it (reproduction note 43).
+# the second after it (reproduction note 44).
 #
 # For every test pair of the size sweep's count measurement, IIA by the two values, and by
 # their difference, pooled within each network and then averaged over seeds — live first:

@@ -72,7 +72,7 @@ book = nv.setup(PROFILE)
 # | `bare_transformer` | 1 | none | Multi-Object without `B` and `T` | Fig. 10, App. A.4: the paper's simplified task |
 #
 # The simplified task drops `B` and `T`: the first `R` ends the demo and is itself the first of
-# the N responses, given to the network as `T` is (`D2 D0 R R E`, N = 2; reproduction note 44
+# the N responses, given to the network as `T` is (`D2 D0 R R E`, N = 2; reproduction note 45
 # says why it is Multi-Object). The programs read it the same way, so its counterfactuals are
 # the full task's:
 
@@ -300,7 +300,7 @@ for (task, n_layers), part in paper_plus_minus.groupby(["task", "n_layers"]):
 # on the bare task it would mean taking back the given first `R`, which no continuation can
 # do. So App. A.4's "100 %" holds wherever the ±1 reading asks for something the network could
 # have learned; the scorecard counts the N = 1 trials as misses all the same (reproduction
-# note 49).
+# note 50).
 #
 # In the **2-layer NoPE transformers** the reading stops holding in every trial: misses occur
 # at every N, for both terms, and almost all of them are a shift of 0 — the extra term changed

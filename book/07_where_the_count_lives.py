@@ -248,7 +248,7 @@ subspace_cells.round(3)
 # $$h_v = A^{-1}\big(M (A h_s + b) + (1 - M)(A h_o + b) - b\big) = A^{-1}\big(M A h_s + (1 - M) A h_o\big),$$
 #
 # so **the offset $b$ cancels** and there is nothing to learn in it. For $A$ the book uses
-# (`nv.das.LinearAlignment`, reproduction note 52)
+# (`nv.das.LinearAlignment`, reproduction note 53)
 #
 # $$A = W_0 \, L \, U,$$
 #
@@ -345,7 +345,7 @@ alignment_cells.pivot_table(index=["arch", "d", "task"], columns=["trained", "me
 # ## 7.4 How many dimensions the count takes (beyond the paper)
 #
 # DAS swaps half the state ($k = S/2$: 10 of a GRU's 20, 20 of an LSTM's 40 — reproduction
-# note 53). How few coordinates would do? Live, the quick GRUs at a few $k$ (the default $k = 10$
+# note 54). How few coordinates would do? Live, the quick GRUs at a few $k$ (the default $k = 10$
 # is the measurement of chapter 4; $k = S$ swaps the whole state):
 
 # %%
@@ -372,7 +372,7 @@ plt.show()
 # %% [markdown]
 # The smallest $k$ whose IIA reaches 95 % of a reference, in both readings of the issue's
 # "k = d/2": at the default $k = S/2$ (`half`, `smallest_k`; the book's default, reproduction
-# note 53) and at $k = d/2$ (`half_d`, `smallest_k_d`) — the same for a GRU, 10 instead of 20
+# note 54) and at $k = d/2$ (`half_d`, `smallest_k_d`) — the same for a GRU, 10 instead of 20
 # coordinates for an LSTM:
 
 # %%

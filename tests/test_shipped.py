@@ -182,3 +182,26 @@ def test_shipped_networks_that_are_not_the_measured_ones_are_listed(tmp_path):
     listed = shipped_differences(quick, results=tmp_path)
     assert listed[["arch", "seed"]].to_dict("records") == [dict(arch="lstm", seed=1)]
     assert int(listed["criterion_epoch"].iloc[0]) == int(listed["shipped_criterion_epoch"].iloc[0]) + 5
+
+
+def test_table_changes_match_rows_by_key_and_separate_rounding_from_a_moved_stop():
+    """Two versions of a DAS table: rows are matched on their key columns (whatever their order),
+    a fit that stopped at the same epoch changes by rounding alone, one whose stop moved by more;
+    a table whose keys name two rows is refused."""
+    import pandas as pd
+
+    from numvars.verify import table_changes
+
+    before = pd.DataFrame(
+        dict(arch=["gru", "gru", "lstm"], seed=[0, 1, 0], positional=[float("nan")] * 3, test_iia=[0.80, 0.50, 0.90])
+    ).assign(epochs=[40, 60, 30])
+    after = before.iloc[::-1].assign(test_iia=[0.90, 0.42, 0.8001], epochs=[30, 75, 40])  # reversed rows
+    changes = table_changes(before, after).set_index("column")
+    assert list(changes.index) == ["test_iia", "epochs"]  # seed and the empty positional name rows
+    iia = changes.loc["test_iia"]
+    assert (iia["rows"], iia["changed"], iia["same_epochs"]) == (3, 2, 2)
+    assert iia["largest"] == pytest.approx(0.08) and iia["at"] == "gru, 1, nan"
+    assert iia["largest_same_epochs"] == pytest.approx(1e-4)  # gru seed 0: rounding alone
+    assert changes.loc["epochs", "largest"] == 15
+    with pytest.raises(ValueError, match="do not name one row each"):
+        table_changes(before, pd.concat([after, after]))

@@ -7,6 +7,9 @@ better of Up-Up's two counts per network, as the figures report it). The network
 a fresh store (nothing is reused), and each network's test IIA is set beside the committed
 ``results/<profile>/das.csv``. On two cores a cell of the paper profile takes a few minutes
 (six networks fitted as one stack).
+
+:func:`table_changes` compares two versions of a whole table row by row (e.g. the committed tables
+before and after their measurements ran by another kernel: ``benchmarks/kernel_tables.py``).
 """
 
 from __future__ import annotations
@@ -275,3 +278,56 @@ def _cell_iia(das: pd.DataFrame, cell: Cell) -> pd.Series:
         (networks["arch"] == cell.arch) & (networks["task"] == cell.task) & (networks["measure"] == cell.measure)
     ]
     return networks.set_index("seed")["test_iia"]
+
+
+#: numeric columns of the tables that name a row rather than measure it
+NUMERIC_KEYS = frozenset({"void_p", "d", "n_layers", "seed", "k", "state_size", "epoch", "networks", "paper"})
+
+
+def key_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of a results table that name a row: every non-numeric one, the booleans (but
+    a cell's ``within_*`` verdicts), :data:`NUMERIC_KEYS` and any column with no value at all
+    (e.g. ``positional`` in a table of recurrent networks)."""
+    return [
+        c
+        for c in table.columns
+        if c in NUMERIC_KEYS
+        or table[c].isna().all()
+        or (table[c].dtype == bool and not c.startswith("within"))
+        or not pd.api.types.is_numeric_dtype(table[c])
+    ]
+
+
+def table_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """How a table moved between two versions, one row per measured (numeric, non-key) column:
+    ``rows`` matched on :func:`key_columns`, ``changed`` (any difference), ``largest`` and
+    ``median`` absolute change and ``at``, the key of the largest. A DAS table (an ``epochs``
+    column) also gets ``same_epochs``, the rows whose fit stopped at the same epoch in both, and
+    ``largest_same_epochs``, the largest change among them: there the difference is rounding
+    alone, elsewhere a rounding tipped one epoch's validation IIA and so the stopping epoch.
+
+    Raises ValueError if the key columns do not name one row each."""
+    keys = [c for c in key_columns(after) if c in before.columns]
+    if before.duplicated(keys).any() or after.duplicated(keys).any():
+        raise ValueError(f"the key columns {keys} do not name one row each")
+    merged = before.merge(after, on=keys, suffixes=("_before", "_after"))
+    has_epochs = "epochs" in before.columns and "epochs" in after.columns
+    same_epochs = merged["epochs_before"] == merged["epochs_after"] if has_epochs else None
+    rows = []
+    for column in after.columns:
+        if column in keys or column not in before.columns or not pd.api.types.is_numeric_dtype(after[column]):
+            continue
+        difference = (merged[f"{column}_after"] - merged[f"{column}_before"]).abs()
+        largest = difference.idxmax() if difference.notna().any() else None
+        row = dict(
+            column=column,
+            rows=len(merged),
+            changed=int((difference > 0).sum()),
+            largest=difference.max(),
+            median=difference.median(),
+            at="" if largest is None else ", ".join(str(merged.loc[largest, k]) for k in keys),
+        )
+        if same_epochs is not None:
+            row.update(same_epochs=int(same_epochs.sum()), largest_same_epochs=difference[same_epochs].max())
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -106,7 +106,7 @@ def pair_check(checkpoints: pd.DataFrame, sizes: pd.DataFrame) -> pd.DataFrame:
     return both.assign(difference=both["test_iia_fewer_pairs"] - both["test_iia_all_pairs"])
 
 
-#: Fig. 4's two readings of "count" (reproduction note 43): the swapped variable's values — the
+#: Fig. 4's two readings of "count" (reproduction note 44): the swapped variable's values — the
 #: target's count after ``t`` and the source's after ``u`` (the default) — or the N of the two
 #: sequences; reading -> the :func:`~numvars.analysis.pair_facts` columns (target, source)
 GRADIENCE_READINGS = {"count": ("t_count", "u_count"), "n": ("target_n", "source_n")}
