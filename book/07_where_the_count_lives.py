@@ -322,8 +322,8 @@ alignment_cells.pivot_table(index=["arch", "d", "task"], columns=["trained", "me
 # **Findings** (the figure and tables above). Where the rotation is strong (Multi-Object
 # LSTMs) the linear map adds nothing. Where it is weak it adds a lot: more of the count on the
 # GRUs of every size, and on Same-Object — where the rotation finds the count in about a third
-# (GRU) to a half (LSTM) of the pairs — most of it. The controls say how much of that the extra
-# freedom could buy by itself:
+# (GRU) to three fifths (LSTM) of the pairs — most of what is left. The controls say how much
+# of that the extra freedom could buy by itself:
 #
 # - fitted on **untrained** networks the linear map stays near zero, like the rotation; where
 #   it finds a few pairs at all, it gets there by stretching some directions by orders of
