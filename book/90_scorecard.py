@@ -40,8 +40,13 @@ book = nv.setup(PROFILE)
 das = book.paper_table("das.csv")
 runs = book.paper_table("runs.csv")
 
-CHAPTERS = {"02_networks_and_training": "ch. 2", "04_number_variables": "ch. 4", "05_size_learning_gradience": "ch. 5",
-            "06_transformers": "ch. 6", "07_where_the_count_lives": "ch. 7"}
+CHAPTERS = {
+    "02_networks_and_training": "ch. 2",
+    "04_number_variables": "ch. 4",
+    "05_size_learning_gradience": "ch. 5",
+    "06_transformers": "ch. 6",
+    "07_where_the_count_lives": "ch. 7",
+}
 
 
 def where(chapter, issue=None) -> str:
@@ -49,7 +54,9 @@ def where(chapter, issue=None) -> str:
     return f"[{CHAPTERS[chapter]}]({chapter}.html)" if chapter else f"issue {issue}" if issue else ""
 
 
-print(f"paper values read off plots: ±{nv.paper.READ_ERROR:.2f}; a cell is within when |ours − paper| ≤ {nv.paper.TOLERANCE:.2f}")
+print(
+    f"paper values read off plots: ±{nv.paper.READ_ERROR:.2f}; a cell is within when |ours − paper| ≤ {nv.paper.TOLERANCE:.2f}"
+)
 
 
 # %% [markdown]
@@ -85,9 +92,11 @@ def reason(arch: str, task: str, measure: str) -> str:
 
 compared = nv.results.compare_cells(das)
 cells = nv.results.scorecard_cells(das)
-cells["reason"] = [reason(a, t, m) if v == "differs" else "" for a, t, m, v in
-                   zip(compared["arch"], compared["task"], compared["measure"], compared["verdict"])]
-Markdown(cells.to_markdown(index=False))
+cells["reason"] = [
+    reason(a, t, m) if v == "differs" else ""
+    for a, t, m, v in zip(compared["arch"], compared["task"], compared["measure"], compared["verdict"])
+]
+Markdown(cells.to_markdown(index=False, disable_numparse=True))  # the cells as formatted: +0.13, 0.40
 
 # %%
 counts = cells["verdict"].value_counts()
@@ -105,8 +114,10 @@ print(", ".join(f"{verdict}: {n} cells" for verdict, n in counts.items()))
 by_protocol = nv.results.protocol_columns(das)
 for name in nv.protocols.PROTOCOLS:
     measured = by_protocol[name].notna()
-    print(f"{name}: {int(by_protocol[f'{name} within'].sum())} of {int(measured.sum())} cells measured within ±0.05 "
-          f"(of {len(by_protocol)} cells)")
+    print(
+        f"{name}: {int(by_protocol[f'{name} within'].sum())} of {int(measured.sum())} cells measured within ±0.05 "
+        f"(of {len(by_protocol)} cells)"
+    )
 by_protocol.set_index(["arch", "task", "measure"]).round(2)
 
 # %% [markdown]

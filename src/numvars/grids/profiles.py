@@ -152,9 +152,7 @@ def das_settings(profile: str) -> dict:
     """What a profile sets in every :class:`~numvars.jobs.DasConfig`: pairs, epoch budget and the
     kernel the measured networks run by."""
     check_profile(profile)
-    return dict(
-        n_pairs=DAS_PAIRS[profile], max_epochs=DAS_EPOCHS[profile], patience=DAS_PATIENCE, kernel=DAS_KERNEL[profile]
-    )
+    return dict(n_pairs=DAS_PAIRS[profile], max_epochs=DAS_EPOCHS[profile], patience=DAS_PATIENCE, kernel=DAS_KERNEL)
 
 
 def das_grid(profile: str) -> dict[str, list[DasConfig]]:

@@ -40,7 +40,7 @@ DAS_PATIENCE = 20
 #: how a measurement runs its network (numvars.models.KERNELS), whatever kernel trained it: the
 #: packed kernel is the stepped one's function rounded differently, and a DAS fit's resumed runs
 #: take 1.1-1.3x (GRU, LSTM) and 3.3x (transformer) less time by it (README, Performance)
-DAS_KERNEL = {"quick": "packed", "paper": "packed"}
+DAS_KERNEL = "packed"
 CONTROL_SEEDS = (0, 1)  # networks measured untrained (the control for DAS's freedom)
 #: chapter 7's k sweep (how many dimensions the count takes): the rotation and the linear map
 K_SWEEP_METHODS = ("learned", "linear")

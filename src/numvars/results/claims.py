@@ -48,7 +48,9 @@ def scorecard_cells(das: pd.DataFrame) -> pd.DataFrame:
             ],
             "chance": cells["chance"].map(_fmt),
             "paper": cells["paper"].map(_fmt),
-            "difference": [f"{d:+.2f}" if pd.notna(d) else "—" for d in cells["difference"]],
+            "difference": [
+                f"{round(d, 2) + 0.0:+.2f}" if pd.notna(d) else "—" for d in cells["difference"]
+            ],  # no "-0.00"
             "verdict": cells["verdict"],
         }
     )
