@@ -21,6 +21,35 @@ def test_results_refuses_an_untrained_profile(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_results_writes_one_das_table_only_when_its_measurements_are_stored(tmp_path, capsys, monkeypatch):
+    """``results --table NAME`` refuses while a measurement the table is built from is missing,
+    then rewrites that table alone (the one a full ``results`` writes) and leaves every other file."""
+    import numvars.cli as cli
+    from numvars.cli import reproduce
+    from numvars.results import write_tables
+    from numvars.store import Store
+
+    tiny = tiny_profile()
+    monkeypatch.setattr(cli, "get_profile", lambda name: tiny)
+    store, out = tmp_path / "store", tmp_path / "out"
+    args = ["results", "--store", str(store), "--out", str(out), "--table", "das.csv"]
+    assert main(args) == 2
+    assert "measurements of main, untrained are not in the store" in capsys.readouterr().err
+    assert not out.exists()
+
+    reproduce(tiny, Store(store), out)
+    full = pd.read_csv(out / "das.csv")
+    (out / "das.csv").write_text("stale\n")
+    (out / "runs.csv").write_text("left alone\n")
+    shipped = {p: p.stat().st_mtime_ns for p in (out / "networks").iterdir()}
+    assert main(args) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "das.csv"), full)
+    assert (out / "runs.csv").read_text() == "left alone\n"
+    assert {p: p.stat().st_mtime_ns for p in (out / "networks").iterdir()} == shipped
+    with pytest.raises(ValueError, match="unknown table 'das'; allowed: runs.csv"):
+        write_tables(tiny, Store(store), out, ["das"])
+
+
 def test_unknown_profile_and_experiment_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--profile", "huge"])

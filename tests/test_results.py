@@ -167,6 +167,17 @@ def test_a_missing_table_says_how_to_make_it():
         read_table("nowhere", "das.csv")
 
 
+def test_every_table_of_the_contract_has_a_builder_and_every_das_table_its_sources():
+    from numvars.grids import profile
+    from numvars.results import TABLE_SOURCES, TABLES, table_builders
+
+    paper = profile("paper")
+    builders = table_builders(paper, store=None)  # nothing is built until called
+    assert sorted(builders) == sorted(name for name in TABLES if name != "summary.json")
+    assert set(TABLE_SOURCES) <= set(builders)
+    assert {name for sources in TABLE_SOURCES.values() for name in sources} <= set(paper.das)
+
+
 def test_the_protocol_table_compares_each_variant_with_the_default_on_the_same_networks():
     def measured(seed, variable, test, protocol="default", standard=True, val=0.5, val_100=0.4, method="learned"):
         return {

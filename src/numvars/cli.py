@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numvars
 from numvars.grids import PROFILES, Profile, profile as get_profile
-from numvars.jobs import RUN_KIND
+from numvars.jobs import DAS_KIND, RUN_KIND
 from numvars.measures import MEASURES
-from numvars.results import RESULTS_DIR, write_tables
+from numvars.results import RESULTS_DIR, TABLE_SOURCES, write_tables
 from numvars.runner import (
     Interrupted,
     WorkersLost,
@@ -80,7 +80,7 @@ def _main(argv: list[str] | None) -> int:
                 profile.train_configs(args.experiment)
             except ValueError as error:
                 parser.error(str(error))
-            return results_stage(profile, store, out, args.experiment)
+            return results_stage(profile, store, out, args.experiment, args.table)
         else:
             experiments = args.experiment or None
             try:
@@ -148,9 +148,28 @@ def reproduce(profile: Profile, store: Store, out: Path, workers: int = 1, sched
     return manifest
 
 
-def results_stage(profile: Profile, store: Store, out: Path, experiments: list[str] | None = None) -> int:
+def results_stage(
+    profile: Profile, store: Store, out: Path, experiments: list[str] | None = None, tables: list[str] | None = None
+) -> int:
     """Write the tables of what the store holds; refuse while networks of ``experiments``
-    (default: all) are not trained."""
+    (default: all) are not trained. ``tables``: only these tables
+    (:data:`~numvars.results.writing.TABLE_SOURCES`), refused while a measurement they are
+    built from is not in the store."""
+    if tables:
+        sources = sorted({name for table in tables for name in TABLE_SOURCES[table] if name in profile.das})
+        unmeasured = [c for c in profile.das_configs(sources) if not store.exists(DAS_KIND, c)]
+        if unmeasured:
+            print(
+                f"{len(unmeasured)} measurements of {', '.join(sources)} are not in the store {store.root}: run "
+                f"`python -m numvars das --profile {profile.name}"
+                + "".join(f" --experiment {name}" for name in sources)
+                + "` first",
+                file=sys.stderr,
+            )
+            return 2
+        written = write_tables(profile, store, out, tables)
+        print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
+        return 0
     missing = [c for c in profile.train_configs(experiments) if not store.exists(RUN_KIND, c)]
     if missing:
         print(
@@ -244,6 +263,14 @@ def _parser() -> argparse.ArgumentParser:
                 action="append",
                 default=None,
                 help="only this experiment of the profile (repeatable; results: the experiments whose networks must be trained)",
+            )
+        if name == "results":
+            p.add_argument(
+                "--table",
+                action="append",
+                default=None,
+                choices=list(TABLE_SOURCES),
+                help="only this table, after its measurements were made again (repeatable; no networks written)",
             )
         if name not in ("train", "verify"):
             p.add_argument("--out", type=Path, default=None, help="folder for the tables (default: results/<profile>)")

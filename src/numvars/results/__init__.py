@@ -11,7 +11,7 @@ One module per idea; every name is re-exported here, so ``numvars.results.X`` wo
 * :mod:`~numvars.results.transformer_tables` — attention, ±1 shift, layer swaps (chapter 6);
 * :mod:`~numvars.results.count_location` — geometry, state points, alignment functions, k sweep (chapter 7);
 * :mod:`~numvars.results.claims` — the scorecard's and the chapters' claim verdicts;
-* :mod:`~numvars.results.writing` — :func:`write_tables`, the ``results`` stage.
+* :mod:`~numvars.results.writing` — :func:`write_tables` (:func:`table_builders`: every table by name), the ``results`` stage.
 
 A table that runs networks (forward passes, no fitting) says so in its docstring. The paper's
 values come from :mod:`numvars.paper` only; dependencies point down this list, never up.
@@ -97,7 +97,7 @@ from numvars.results.transformer_tables import (
     uniform_sequences,
     variant_summary,
 )
-from numvars.results.writing import FIGURE_EXPERIMENTS, write_tables
+from numvars.results.writing import FIGURE_EXPERIMENTS, TABLE_SOURCES, table_builders, write_tables
 
 __all__ = [
     "RESULTS_DIR",
@@ -172,5 +172,7 @@ __all__ = [
     "score_claim",
     "claims_table",
     "FIGURE_EXPERIMENTS",
+    "TABLE_SOURCES",
+    "table_builders",
     "write_tables",
 ]
