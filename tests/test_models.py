@@ -275,6 +275,43 @@ def test_packed_losses_and_trial_scores_are_the_stepped_ones(config):
     assert 0 < int(correct["stepped"].sum()) < correct["stepped"].numel()  # the check can fail both ways
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig("gru", vocab_size=8),
+        ModelConfig("lstm", vocab_size=8),
+        ModelConfig("lstm", vocab_size=8, lstm_units="half"),
+    ],
+    ids=lambda c: f"{c.arch}-{c.lstm_units}",
+)
+def test_packed_free_running_losses_are_the_stepped_ones(config):
+    """Free-running training's loss and its weight gradients (dropout on: the same masks) by the
+    packed kernel — teacher-forced rows, and only the rows whose fed-back input departs stepped
+    on — are the stepped kernel's to rounding in float64: rows that depart at their first
+    fed-back input, later or never (rows without a fed-back position; an untrained network
+    guesses 1 in 8 right), empty rows included. Feeding back the true token instead, or another
+    position's dropout mask, would differ by far more."""
+    from dataclasses import replace
+
+    x = _ragged_batch()
+    fed = (torch.rand(x.shape, generator=torch.Generator().manual_seed(5)) < 0.6) & (x != 0)
+    fed[:, :, 0] = False  # nothing precedes the first input
+    fed[:, :10] = False  # ten rows with nothing fed back: teacher forcing
+    losses, grads = {}, {}
+    for kernel in ("stepped", "packed"):
+        model = build_model(replace(config, kernel=kernel, dropout=0.5), seeds=(0, 1, 2)).double().train()
+        losses[kernel] = model.next_token_losses(x, fed[:, :, :-1])
+        losses[kernel].sum().backward()
+        grads[kernel] = {name: p.grad for name, p in model.named_parameters()}
+    assert torch.allclose(losses["packed"], losses["stepped"], rtol=0, atol=1e-12)
+    for name, grad in grads["stepped"].items():
+        assert torch.allclose(grads["packed"][name], grad, rtol=0, atol=1e-10), name
+    teacher = build_model(replace(config, dropout=0.5), seeds=(0, 1, 2)).double().train().next_token_losses(x)
+    assert (
+        teacher - losses["stepped"]
+    ).abs().min() > 1e-6  # the fed-back inputs changed every member's loss (rounding: 1e-15)
+
+
 @pytest.mark.parametrize("config", ARCHS, ids=lambda c: f"{c.arch}-{c.positional}-{c.n_layers}")
 def test_a_packed_rerun_is_the_stepped_one_and_so_is_its_gradient(config):
     """DAS's resumed run (:meth:`rerun_from`) under the packed kernel — GRU/LSTM: the steps after

@@ -89,7 +89,9 @@ PAPER_TEXT = Protocol(
 
 AUTHORS_CODE = Protocol(
     "authors_code",
-    training=dict(lr=5e-4, lr_decay=0.25, max_epochs=1_500),
+    # kernel: not a rule but how its networks (all new) are computed — the packed kernel, the stepped
+    # kernel's function rounded differently, free-running training included (numvars.models.free_running)
+    training=dict(lr=5e-4, lr_decay=0.25, max_epochs=1_500, kernel="packed"),
     per_arch={
         "gru": dict(response_inputs="free"),
         "lstm": dict(lstm_units="half", response_inputs="free"),

@@ -120,15 +120,25 @@ class CountingModel(nn.Module):
             logits.append(out.new_zeros(B, L, out.shape[-1]).masked_scatter(mask.unsqueeze(-1), out))
         return torch.stack(logits)
 
-    def head_member(self, e: int, hidden: Tensor) -> Tensor:
+    def head_member(self, e: int, hidden: Tensor, keep: Tensor | None = None) -> Tensor:
         """Member ``e``'s output head on rows ``hidden`` (n, d) -> logits (n, V); each row's
-        logits do not depend on the other rows."""
+        logits do not depend on the other rows. Dropout (training mode) keeps the units ``keep``
+        (n, 4d) bool marks, by default a mask drawn now (:meth:`head_masks`)."""
         x = F.gelu(torch.addmm(self.head_b1[e], hidden, self.head_w1[e]))  # (n, 4d)
-        p = self.config.dropout
-        if self.training and p > 0:
-            keep = torch.rand(x.shape, generator=self.dropout_generators[e]) >= p
-            x = x * keep * (1 / (1 - p))
+        if keep is None:
+            keep = self.head_masks(e, len(hidden))
+        if keep is not None:
+            x = x * keep * (1 / (1 - self.config.dropout))
         return torch.addmm(self.head_b2[e], x, self.head_w2[e])
+
+    def head_masks(self, e: int, n: int) -> Tensor | None:
+        """Member ``e``'s next dropout masks for ``n`` rows of the head, (n, 4d) bool (True: kept),
+        drawn from its own generator; ``None`` when the head drops nothing (eval mode, rate 0).
+        One draw of n rows is the draws of its consecutive blocks of rows one after another."""
+        p = self.config.dropout
+        if not self.training or p == 0:
+            return None
+        return torch.rand((n, self.head_w1.shape[-1]), generator=self.dropout_generators[e]) >= p
 
     def head_stacked(self, hidden: Tensor) -> Tensor:
         """Every member's output head at once on its rows ``hidden`` (E, n, d) -> logits
@@ -153,8 +163,14 @@ class CountingModel(nn.Module):
         The packed kernel (:meth:`_hidden_at`) runs the head only at the inputs' real positions,
         member by member with :meth:`head_member` — the stepped kernel's dropout masks and loss
         terms in the same order: the same function, rounded differently — and never lays the
-        logits out as (E, B, L, V)."""
+        logits out as (E, B, L, V). Free-running (GRU/LSTM): the packed kernel steps on only the
+        rows whose fed-back input departs from the true token (:mod:`numvars.models.free_running`)."""
         inputs, targets = tokens[:, :, :-1], tokens[:, :, 1:]
+        if feed_back is not None:
+            self._check_feed_back(inputs, feed_back, None)
+            losses = self._free_running_losses(inputs, targets, feed_back)
+            if losses is not None:
+                return losses
         real = inputs != PAD_ID
         hidden = self._hidden_at(inputs, real) if feed_back is None else None
         if hidden is None:
@@ -245,23 +261,31 @@ class CountingModel(nn.Module):
                 )
             extra_term.check(tokens.shape[1], tokens.shape[2], self.config.vocab_size)
         if feed_back is not None:
-            if self.config.arch == "transformer" or patch is not None:
-                raise ValueError(
-                    "free-running inputs (feed_back) are for an unpatched GRU or LSTM; "
-                    f"this is a {self.config.arch}{' with a patch' if patch is not None else ''}"
-                )
             feed_back = feed_back.unsqueeze(0) if squeeze else feed_back
-            if feed_back.shape != tokens.shape or feed_back.dtype != torch.bool or bool(feed_back[..., 0].any()):
-                raise ValueError(
-                    f"feed_back must be a bool mask of the tokens' shape {tuple(tokens.shape)}, False at "
-                    f"position 0 (nothing precedes it); got {feed_back.dtype} {tuple(feed_back.shape)}"
-                )
+            self._check_feed_back(tokens, feed_back, patch)
             logits, states, attention = (*self._run_free(tokens, feed_back), None)
         else:
             logits, states, attention = self._run(tokens, patch, return_attention, extra_term)
         if squeeze:
             return Output(logits[0], states[0], None if attention is None else [a[0] for a in attention])
         return Output(logits, states, attention)
+
+    def _check_feed_back(self, tokens: Tensor, feed_back: Tensor, patch: Patch | None) -> None:
+        if self.config.arch == "transformer" or patch is not None:
+            raise ValueError(
+                "free-running inputs (feed_back) are for an unpatched GRU or LSTM; "
+                f"this is a {self.config.arch}{' with a patch' if patch is not None else ''}"
+            )
+        if feed_back.shape != tokens.shape or feed_back.dtype != torch.bool or bool(feed_back[..., 0].any()):
+            raise ValueError(
+                f"feed_back must be a bool mask of the tokens' shape {tuple(tokens.shape)}, False at "
+                f"position 0 (nothing precedes it); got {feed_back.dtype} {tuple(feed_back.shape)}"
+            )
+
+    def _free_running_losses(self, inputs: Tensor, targets: Tensor, feed_back: Tensor) -> Tensor | None:
+        """With the ``"packed"`` kernel: :meth:`next_token_losses` of free-running inputs
+        (:mod:`numvars.models.free_running`). ``None``: this kernel runs :meth:`forward` instead."""
+        return None
 
     def _run(self, tokens: Tensor, patch: Patch | None, return_attention: bool, extra_term: ExtraTerm | None):
         raise NotImplementedError

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from numvars.models.config import PAD_ID
 from numvars.models.core import CountingModel
+from numvars.models.free_running import free_running_losses
 from numvars.models.stacked import sequence_lengths, shift_left, stacked_linear
 from numvars.recurrence import pack, packed_index, run_packed, unpack
 
@@ -73,6 +74,9 @@ class _Recurrent(CountingModel):
             states.append(state)
             logits.append(self.head(state[..., : self.config.units].unsqueeze(2), real[:, :, t : t + 1]).squeeze(2))
         return torch.stack(logits, dim=2), torch.stack(states, dim=2)
+
+    def _free_running_losses(self, inputs: Tensor, targets: Tensor, feed_back: Tensor) -> Tensor | None:
+        return free_running_losses(self, inputs, targets, feed_back) if self.config.kernel == "packed" else None
 
     def _run_packed(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """The ``"packed"`` kernel: logits (E, B, L, V) and states (E, B, L, S) of unpatched
