@@ -253,6 +253,18 @@ summary = nv.results.behaviour_summary(main, by=["arch", "task"])
 summary["paper (Fig. 6)"] = nv.paper.claim("behaviour").paper
 summary
 
+# %% [markdown]
+# "≈ 0 by N ≈ 25–30" names a window, not one N for every network (the paper's own curves do not
+# all reach 0 at its start). The scorecard reads it as the paper writes it: each condition's own
+# curve must be ≈ 0 by the window's end, N = 30, the last N tested (reproduction note 65). Per
+# condition, its mean accuracy there, the verdict, and the N from which its curve stays ≈ 0
+# (within the tolerance; empty where it is not ≈ 0 at N = 30):
+
+# %%
+fig_6 = nv.results.behaviour_cells(main)
+fig_6[fig_6["range"] == f"N = {nv.paper.FIG_6_SCORED_AT}"].set_index(["arch", "task"])[
+    ["ours", "paper", "verdict", "zero_from"]].round(2)
+
 # %%
 in_range = main.assign(range=main["N"].map(lambda n: nv.Task("multi").count_range(n)))
 lowest = in_range[in_range["range"] != "extrapolation"].groupby(["range", "arch", "task"])["accuracy"].mean()
@@ -269,7 +281,7 @@ for name in ("trained", "held-out"):
 # analysed network (the table above; chapter 4 §4.7 drops them). Beyond 20 the reproduction
 # agrees only in part. The cell below lists every condition that departs from the paper's
 # description by more than 0.1 — held-out accuracy below 0.9, or accuracy still above 0.1 at
-# N = 26–30 (every network at its analysed checkpoint):
+# N = 30, the end of the paper's window (every network at its analysed checkpoint):
 
 # %%
 variant_experiments = ["void_transformer", "nope_transformer", "bare_transformer"]
@@ -279,10 +291,11 @@ nv.results.departures(pd.concat([main, sizes[sizes["d"] != 20], transformer_vari
 
 # %% [markdown]
 # Two findings differ from the paper. **Extrapolation**: GRUs and the RoPE transformers
-# trained without void tokens collapse past 20, as the paper reports; but LSTMs on Multi- and
-# Single-Object, the void-token transformers on the same two tasks and — furthest, every
-# trial to 30 — the NoPE transformers (not in the paper's Fig. 6; chapter 6 says why) still
-# solve a share of trials at N = 26–30. **Same-Object transformers**
+# trained without void tokens collapse past 20 and are at 0 by N = 30, as the paper reports
+# (the table of each condition's curve above); but the Multi-Object LSTMs of every size, the
+# Same-Object LSTMs, the void-token transformers on Multi- and Single-Object and — furthest,
+# almost every trial to 30 — the NoPE transformers (not in the paper's Fig. 6; chapter 6 says
+# why) still solve a share of trials at N = 30 (the departures table). **Same-Object transformers**
 # reach the criterion but some seeds fail on the held-out counts even after 600 epochs — they
 # interpolate worse than the paper's Fig. 6 suggests. Both are
 # behavioural facts about these trained networks, kept as they are; chapter 4 asks what they
@@ -457,6 +470,6 @@ nv.check.ex_2_4(failures)
 #   every 5 epochs). Stacked ensembles train all seeds of a condition at once on a CPU.
 # * At their analysed checkpoint the main grid's networks are at 1.000 accuracy on the trained
 #   counts and, except some Same-Object transformers, on the held-out ones (§2.4's tables).
-#   GRUs and RoPE transformers fail beyond 20 as in the paper's Fig. 6; LSTMs, void-token and
-#   NoPE transformers still solve a share of trials at N = 26–30, which Fig. 6 does not show
-#   (the departures table).
+#   GRUs and RoPE transformers fail beyond 20 and are at 0 by N = 30, as in the paper's Fig. 6;
+#   some LSTMs, the void-token and the NoPE transformers still solve a share of trials at
+#   N = 30, the end of the paper's "≈ 0 by N ≈ 25–30" (the departures table).

@@ -130,9 +130,9 @@ nv.results.behaviour_summary(variant_accuracy, by=["condition"])
 
 # %% [markdown]
 # **Findings** (the two tables above). Every network that reaches the criterion is right on
-# the trained and the held-out counts. Two void-token Same-Object networks never reach the
-# criterion in 600 epochs (dropped, as the paper drops seeds; it dropped more of these: the
-# "paper dropped" column), and those that do take longest. Beyond 20 the conditions part ways: the NoPE
+# the trained and the held-out counts. Some void-token Same-Object networks never reach the
+# criterion in 600 epochs (the "reached" column; dropped, as the paper drops seeds; it dropped
+# more of these: the "paper dropped" column), and those that do take longest. Beyond 20 the conditions part ways: the NoPE
 # networks — 1 or 2 layers, full or bare task — go on counting to 30, the void-token RoPE
 # networks fade, Same-Object first. Without positions nothing in a NoPE network marks "more
 # than 20": a sum over tokens is the same computation at any N, which is what §6.3's ±1 sum

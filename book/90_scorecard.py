@@ -85,16 +85,18 @@ CH4 = "04_number_variables.html"
 REASONS = nv.results.cell_reasons(book.paper_table("causes.csv"))
 
 
-def reason(arch: str, task: str, measure: str) -> str:
-    found = REASONS.get((arch, task, measure), "not explained: no cause of §4.8 was measured on this cell")
+def reason(arch: str, task: str, figure: str, measure: str) -> str:
+    found = REASONS.get((arch, task, figure, measure), "not explained: no cause of §4.8 was measured on this cell")
     return f"{found} ([ch. 4, §4.8]({CH4}))"
 
 
 compared = nv.results.compare_cells(das)
 cells = nv.results.scorecard_cells(das)
 cells["reason"] = [
-    reason(a, t, m) if v == "differs" else ""
-    for a, t, m, v in zip(compared["arch"], compared["task"], compared["measure"], compared["verdict"])
+    reason(a, t, f, m) if v == "differs" else ""
+    for a, t, f, m, v in zip(
+        compared["arch"], compared["task"], compared["figure"], compared["measure"], compared["verdict"]
+    )
 ]
 Markdown(cells.to_markdown(index=False, disable_numparse=True))  # the cells as formatted: +0.13, 0.40
 
@@ -115,7 +117,8 @@ by_protocol = nv.results.protocol_columns(das)
 for name in nv.protocols.PROTOCOLS:
     measured = by_protocol[name].notna()
     print(
-        f"{name}: {int(by_protocol[f'{name} within'].sum())} of {int(measured.sum())} cells measured within ±0.05 "
+        f"{name}: {int(by_protocol[f'{name} within'].sum())} of {int(measured.sum())} cells measured within "
+        f"±{nv.paper.TOLERANCE:.2f} "
         f"(of {len(by_protocol)} cells)"
     )
 by_protocol.set_index(["arch", "task", "measure"]).round(2)

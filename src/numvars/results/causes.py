@@ -167,7 +167,9 @@ def causes_table(table: pd.DataFrame) -> pd.DataFrame:
 def cause_summary(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> pd.DataFrame:
     """Chapter 4 §4.8. Per cause (:func:`causes_table`): the cells it was measured on, how many it
     moves by more than ``threshold``, how many it brings closer to the paper's value, and how many
-    are within the tolerance before and after."""
+    are within the tolerance before and after. A row with no measurement after (the full swap
+    has no validation IIA: nothing is fitted) is no cell of the cause's."""
+    causes = causes.dropna(subset=["after"])
     closer = (causes["after"] - causes["paper"]).abs() < (causes["before"] - causes["paper"]).abs()
     return (
         causes.assign(moved=causes["change"].abs() > threshold, closer=closer)
@@ -183,23 +185,25 @@ def cause_summary(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> p
     )
 
 
-def cell_reasons(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> dict[tuple[str, str, str], str]:
+def cell_reasons(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> dict[tuple[str, str, str, str], str]:
     """The scorecard's reasons, from measured rows only (issue 23): per Fig. 2/7 cell (arch, task,
-    measure) of ``causes`` (:func:`causes_table`), the causes that move it towards the paper's
-    value by more than ``threshold``, with the cell before and after (``"evidenced: …"``); a cell
-    no cause moves so says ``"not explained: tried …"`` with every cause measured on it. A cell
-    no cause was measured on has no entry."""
-    causes = causes.dropna(subset=["paper"])
-    toward = ((causes["before"] - causes["paper"]).abs() - (causes["after"] - causes["paper"]).abs()) > threshold
+    figure, measure) of ``causes`` (:func:`causes_table`), the causes that move it towards that
+    figure's value by more than ``threshold`` (each cell against its own figure: the paper's
+    LSTM Same-Object count is one value in Fig. 2 and another in Fig. 7), with the cell before
+    and after (``"evidenced: …"``); a cell no cause moves so says ``"not explained: tried …"``
+    with every cause measured on it. A cell no cause was measured on has no entry."""
+    measured = causes.dropna(subset=["after"]).drop(columns="paper")
+    cells = measured.merge(paper.iia_cells(), on=["arch", "task", "measure"], how="inner")
+    toward = ((cells["before"] - cells["paper"]).abs() - (cells["after"] - cells["paper"]).abs()) > threshold
     reasons = {}
-    for (arch, task, measure), cell in causes.assign(toward=toward).groupby(["arch", "task", "measure"], sort=False):
+    for key, cell in cells.assign(toward=toward).groupby(["arch", "task", "figure", "measure"], sort=False):
         moving = cell[cell["toward"]]
         if len(moving):
-            reasons[arch, task, measure] = "evidenced: " + "; ".join(
+            reasons[key] = "evidenced: " + "; ".join(
                 f"{row.cause} moves it {row.before:.2f} → {row.after:.2f}" for row in moving.itertuples()
             )
         else:
-            reasons[arch, task, measure] = "not explained: tried " + ", ".join(
+            reasons[key] = "not explained: tried " + ", ".join(
                 f"{row.cause} ({row.after - row.before:+.2f})" for row in cell.itertuples()
             )
     return reasons

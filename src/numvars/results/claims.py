@@ -92,11 +92,18 @@ def _figure_cells(claim, das: pd.DataFrame) -> tuple[str, str]:
 
 
 def _behaviour(claim, accuracy: pd.DataFrame) -> tuple[str, str]:
-    """Fig. 6: accuracy on the trained and held-out counts and from N = 25 on, per main-grid
+    """Fig. 6: accuracy on the trained and held-out counts and at the end of the paper's "≈0 by
+    N≈25–30" (each condition on its own curve, with the N from which it is ≈0), per main-grid
     condition, against :data:`numvars.paper.FIG_6` (:func:`behaviour_cells`)."""
     behaviour = behaviour_cells(accuracy)
     labels = behaviour["arch"] + " " + behaviour["task"] + " " + behaviour["range"]
-    ours = "; ".join(f"{r.arch} {r.task}: {r.range} {_fmt(r.ours)}" for r in behaviour.itertuples())
+
+    def zero(row) -> str:
+        if row.paper != paper.FIG_6["collapsed"]:
+            return ""
+        return f" (≈0 from N = {row.zero_from})" if not pd.isna(row.zero_from) else " (not ≈0)"
+
+    ours = "; ".join(f"{r.arch} {r.task}: {r.range} {_fmt(r.ours)}{zero(r)}" for r in behaviour.itertuples())
     return ours, _claim_verdict(labels, behaviour["verdict"], claim)
 
 

@@ -122,24 +122,44 @@ def behaviour_summary(accuracy: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame
     return pd.concat(frames, axis=1)
 
 
+def zero_from(accuracy: pd.DataFrame) -> int | None:
+    """Where a curve of Fig. 6 reaches ≈0 (issue 23): the first N past the training range from
+    which the mean accuracy of ``accuracy`` (columns ``N``, ``accuracy``; every row one network's
+    accuracy at one N) stays within :data:`numvars.paper.TOLERANCE` of
+    ``FIG_6["collapsed"]`` through the last N measured; None when it is not ≈0 at the last N."""
+    curve = accuracy.groupby("N")["accuracy"].mean().sort_index()
+    curve = curve[curve.index > TRAINED_MAX_COUNT]
+    near_zero = (curve - paper.FIG_6["collapsed"]).abs() <= paper.TOLERANCE + 1e-9
+    if curve.empty or not near_zero.iloc[-1]:
+        return None
+    above = near_zero[~near_zero]
+    return int(curve.index[0] if above.empty else curve.index[curve.index > above.index[-1]][0])
+
+
 def departures(accuracy: pd.DataFrame, held_out_floor: float = 0.9, extrapolation_ceiling: float = 0.1) -> pd.DataFrame:
     """Conditions that depart from the paper's Fig. 6 (chapter 2, §2.4): held-out accuracy below
-    ``held_out_floor`` or accuracy at N 26–30 above ``extrapolation_ceiling`` (means over seeds)."""
+    ``held_out_floor``, or accuracy above ``extrapolation_ceiling`` at the end of the paper's "≈0
+    by N≈25–30" (:data:`numvars.paper.FIG_6_SCORED_AT`, reproduction note 65); means over seeds."""
     accuracy = accuracy.assign(condition=accuracy.apply(describe, axis=1))
-    ranges = list(_COUNT_RANGES.items())
+    at_end = accuracy[accuracy["N"] == paper.FIG_6_SCORED_AT]
     table = pd.DataFrame(
         {
-            label: _per_seed_in_range(accuracy, keep, ["condition"]).groupby("condition").mean()
-            for label, keep in (ranges[1], ranges[3])
+            "held-out N": _per_seed_in_range(accuracy, _COUNT_RANGES["held-out N"], ["condition"])
+            .groupby("condition")
+            .mean(),
+            f"N = {paper.FIG_6_SCORED_AT}": at_end.groupby("condition")["accuracy"].mean(),
         }
     )
-    held_out, far = table.columns
-    return table[(table[held_out] < held_out_floor) | (table[far] > extrapolation_ceiling)].round(2)
+    held_out, end = table.columns
+    return table[(table[held_out] < held_out_floor) | (table[end] > extrapolation_ceiling)].round(2)
 
 
 def behaviour_cells(accuracy: pd.DataFrame) -> pd.DataFrame:
     """Fig. 6 cell by cell for the main grid: per arch × task, the mean accuracy on trained and
-    held-out counts and at N ≥ 25, beside the paper's description (:data:`numvars.paper.FIG_6`)."""
+    held-out counts and at the end of the paper's "≈0 by N≈25–30" window
+    (:data:`numvars.paper.FIG_6_SCORED_AT`: each condition scored on its own curve, reproduction
+    note 65), beside the paper's description (:data:`numvars.paper.FIG_6`); ``zero_from`` (on the
+    last row of a condition) is where its curve reaches ≈0 (:func:`zero_from`)."""
     main = accuracy[accuracy["experiment"] == "main"]
     rows = []
     for (arch, task), group in main.groupby(["arch", "task"], sort=False):
@@ -147,11 +167,7 @@ def behaviour_cells(accuracy: pd.DataFrame) -> pd.DataFrame:
         for label, mask, value in (
             ("trained N", kinds == "trained", paper.FIG_6["trained"]),
             ("held-out N", kinds == "held-out", paper.FIG_6["held-out"]),
-            (
-                f"N {paper.FIG_6['collapsed_from']}–{EVAL_MAX_COUNT}",
-                group["N"] >= paper.FIG_6["collapsed_from"],
-                paper.FIG_6["collapsed"],
-            ),
+            (f"N = {paper.FIG_6_SCORED_AT}", group["N"] == paper.FIG_6_SCORED_AT, paper.FIG_6["collapsed"]),
         ):
             ours = group.loc[mask, "accuracy"].mean()
             rows.append(
@@ -163,9 +179,12 @@ def behaviour_cells(accuracy: pd.DataFrame) -> pd.DataFrame:
                     paper=value,
                     difference=ours - value,
                     verdict=paper.verdict(ours, value),
+                    zero_from=zero_from(group) if value == paper.FIG_6["collapsed"] else None,
                 )
             )
-    return pd.DataFrame(rows)
+    cells = pd.DataFrame(rows)
+    cells["zero_from"] = cells["zero_from"].astype("Int64")
+    return cells
 
 
 def standard_table(runs: pd.DataFrame) -> pd.DataFrame:
