@@ -363,6 +363,30 @@ def test_a_packed_rerun_is_the_stepped_one_and_so_is_its_gradient(config):
     assert (results["stepped"][1] != 0).any(-1).all()  # the gradient reaches every swapped-in state
 
 
+@pytest.mark.parametrize("config", ARCHS, ids=lambda c: f"{c.arch}-{c.positional}-{c.n_layers}")
+def test_a_one_member_rerun_loss_takes_one_members_states(config):
+    """A stack that is one network (a condition where one seed met the standard) is fitted with
+    (B, S) swapped states and the unpatched states (B, L, S) of its frozen run: the packed
+    kernel's loss is then the stepped one's, as for a stack of several."""
+    from dataclasses import replace
+
+    x = tokens(n=6, seed=3)
+    lengths = (x != TASK.pad_id).sum(1)
+    steps = lengths // 2
+    width = int((lengths - steps).max())  # the most predictions after a swap
+    new_states = torch.randn(len(x), config.state_size, dtype=torch.double, generator=torch.Generator().manual_seed(1))
+    targets = torch.randint(0, 8, (len(x), width), generator=torch.Generator().manual_seed(2))
+    scored = torch.zeros(len(x), width, dtype=torch.bool)
+    scored[:, :2] = True
+    losses = {}
+    for kernel in ("stepped", "packed"):
+        model = build_model(replace(config, kernel=kernel), seeds=(0,)).double().eval()
+        states = model.intervenable_states(x.unsqueeze(0))[0]  # (B, L, S), as a one-member frozen run keeps them
+        losses[kernel] = model.rerun_losses(x, steps, new_states, targets, scored, states)
+    assert losses["packed"].shape == (1,)
+    assert torch.allclose(losses["packed"], losses["stepped"], rtol=0, atol=1e-12)
+
+
 def test_packed_kernel_is_a_setting_with_its_own_store_key():
     from numvars.store import config_hash
     from numvars.training import TrainConfig

@@ -378,8 +378,11 @@ class CountingModel(nn.Module):
         scores them where they are (:func:`~numvars.models.losses.mean_cross_entropy`), never laying the logits out as
         (E, B, W, V): the same losses, rounded differently. ``constants``: what
         :meth:`rerun_constants` gave for these sequences and ``scored`` (computed here if not given)."""
-        batched = new_states if new_states.dim() == 3 else new_states.unsqueeze(0)
-        read = self._rerun_read(tokens, steps, batched, states, scored, constants)
+        one = new_states.dim() == 2  # a one-member model's (B, S), its states (B, L, S)
+        batched = new_states.unsqueeze(0) if one else new_states
+        read = self._rerun_read(
+            tokens, steps, batched, states.unsqueeze(0) if one and states is not None else states, scored, constants
+        )
         if read is None:
             return scored_losses(self.rerun_from(tokens, steps, new_states, states, needed=scored), targets, scored)
         hidden, rows, offsets = read
