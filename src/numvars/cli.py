@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numvars
 from numvars.grids import PROFILES, Profile, profile as get_profile
-from numvars.jobs import DAS_KIND, RUN_KIND
+from numvars.jobs import DAS_KIND, RUN_KIND, load_run
 from numvars.measures import MEASURES
 from numvars.results import RESULTS_DIR, TABLE_SOURCES, write_tables
 from numvars.runner import (
@@ -157,7 +157,9 @@ def results_stage(
     built from is not in the store."""
     if tables:
         sources = sorted({name for table in tables for name in TABLE_SOURCES[table] if name in profile.das})
-        unmeasured = [c for c in profile.das_configs(sources) if not store.exists(DAS_KIND, c)]
+        unmeasured = [
+            c for c in profile.das_configs(sources) if not store.exists(DAS_KIND, c) and not _dropped(c, store)
+        ]
         if unmeasured:
             print(
                 f"{len(unmeasured)} measurements of {', '.join(sources)} are not in the store {store.root}: run "
@@ -181,6 +183,12 @@ def results_stage(
     written = write_tables(profile, store, out)
     print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
     return 0
+
+
+def _dropped(measurement, store: Store) -> bool:
+    """Whether a measurement is never made: its network was trained and never reached the criterion."""
+    run = load_run(measurement.run, store) if measurement.trained else None
+    return run is not None and not run.reached
 
 
 def code_version() -> str:
