@@ -23,13 +23,23 @@ def test_results_refuses_an_untrained_profile(tmp_path, capsys):
 
 def test_results_writes_one_das_table_only_when_its_measurements_are_stored(tmp_path, capsys, monkeypatch):
     """``results --table NAME`` refuses while a measurement the table is built from is missing,
-    then rewrites that table alone (the one a full ``results`` writes) and leaves every other file."""
+    then rewrites that table alone (the one a full ``results`` writes) and leaves every other file;
+    the measurements of a network that never reached the criterion are never made, and not
+    waited for."""
+    from dataclasses import replace
+
     import numvars.cli as cli
     from numvars.cli import reproduce
+    from numvars.grids import Profile, figs_2_and_7
     from numvars.results import write_tables
     from numvars.store import Store
 
     tiny = tiny_profile()
+    dropped = replace(tiny.training["main"][0], seed=7, criterion=2.0)  # never reaches it
+    measured = figs_2_and_7(dropped, n_pairs=(64, 32, 32), max_epochs=3, patience=3)
+    tiny = Profile(
+        "tiny", {"main": [*tiny.training["main"], dropped]}, {**tiny.das, "main": [*tiny.das["main"], *measured]}
+    )
     monkeypatch.setattr(cli, "get_profile", lambda name: tiny)
     store, out = tmp_path / "store", tmp_path / "out"
     args = ["results", "--store", str(store), "--out", str(out), "--table", "das.csv"]

@@ -154,7 +154,8 @@ def results_stage(
     """Write the tables of what the store holds; refuse while networks of ``experiments``
     (default: all) are not trained. ``tables``: only these tables
     (:data:`~numvars.results.writing.TABLE_SOURCES`), refused while a measurement they are
-    built from is not in the store."""
+    built from is not in the store (one of a network that never reached the criterion is never
+    made)."""
     if tables:
         sources = sorted({name for table in tables for name in TABLE_SOURCES[table] if name in profile.das})
         unmeasured = [
