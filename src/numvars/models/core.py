@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from numvars.models.config import PAD_ID, ExtraTerm, ModelConfig, Output, Patch
+from numvars.models.inputs import check_feed_back, check_inputs
 from numvars.models.losses import mean_cross_entropy, member_losses, scored_losses
 from numvars.models.stacked import stacked_linear
 
@@ -167,7 +168,7 @@ class CountingModel(nn.Module):
         rows whose fed-back input departs from the true token (:mod:`numvars.models.free_running`)."""
         inputs, targets = tokens[:, :, :-1], tokens[:, :, 1:]
         if feed_back is not None:
-            self._check_feed_back(inputs, feed_back, None)
+            check_feed_back(self.config, inputs, feed_back, None)
             losses = self._free_running_losses(inputs, targets, feed_back)
             if losses is not None:
                 return losses
@@ -232,55 +233,16 @@ class CountingModel(nn.Module):
             if self.n_members != 1:
                 raise ValueError(f"an ensemble of {self.n_members} members needs tokens of shape (E, B, L)")
             tokens = tokens.unsqueeze(0)
-        if tokens.dim() != 3 or tokens.shape[0] != self.n_members:
-            raise ValueError(f"tokens must have shape ({self.n_members}, B, L), got {tuple(tokens.shape)}")
-        if tokens.min() < 0 or tokens.max() >= self.config.vocab_size:
-            raise ValueError(
-                f"token id {int(tokens.max())} is outside the model's vocabulary 0..{self.config.vocab_size - 1}: "
-                "a model and a task that do not match?"
-            )
-        if patch is not None:
-            patch.check(self.n_members, tokens.shape[1], tokens.shape[2], self.config.state_size)
-            if patch.layer is not None and (
-                self.config.arch != "transformer" or not 0 <= patch.layer <= self.config.n_layers
-            ):
-                raise ValueError(
-                    f"a patch at layer {patch.layer} needs a transformer with at least that many layers "
-                    f"(0: the embedding); this model is a {self.config.n_layers}-layer {self.config.arch}"
-                    if self.config.arch == "transformer"
-                    else f"a patch at a layer needs a transformer; a {self.config.arch} has one state (layer=None)"
-                )
-        if return_attention and self.config.arch != "transformer":
-            raise ValueError("attention weights exist only for the transformer")
-        if extra_term is not None:
-            if self.config.arch != "transformer" or self.config.positional != "none":
-                raise ValueError(
-                    "an extra attention term (App. A.4) needs a transformer without positional encoding "
-                    f"(positional='none'); this model is a {self.config.arch} "
-                    f"{'' if self.config.arch != 'transformer' else 'with ' + self.config.positional}".rstrip()
-                )
-            extra_term.check(tokens.shape[1], tokens.shape[2], self.config.vocab_size)
+        check_inputs(self.config, self.n_members, tokens, patch, return_attention, extra_term)
         if feed_back is not None:
             feed_back = feed_back.unsqueeze(0) if squeeze else feed_back
-            self._check_feed_back(tokens, feed_back, patch)
+            check_feed_back(self.config, tokens, feed_back, patch)
             logits, states, attention = (*self._run_free(tokens, feed_back), None)
         else:
             logits, states, attention = self._run(tokens, patch, return_attention, extra_term)
         if squeeze:
             return Output(logits[0], states[0], None if attention is None else [a[0] for a in attention])
         return Output(logits, states, attention)
-
-    def _check_feed_back(self, tokens: Tensor, feed_back: Tensor, patch: Patch | None) -> None:
-        if self.config.arch == "transformer" or patch is not None:
-            raise ValueError(
-                "free-running inputs (feed_back) are for an unpatched GRU or LSTM; "
-                f"this is a {self.config.arch}{' with a patch' if patch is not None else ''}"
-            )
-        if feed_back.shape != tokens.shape or feed_back.dtype != torch.bool or bool(feed_back[..., 0].any()):
-            raise ValueError(
-                f"feed_back must be a bool mask of the tokens' shape {tuple(tokens.shape)}, False at "
-                f"position 0 (nothing precedes it); got {feed_back.dtype} {tuple(feed_back.shape)}"
-            )
 
     def _free_running_losses(self, inputs: Tensor, targets: Tensor, feed_back: Tensor) -> Tensor | None:
         """With the ``"packed"`` kernel: :meth:`next_token_losses` of free-running inputs
@@ -293,8 +255,7 @@ class CountingModel(nn.Module):
     def intervenable_states(self, tokens: Tensor) -> Tensor:
         """The states (E, B, L, S) of unpatched sequences ``tokens`` (E, B, L): ``forward(tokens).states``
         without what only the logits need (the head; a transformer's layers after the first)."""
-        if tokens.dim() != 3 or tokens.shape[0] != self.n_members:
-            raise ValueError(f"tokens must have shape ({self.n_members}, B, L), got {tuple(tokens.shape)}")
+        check_inputs(self.config, self.n_members, tokens, None, False, None)
         return self._states(tokens)
 
     def _states(self, tokens: Tensor) -> Tensor:
