@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from numvars.das import (
+    AUTHORS_FIT,
     Alignment,
     DasResult,
     FullSwap,
@@ -18,9 +19,11 @@ from numvars.das import (
     make_alignment,
     make_pairs,
     pair_correct,
+    plateaued,
     rereader_correct,
     run_frozen,
 )
+from numvars.das.runs import intervened_losses
 from numvars.jobs import load_run
 from numvars.models import CountingModel, ModelConfig, Patch, build_model
 from numvars.programs import get_program
@@ -253,3 +256,72 @@ def test_a_fits_constants_are_those_of_the_pairs_asked_for():
             grads.append(next(alignment.parameters()).grad)
         assert torch.allclose(losses[0], losses[1], rtol=0, atol=1e-12)
         assert torch.allclose(grads[0], grads[1], rtol=0, atol=1e-12)
+
+
+def test_the_authors_plateau_by_hand():
+    # the best loss so far must fall by more than the threshold to count; patience 3
+    assert not plateaued([1.0, 0.9995, 0.9995], patience=3, threshold=1e-3)  # two without a fall
+    assert plateaued([1.0, 0.9995, 0.9995, 0.9991], patience=3, threshold=1e-3)  # 0.9991 > 1.0 - 0.001
+    assert not plateaued([1.0, 0.9995, 0.9995, 0.998], patience=3, threshold=1e-3)  # a fall of 0.002 resets
+    assert plateaued([1.0, 0.9, 0.95, 0.95, 0.95], patience=3, threshold=1e-3)  # a rise is no fall
+    assert not plateaued([], patience=3, threshold=1e-3)
+
+
+def test_the_authors_fit_validates_every_few_steps_stops_on_its_rule_and_keeps_the_last(quick_gru, monkeypatch):
+    rule = dict(AUTHORS_FIT, eval_every=3, patience=2, max_steps=60, poor_after=20)
+    for name, value in rule.items():  # a short rule: it is read when a fit runs
+        monkeypatch.setitem(AUTHORS_FIT, name, value)
+    trained = load_run(quick_gru).model()
+    untrained = build_model(trained.config, seeds=(5,)).eval()
+    settings = dict(stop="val_loss_plateau", lr=1e-3, batch_size=64, seed=4)
+    fits = _fit_alone_and_together([untrained, trained], (0, 1), settings)  # members leave the stack exactly
+    program = get_program("up_down", TASK)
+    val_pairs = make_pairs(program, "count", 64, seed=6)
+    for fit, model in zip(fits, (untrained, trained)):
+        steps = [h["step"] for h in fit.history]
+        assert steps == list(range(1, steps[-1] + 1, 3))  # after steps 1, 4, 7, ...
+        assert fit.epochs == -(-steps[-1] // 4)  # 256 training pairs: 4 batches an epoch
+        losses = [h["val_loss"] for h in fit.history]
+
+        def stops(i):
+            h = fit.history[i]
+            done = h["val_iia"] >= rule["done_at"]  # (with the batch's IIA: not recorded, so only necessary)
+            poor = h["val_iia"] < rule["poor_below"] and h["step"] > rule["poor_after"]
+            return h["step"] + 3 > 60 or poor or plateaued(losses[: i + 1], 2, 1e-3) or done
+
+        # it stops at the first validation its rule ends (an earlier one may reach done_at on
+        # validation alone, without the batch's IIA)
+        assert stops(len(steps) - 1) and not any(
+            stops(i) and fit.history[i]["val_iia"] < rule["done_at"] for i in range(len(steps) - 1)
+        )
+        assert fit.kept == "last" and fit.kept_val_iia == fit.history[-1]["val_iia"]
+        assert iia(model, run_frozen(model, val_pairs), fit.alignment()) == fit.kept_val_iia  # the last one kept
+        again = DasResult.from_payload(fit.to_payload())
+        assert again.kept == "last" and again.kept_val_iia == fit.kept_val_iia
+    assert fits[1].kept_val_iia > 0.2 and fits[0].kept_val_iia < 0.2  # the trained network learns
+    with pytest.raises(ValueError, match="unknown DAS stopping rule 'soon'.*best_val_iia"):
+        fit_alignment(trained, LearnedRotation(trained.config.state_size), val_pairs, val_pairs, val_pairs, stop="soon")
+
+
+@pytest.mark.parametrize("kernel", ["stepped", "packed"])
+@pytest.mark.parametrize("arch", ["gru", "lstm", "transformer"])
+def test_the_authors_loss_covers_every_prediction_of_the_counterfactual_sequence(arch, kernel):
+    # by hand: the network patched at t with the aligned state, cross-entropy over every
+    # non-pad next token of the counterfactual sequences (before t the frozen network's own)
+    model = build_model(ModelConfig(arch, vocab_size=len(TASK.vocab), d=8, kernel=kernel), seeds=(0, 1)).eval()
+    pairs = make_pairs(get_program("up_down", TASK), "count", 24, seed=2)
+    alignment = LearnedRotation(model.config.state_size, seed=(3, 4))
+    runs = run_frozen(model, pairs, for_losses=True, loss_tokens="sequence")
+    rows = torch.tensor([0, 5, 7, 11, 23])
+    swapped = alignment(runs.h_o[:, rows], runs.h_s[:, rows])  # (E, r, S)
+    tokens = pairs.tokens[rows]
+    for e in range(2):
+        patch = Patch(torch.arange(len(rows)), pairs.t[rows], swapped[e], members=torch.full((len(rows),), e))
+        logits = model(tokens.expand(2, *tokens.shape), patch=patch).logits[e, :, :-1]
+        real = tokens[:, 1:] != TASK.pad_id
+        expected = torch.nn.functional.cross_entropy(logits[real], tokens[:, 1:][real])
+        assert intervened_losses(model, runs, rows, alignment)[e].item() == pytest.approx(expected.item(), rel=1e-5)
+    scored_only = intervened_losses(model, run_frozen(model, pairs, for_losses=True), rows, alignment)
+    assert not torch.allclose(scored_only, intervened_losses(model, runs, rows, alignment))  # a rule of its own
+    with pytest.raises(ValueError, match="unknown loss tokens 'all'.*scored"):
+        run_frozen(model, pairs, for_losses=True, loss_tokens="all")

@@ -5,6 +5,7 @@ import pytest
 from numvars.grids import profile
 from numvars.jobs import DasConfig
 from numvars.protocols import AUTHORS_CODE, PAPER_TEXT, PROTOCOLS, get_protocol, rules_table
+from numvars.store import config_hash
 from numvars.tasks import Task
 from numvars.training import TrainConfig
 
@@ -40,8 +41,11 @@ def test_the_authors_code_grid_is_the_main_grid_and_the_gru_sizes_under_every_ru
     from numvars.results import protocol_of
 
     paper = profile("paper")
-    networks, measurements = paper.training["authors_code"], paper.das["authors_code"]
-    assert len(networks) == len(paper.training["main"]) + 5 * 6  # GRU sizes but d = 20 (main's)
+    main, sizes = paper.training["authors_code"], paper.training["authors_code_sizes"]
+    assert {AUTHORS_CODE.network(c) for c in paper.training["main"]} == set(main) and len(main) == 54
+    assert sorted({c.d for c in sizes}) == [8, 16, 32, 48, 96] and len(sizes) == 5 * 6  # d = 20 is main's
+    networks, measurements = main + sizes, paper.das["authors_code"] + paper.das["authors_code_sizes"]
+    assert {c.run for c in paper.das["authors_code"]} == set(main)
     assert {c.run for c in measurements} == set(networks)
     assert all(protocol_of(c) == "authors_code" for c in measurements)
     lstm = next(c for c in networks if c.arch == "lstm")
@@ -56,5 +60,31 @@ def test_the_authors_code_grid_is_the_main_grid_and_the_gru_sizes_under_every_ru
     assert next(c for c in networks if c.arch == "transformer").dropout_sites == "all"
     assert all(c.positions == "after_token" and c.demo_continuation == "authors" for c in measurements)
     assert AUTHORS_CODE.changes("gru") == dict(
-        lr=5e-4, lr_decay=0.25, response_inputs="free", positions="after_token", demo_continuation="authors"
+        lr=5e-4,
+        lr_decay=0.25,
+        response_inputs="free",
+        positions="after_token",
+        demo_continuation="authors",
+        das_lr=1e-3,  # the alignment's learning rate: a rule of its own, beside the network's
+        das_batch_size=128,
+        stop="val_loss_plateau",
+        loss_tokens="sequence",
     )
+    assert all(c.protocol_changes() == AUTHORS_CODE.changes(c.run.arch) for c in measurements)
+
+
+def test_the_das_rules_and_the_training_rules_of_one_name_are_two_causes():
+    from numvars.grids import CAUSES
+    from numvars.results import protocol_of
+
+    measured = {protocol_of(c) for c in profile("paper").das["causes"]}
+    assert {"authors' DAS fit", "authors' DAS loss", "authors' learning rate"} <= measured
+    # the network's learning rate and the alignment's are different rules with different names
+    assert CAUSES["authors' learning rate"].changes == dict(lr=5e-4, lr_decay=0.25)
+    assert CAUSES["authors' DAS fit"].changes == dict(das_lr=1e-3, das_batch_size=128, stop="val_loss_plateau")
+    fit = DasConfig(TrainConfig(task=Task("multi")), lr=1e-3, batch_size=128, stop="val_loss_plateau")
+    assert protocol_of(fit) == "authors' DAS fit"
+    with pytest.raises(ValueError, match="unknown DAS stopping rule 'never'"):
+        DasConfig(TrainConfig(task=Task("multi")), stop="never")
+    run = TrainConfig(task=Task("multi"))  # the defaults keep every stored measurement's key
+    assert config_hash(DasConfig(run, stop="best_val_iia", loss_tokens="scored")) == config_hash(DasConfig(run))

@@ -829,6 +829,14 @@ def test_each_named_protocol_reports_its_own_iia_in_its_own_column():
         0.96
     )  # test IIA; validation IIA
     assert cell["paper_text within"] and cell["authors_code within"]  # the paper's 0.96
+    full = pd.DataFrame(
+        [
+            {**measured(seed, test, None, protocol), "variable": "full_swap", "method": "full_swap"}
+            for seed, test, protocol in ((0, 0.10, "default"), (0, 0.30, "authors_code"))
+        ]
+    )
+    swap = protocol_columns(full).set_index(["arch", "task", "measure"]).loc[("gru", "multi", "full_swap")]
+    assert (swap["paper_text"], swap["authors_code"]) == pytest.approx((0.10, 0.30))  # nothing fitted: test IIA
     unmeasured = protocol_columns(table[table["protocol"] == "default"]).set_index(["arch", "task", "measure"])
     assert unmeasured["authors_code"].isna().all() and not unmeasured["authors_code within"].any()
 

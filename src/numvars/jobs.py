@@ -22,6 +22,8 @@ from typing import ClassVar, Sequence, Union
 
 from numvars.das import (
     ALIGNMENTS,
+    DAS_STOPS,
+    LOSS_TOKENS,
     DasResult,
     PairSet,
     fit_alignments,
@@ -56,7 +58,19 @@ def load_run(config: TrainConfig, store: Store | None = None) -> RunResult | Non
 
 # ------------------------------------------------------------------------ DAS measurements
 #: the settings of a measurement that chapter 4 §4.7 varies one at a time
-PROTOCOL_FIELDS = ("checkpoint", "positions", "score_at_t", "demo_continuation")
+PROTOCOL_FIELDS = (
+    "checkpoint",
+    "positions",
+    "score_at_t",
+    "demo_continuation",
+    "lr",
+    "batch_size",
+    "stop",
+    "loss_tokens",
+)
+#: the names :meth:`DasConfig.protocol_changes` gives the fit's settings that a network's training
+#: has too (a training rule ``lr`` and the alignment's ``das_lr`` are two rules)
+DAS_RULE_NAMES = {"lr": "das_lr", "batch_size": "das_batch_size"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +91,11 @@ class DasConfig:
     (:data:`numvars.tasks.POSITION_RULES`); ``score_at_t`` — whether the prediction made from the
     swapped state itself is scored; ``demo_continuation`` — how the program goes on after a swap
     into the demo phase (:meth:`numvars.programs.Program.counterfactual`: ``"paper"`` or the
-    authors' code's ``"authors"``)."""
+    authors' code's ``"authors"``); ``lr``, ``batch_size`` and ``stop`` — how the alignment is
+    fitted (:data:`numvars.das.DAS_STOPS`: ``"best_val_iia"``, or the authors' code's
+    ``"val_loss_plateau"``, which sets its own budget in place of ``max_epochs`` and ``patience``);
+    ``loss_tokens`` — which predictions the fit's loss covers (:data:`numvars.das.LOSS_TOKENS`:
+    the scored ones, or with the authors' code every prediction of the counterfactual sequence)."""
 
     run: TrainConfig  # the network: its architecture, task and seed
     program: str = "up_down"  # "up_down", "up_up" or "ctx_distr"
@@ -98,6 +116,8 @@ class DasConfig:
     # how the measurement runs the network (numvars.models.KERNELS), whatever kernel trained it:
     # "packed" computes the same function, rounded differently, faster (README, "Performance")
     kernel: str = field(default="stepped", metadata={OMIT_IF_DEFAULT: True})
+    stop: str = field(default="best_val_iia", metadata={OMIT_IF_DEFAULT: True})  # numvars.das.DAS_STOPS
+    loss_tokens: str = field(default="scored", metadata={OMIT_IF_DEFAULT: True})  # numvars.das.LOSS_TOKENS
 
     def __post_init__(self):
         if self.method not in ALIGNMENTS:
@@ -123,6 +143,10 @@ class DasConfig:
             raise ValueError(f"unknown position rule {self.positions!r}; allowed: {list(POSITION_RULES)}")
         if self.kernel not in KERNELS:
             raise ValueError(f"unknown kernel {self.kernel!r}; allowed: {list(KERNELS)}")
+        if self.stop not in DAS_STOPS:
+            raise ValueError(f"unknown DAS stopping rule {self.stop!r}; allowed: {list(DAS_STOPS)}")
+        if self.loss_tokens not in LOSS_TOKENS:
+            raise ValueError(f"unknown loss tokens {self.loss_tokens!r}; allowed: {list(LOSS_TOKENS)}")
 
     @property
     def at_epoch(self) -> bool:
@@ -151,11 +175,16 @@ class DasConfig:
     def protocol_changes(self) -> dict:
         """The protocol settings where this measurement departs from the default protocol: its
         network's training rules (:meth:`TrainConfig.rule_changes`) and its own
-        (:data:`PROTOCOL_FIELDS`), e.g. ``{"checkpoint": "criterion"}``."""
+        (:data:`PROTOCOL_FIELDS`, named by :data:`DAS_RULE_NAMES` where training has the same
+        name), e.g. ``{"checkpoint": "criterion"}``."""
         defaults = {f.name: f.default for f in fields(DasConfig)}
         return {
             **self.run.rule_changes(),
-            **{name: getattr(self, name) for name in PROTOCOL_FIELDS if getattr(self, name) != defaults[name]},
+            **{
+                DAS_RULE_NAMES.get(name, name): getattr(self, name)
+                for name in PROTOCOL_FIELDS
+                if getattr(self, name) != defaults[name]
+            },
         }
 
     def stack_key(self) -> "DasConfig":
@@ -256,6 +285,8 @@ def measure_stack(configs: Sequence[DasConfig], store: Store | None = None) -> l
         lr=first.lr,
         batch_size=first.batch_size,
         seed=derive_seed(first.pair_seed, "das-batches"),
+        stop=first.stop,
+        loss_tokens=first.loss_tokens,
     )
     for result in results:
         result.seconds = (time.perf_counter() - start) / len(configs)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from numvars.jobs import PROTOCOL_FIELDS, DasConfig
+from numvars.jobs import DAS_RULE_NAMES, PROTOCOL_FIELDS, DasConfig
 from numvars.training import RULE_FIELDS, TrainConfig
 
 #: which IIA a protocol reports: the test pairs' (an unbiased estimate), or the best validation
@@ -61,10 +61,9 @@ class Protocol:
         """What this protocol changes on a network of ``arch`` and its measurements, as
         :meth:`~numvars.jobs.DasConfig.protocol_changes` names them (the training length is
         the grid's, not a rule)."""
-        named = (*RULE_FIELDS, *PROTOCOL_FIELDS)
-        return {
-            k: v for k, v in {**self.training, **self.per_arch.get(arch, {}), **self.measurement}.items() if k in named
-        }
+        measurement = {DAS_RULE_NAMES.get(k, k): v for k, v in self.measurement.items() if k in PROTOCOL_FIELDS}
+        training = {k: v for k, v in {**self.training, **self.per_arch.get(arch, {})}.items() if k in RULE_FIELDS}
+        return {**training, **measurement}
 
     @property
     def iia_column(self) -> str:
@@ -84,6 +83,8 @@ PAPER_TEXT = Protocol(
         "learning rate": "Adam 1e-3, 100 warm-up steps, decay step^-0.5 (the paper: 'decay rate 0.5')",
         "training length": "600 epochs (the span of the paper's Fig. 3 right)",
         "analysed checkpoint": "the last one meeting the criterion",
+        "DAS fit": "Adam 3e-3, batches of 512; validated every epoch; stops after 20 epochs without a better validation IIA (at most 500); the best kept",
+        "DAS loss": "the scored predictions (those IIA scores: the response phase from the swap on)",
     },
 )
 
@@ -97,7 +98,14 @@ AUTHORS_CODE = Protocol(
         "lstm": dict(lstm_units="half", response_inputs="free"),
         "transformer": dict(dropout_sites="all"),
     },
-    measurement=dict(positions="after_token", demo_continuation="authors"),
+    measurement=dict(
+        positions="after_token",
+        demo_continuation="authors",
+        lr=1e-3,
+        batch_size=128,
+        stop="val_loss_plateau",
+        loss_tokens="sequence",
+    ),
     reported="validation",
     rules={
         "intervention positions": "after a demo or response token (filters.default_filter)",
@@ -108,7 +116,9 @@ AUTHORS_CODE = Protocol(
         "RNN training in the response phase": "free-running: the model's own argmax fed back",
         "learning rate": "Adam 5e-4, 100 warm-up steps, decay step^-0.25",
         "training length": "about 1 500 epochs (a plateau rule; here a budget of 1 500)",
-        "analysed checkpoint": "the latest with the best validation accuracy (the same one here: the criterion is 100 % of 500 validation trials)",
+        "analysed checkpoint": "the latest with the best validation accuracy and a training accuracy within 0.001 of its best so far; here the last one meeting the criterion (the training-accuracy condition is not recorded: note 67)",
+        "DAS fit": "Adam 1e-3, batches of 128; validated every 100 steps; stops when the validation loss has not fallen by 0.001 for 10 validations, at 99.5 % IIA, or at 20 000 steps; the last kept",
+        "DAS loss": "every prediction of the counterfactual sequence, those before the swap included",
     },
 )
 

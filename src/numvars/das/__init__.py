@@ -38,15 +38,25 @@ from numvars.das.alignments import (
     swap_first,
     swap_size,
 )
-from numvars.das.fit import DasResult, alignment_losses, fit_alignment, fit_alignments
+from numvars.das.fit import (
+    AUTHORS_FIT,
+    DAS_STOPS,
+    DasResult,
+    alignment_losses,
+    fit_alignment,
+    fit_alignments,
+    plateaued,
+)
 from numvars.das.pairs import PairSet, make_pairs, program_completes, rereader_correct
 from numvars.das.runs import (
+    LOSS_TOKENS,
     FrozenRuns,
     check_model_task,
     first_errors,
     iia,
     intervened_predictions,
     pair_correct,
+    rows_correct,
     run_frozen,
 )
 
@@ -76,9 +86,14 @@ __all__ = [
     "intervened_predictions",
     "first_errors",
     "pair_correct",
+    "rows_correct",
     "iia",
     "DasResult",
     "fit_alignment",
     "fit_alignments",
     "alignment_losses",
+    "DAS_STOPS",
+    "AUTHORS_FIT",
+    "plateaued",
+    "LOSS_TOKENS",
 ]

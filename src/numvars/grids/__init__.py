@@ -5,7 +5,8 @@
   GRU for chapter 5; DAS with fewer pairs.
 * ``paper`` — the paper's grid: 132 networks and 1 536 DAS measurements (hours on two cores:
   book/cluster.md gives measured times), and the authors' rules on top (chapter 4 §4.8: the
-  ``"causes"`` and ``"authors_code"`` experiments, 174 more networks, 306 and 2 510 in all);
+  ``"causes"``, ``"authors_code"`` and ``"authors_code_sizes"`` experiments, 174 more
+  networks, 306 and 2 510 in all);
   its tables are committed under ``results/paper/``.
 
 A :class:`Profile` holds named experiments of each kind: ``training`` (experiment ->

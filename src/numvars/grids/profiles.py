@@ -123,14 +123,15 @@ def training_grid(profile: str) -> dict[str, list[TrainConfig]]:
             TrainConfig(task=Task("multi", framing="bare"), arch="transformer", positional="none", n_layers=1, **loop),
             seeds,
         ),
-        # the scorecard's second column: the main grid and Fig. 3's GRU sizes under every rule of the authors' code
+        # the scorecard's second column: the main grid, then Fig. 3's GRU sizes, under every rule of
+        # the authors' code (two experiments, so that each table is written once its own grid is measured)
         "authors_code": [
             AUTHORS_CODE.network(c)
             for kind in TASK_KINDS
             for arch in ARCHITECTURES
             for c in _seeds(TrainConfig(task=Task(kind), arch=arch, **loop), seeds)
-        ]
-        + [
+        ],
+        "authors_code_sizes": [
             AUTHORS_CODE.network(c)
             for d in GRU_SIZES[profile]
             if d != 20
@@ -163,7 +164,10 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
     GRUs of :data:`CURVE_SIZES` (:func:`curve_measures`); paper profile, ``"protocol"``: the
     measures of ``"main"`` and every protocol variant on the networks of seeds
     :data:`PROTOCOL_SEEDS` (chapter 4 §4.7); ``"causes"``: :data:`CAUSES` on every seed of the
-    cells each targets (chapter 4 §4.8); ``"transformer_variants"``: the void-token and NoPE
+    cells each targets (chapter 4 §4.8); ``"authors_code"``: the measures of ``"main"`` (the
+    random control aside) under :data:`~numvars.protocols.AUTHORS_CODE` on its own networks, and
+    ``"authors_code_sizes"`` those of ``"sizes"`` on its GRUs of every other size (the scorecard's
+    second column); ``"transformer_variants"``: the void-token and NoPE
     transformers (:func:`transformer_variant_measures`, and count untrained; the quick profile: its
     NoPE transformers, without the untrained control); ``"alignment_functions"`` (chapter 7):
     Up-Down count with the rotation and the linear map (:class:`numvars.das.LinearAlignment`) and
@@ -200,7 +204,7 @@ def das_grid(profile: str) -> dict[str, list[DasConfig]]:
             for c in figs_2_and_7(run, **settings)
             if c.method != "random"
         ]
-        grid["authors_code"] += [
+        grid["authors_code_sizes"] = [
             AUTHORS_CODE.measurement_of(c)
             for run in networks["gru_sizes"]
             if run.d != 20

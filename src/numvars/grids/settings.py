@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from numvars.jobs import PAPER_PAIRS
+from numvars.jobs import DAS_RULE_NAMES, PAPER_PAIRS
 from numvars.measures import single_figure_measures
 from numvars.models import RECURRENT
 from numvars.tasks import TASK_KINDS
@@ -89,7 +89,7 @@ class Cause:
     @property
     def changes(self) -> dict:
         """Every setting it changes, as :meth:`~numvars.jobs.DasConfig.protocol_changes` names them."""
-        return {**self.network, **self.measurement}
+        return {**self.network, **{DAS_RULE_NAMES.get(k, k): v for k, v in self.measurement.items()}}
 
     def targets(self, run: TrainConfig) -> bool:
         return run.arch in self.archs and run.task.kind in self.tasks
@@ -111,6 +111,18 @@ CAUSES = {
         measurement=dict(positions="after_token", demo_continuation="authors"),
     ),
     "criterion checkpoint": Cause(("lstm",), TASK_KINDS, FIGURE_MEASURES, measurement=dict(checkpoint="criterion")),
+    "authors' DAS fit": Cause(
+        ("gru", "lstm", "transformer"),
+        TASK_KINDS,
+        tuple(m for m in FIGURE_MEASURES if m != "full_swap"),  # a full swap fits nothing
+        measurement=dict(lr=1e-3, batch_size=128, stop="val_loss_plateau"),
+    ),
+    "authors' DAS loss": Cause(
+        ("gru", "lstm", "transformer"),
+        TASK_KINDS,
+        tuple(m for m in FIGURE_MEASURES if m != "full_swap"),
+        measurement=dict(loss_tokens="sequence"),
+    ),
     "positions non-terminal": Cause(
         ("transformer",), ("same",), ("full_swap",), measurement=dict(positions="nonterminal")
     ),

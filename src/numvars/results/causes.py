@@ -21,13 +21,19 @@ def protocol_columns(table: pd.DataFrame) -> pd.DataFrame:
     ours under each named protocol (:data:`numvars.protocols.PROTOCOLS`; ``paper_text`` is the
     default protocol) — the mean over its networks of the IIA that protocol reports (test or
     validation) — and whether it is within :data:`numvars.paper.TOLERANCE` of the paper's
-    value; NaN where the protocol is not measured."""
+    value; NaN where the protocol is not measured. A measurement with nothing fitted (the full
+    swap) has no validation IIA: a protocol reporting the validation IIA reports its test IIA
+    there (with no fit there is no early stopping, so both pair sets estimate the same thing)."""
     cells = figure_cells()
     for name, protocol in PROTOCOLS.items():
         rows = table[table["protocol"] == ("default" if name == "paper_text" else name)].assign(protocol="default")
         ours = per_network(rows)
         means = (
-            ours.groupby(["arch", "task", "measure"])[protocol.iia_column].mean().rename(name).reset_index()
+            ours.assign(reported=ours[protocol.iia_column].fillna(ours["test_iia"]))
+            .groupby(["arch", "task", "measure"])["reported"]
+            .mean()
+            .rename(name)
+            .reset_index()
             if len(ours)
             else pd.DataFrame(columns=["arch", "task", "measure", name])
         )

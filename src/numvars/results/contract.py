@@ -17,6 +17,7 @@ TABLES = (
     "das.csv",
     "das_failures.csv",
     "sizes.csv",
+    "authors_code_sizes.csv",
     "checkpoints.csv",
     "gradience.csv",
     "attention.csv",

@@ -72,8 +72,8 @@ def checkpoint_table(configs: Sequence[DasConfig], store: Store | None = None) -
                 accuracy=_checkpoint_accuracy(run, epoch),
                 val_accuracy=run.history[epoch - 1]["val_accuracy"] if epoch > 0 else None,
                 test_iia=result.test_iia,
-                val_iia=result.best_val_iia,
-                das_epochs=len(result.history),
+                val_iia=result.kept_val_iia,
+                das_epochs=result.epochs,
                 chance=float(facts_of_test_pairs(config.pairs)["rereader"].mean()),
             )
         )

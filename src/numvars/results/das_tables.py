@@ -68,7 +68,8 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None, alig
     """One row per stored measurement of ``grid`` (experiment name -> configs; a measurement in
     several experiments is listed under the first): experiment, network, program, variable, method, trained, ``protocol`` (:func:`protocol_of`) and its
     settings, ``standard`` (the network meets the paper's standard at the measured checkpoint;
-    untrained networks: False), best validation IIA, test IIA, epochs, the best validation IIA
+    untrained networks: False), the kept alignment's validation IIA (the best; the last under the
+    authors' ``"val_loss_plateau"`` rule), test IIA, epochs, the best validation IIA
     within the first 100 epochs (``val_iia_100``: what the first protocol's cap would have kept),
     ``late_gain`` (how much the best validation IIA rose in the last 25 epochs of a fit that ran
     that long: is the epoch budget enough?), seconds, ``chance`` (the IIA of a network that ignores
@@ -104,11 +105,11 @@ def das_table(grid: dict[str, list[DasConfig]], store: Store | None = None, alig
                     positions=config.positions,
                     score_at_t=config.score_at_t,
                     standard=config.trained and meets_standard(config.run, config.checkpoint, store),
-                    val_iia=result.best_val_iia,
-                    val_iia_100=max((h["val_iia"] for h in result.history[:100]), default=None),
+                    val_iia=result.kept_val_iia,
+                    val_iia_100=max((h["val_iia"] for h in result.history if h["epoch"] <= 100), default=None),
                     test_iia=result.test_iia,
                     chance=float(facts["rereader"].mean()),
-                    epochs=len(result.history),
+                    epochs=result.epochs,
                     late_gain=late_gain(result.history),
                     seconds=round(result.seconds, 1),
                     iia_same_phase=float(facts.loc[facts["t_phase"] == facts["u_phase"], "correct"].mean()),

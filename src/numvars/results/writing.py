@@ -31,8 +31,9 @@ from numvars.shipped import ship_profile
 from numvars.store import Store
 
 #: the DAS experiments whose rows make up das.csv (Figs. 2 and 7, their controls, the protocol
-#: variants and the authors' code); the size sweep, the learning curves and the causes of chapter 4
-#: §4.8 (causes.csv, beside the main rows they change) have tables of their own
+#: variants and the main grid under the authors' code); the size sweeps (under each protocol),
+#: the learning curves and the causes of chapter 4 §4.8 (causes.csv, beside the main rows they
+#: change) have tables of their own
 FIGURE_EXPERIMENTS = ("main", "untrained", "protocol", "authors_code")
 #: the tables that can be written alone (``python -m numvars results --table NAME``), and the DAS
 #: experiments each is built from: what must be measured (and so trained) before it is written
@@ -40,6 +41,7 @@ TABLE_SOURCES = {
     "das.csv": FIGURE_EXPERIMENTS,
     "das_failures.csv": FIGURE_EXPERIMENTS[:-1],
     "sizes.csv": ("sizes",),
+    "authors_code_sizes.csv": ("authors_code_sizes",),
     "gradience.csv": ("sizes",),
     "checkpoints.csv": ("checkpoints",),
     "causes.csv": ("main", "causes"),
@@ -76,6 +78,7 @@ def table_builders(profile: Profile, store: Store) -> dict[str, Callable[[], pd.
             {name: figures[name] for name in figures if name != "authors_code"}, store
         ).round(4),
         "sizes.csv": lambda: das_of("sizes"),
+        "authors_code_sizes.csv": lambda: das_of("authors_code_sizes"),
         "checkpoints.csv": lambda: checkpoint_table(profile.das.get("checkpoints", []), store).round(4),
         "gradience.csv": lambda: gradience_table(profile.das.get("sizes", []), store),
         "causes.csv": lambda: (
