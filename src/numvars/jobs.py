@@ -57,7 +57,7 @@ def load_run(config: TrainConfig, store: Store | None = None) -> RunResult | Non
 
 
 # ------------------------------------------------------------------------ DAS measurements
-#: the settings of a measurement that chapter 4 §4.7 varies one at a time
+#: the settings of a measurement that a protocol or a cause may change (chapter 4 §4.7–4.8)
 PROTOCOL_FIELDS = (
     "checkpoint",
     "positions",
@@ -71,6 +71,12 @@ PROTOCOL_FIELDS = (
 #: the names :meth:`DasConfig.protocol_changes` gives the fit's settings that a network's training
 #: has too (a training rule ``lr`` and the alignment's ``das_lr`` are two rules)
 DAS_RULE_NAMES = {"lr": "das_lr", "batch_size": "das_batch_size"}
+
+
+def measurement_rules(settings: dict) -> dict:
+    """The :data:`PROTOCOL_FIELDS` among a measurement's ``settings`` (DasConfig field -> value),
+    named as :meth:`DasConfig.protocol_changes` names them (:data:`DAS_RULE_NAMES`)."""
+    return {DAS_RULE_NAMES.get(name, name): value for name, value in settings.items() if name in PROTOCOL_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -177,15 +183,8 @@ class DasConfig:
         network's training rules (:meth:`TrainConfig.rule_changes`) and its own
         (:data:`PROTOCOL_FIELDS`, named by :data:`DAS_RULE_NAMES` where training has the same
         name), e.g. ``{"checkpoint": "criterion"}``."""
-        defaults = {f.name: f.default for f in fields(DasConfig)}
-        return {
-            **self.run.rule_changes(),
-            **{
-                DAS_RULE_NAMES.get(name, name): getattr(self, name)
-                for name in PROTOCOL_FIELDS
-                if getattr(self, name) != defaults[name]
-            },
-        }
+        changed = {f.name: getattr(self, f.name) for f in fields(DasConfig) if getattr(self, f.name) != f.default}
+        return {**self.run.rule_changes(), **measurement_rules(changed)}
 
     def stack_key(self) -> "DasConfig":
         """What the measurements fitted together as one stack share: this measurement on seed 0 of

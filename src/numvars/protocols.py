@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from numvars.jobs import DAS_RULE_NAMES, PROTOCOL_FIELDS, DasConfig
+from numvars.jobs import DasConfig, measurement_rules
 from numvars.training import RULE_FIELDS, TrainConfig
 
 #: which IIA a protocol reports: the test pairs' (an unbiased estimate), or the best validation
@@ -61,9 +61,8 @@ class Protocol:
         """What this protocol changes on a network of ``arch`` and its measurements, as
         :meth:`~numvars.jobs.DasConfig.protocol_changes` names them (the training length is
         the grid's, not a rule)."""
-        measurement = {DAS_RULE_NAMES.get(k, k): v for k, v in self.measurement.items() if k in PROTOCOL_FIELDS}
         training = {k: v for k, v in {**self.training, **self.per_arch.get(arch, {})}.items() if k in RULE_FIELDS}
-        return {**training, **measurement}
+        return {**training, **measurement_rules(self.measurement)}
 
     @property
     def iia_column(self) -> str:

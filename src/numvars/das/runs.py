@@ -191,12 +191,18 @@ def _loss_targets(pairs: PairSet, loss_tokens: str) -> tuple[Tensor, Tensor]:
     return targets, scored if loss_tokens == "scored" else targets != pairs.task.pad_id
 
 
+def _wrong(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module) -> Tensor:
+    """(r, W) bool — (E, r, W): which scored predictions of pairs ``rows`` the intervened network
+    gets wrong (argmax)."""
+    logits, targets, scored = intervened_predictions(model, runs, rows, alignment)
+    return (logits.argmax(-1) != targets) & scored
+
+
 @torch.no_grad()
 def rows_correct(model: CountingModel, runs: FrozenRuns, rows: Tensor, alignment: nn.Module) -> Tensor:
     """(r,) bool — (E, r) for an ensemble: does the intervened network predict every scored token
     of pairs ``rows`` (r,) (argmax)? (:func:`pair_correct` on a subset.)"""
-    logits, targets, scored = intervened_predictions(model, runs, rows, alignment)
-    return ~((logits.argmax(-1) != targets) & scored).any(dim=-1)
+    return ~_wrong(model, runs, rows, alignment).any(dim=-1)
 
 
 @torch.no_grad()
@@ -206,8 +212,7 @@ def first_errors(model: CountingModel, runs: FrozenRuns, alignment: nn.Module, b
     -1 if it gets all right."""
     first = []
     for rows in torch.arange(len(runs)).split(batch_size):
-        logits, targets, scored = intervened_predictions(model, runs, rows, alignment)
-        wrong = (logits.argmax(-1) != targets) & scored
+        wrong = _wrong(model, runs, rows, alignment)
         first.append(torch.where(wrong.any(dim=-1), wrong.int().argmax(dim=-1), -1))
     return torch.cat(first, dim=-1)
 

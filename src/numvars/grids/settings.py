@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from numvars.jobs import DAS_RULE_NAMES, PAPER_PAIRS
+from numvars.jobs import PAPER_PAIRS, measurement_rules
 from numvars.measures import single_figure_measures
 from numvars.models import RECURRENT
 from numvars.tasks import TASK_KINDS
@@ -89,7 +89,7 @@ class Cause:
     @property
     def changes(self) -> dict:
         """Every setting it changes, as :meth:`~numvars.jobs.DasConfig.protocol_changes` names them."""
-        return {**self.network, **{DAS_RULE_NAMES.get(k, k): v for k, v in self.measurement.items()}}
+        return {**self.network, **measurement_rules(self.measurement)}
 
     def targets(self, run: TrainConfig) -> bool:
         return run.arch in self.archs and run.task.kind in self.tasks
