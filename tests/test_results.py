@@ -9,6 +9,7 @@ from numvars.results import (
     behaviour_cells,
     breakdown,
     cause_summary,
+    causes_side_by_side,
     causes_table,
     cell_reasons,
     claims_table,
@@ -806,6 +807,31 @@ def test_a_cells_reason_is_judged_against_its_own_figures_value():
     assert ("lstm", "same", "2", "full_swap") not in reasons  # nothing measured after: no cell of the rule's
     summary = cause_summary(causes.assign(change=-0.07, within_before=False, within_after=False)).set_index("cause")
     assert summary.loc["a rule", "cells"] == 1
+
+
+def test_two_causes_on_the_same_networks_stand_side_by_side_and_on_different_ones_are_refused():
+    def cause(name, measure, before, after):
+        return dict(
+            cause=name, arch="gru", task="multi", measure=measure, networks=6, before=before, after=after, paper=0.9
+        )
+
+    causes = pd.DataFrame(
+        [
+            cause("fit", "count", 0.80, 0.78),
+            cause("loss", "count", 0.80, 0.85),
+            cause("fit", "phase", 0.70, 0.71),
+            cause("loss", "phase", 0.70, 0.60),
+            cause("fit", "full_swap", 0.10, None),  # nothing fitted: no cell of the cause's
+            cause("other", "count", 0.80, 0.10),  # not asked for
+        ]
+    )
+    table = causes_side_by_side(causes, ["loss", "fit"])
+    assert list(table.columns) == ["before", "loss", "fit", "paper"]
+    assert table.loc[("gru", "multi", "count")].tolist() == [0.80, 0.85, 0.78, 0.9]
+    assert table.loc[("gru", "multi", "phase")].tolist() == [0.70, 0.60, 0.71, 0.9]
+    assert len(table) == 2
+    with pytest.raises(ValueError, match="different networks"):
+        causes_side_by_side(causes.assign(before=[0.80, 0.81, 0.70, 0.70, 0.10, 0.80]), ["fit", "loss"])
 
 
 def test_each_named_protocol_reports_its_own_iia_in_its_own_column():

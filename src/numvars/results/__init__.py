@@ -22,6 +22,7 @@ from __future__ import annotations
 from numvars.results.causes import (
     VALIDATION_CAUSE,
     cause_summary,
+    causes_side_by_side,
     causes_table,
     cell_reasons,
     protocol_columns,
@@ -137,6 +138,7 @@ __all__ = [
     "protocol_columns",
     "protocol_table",
     "VALIDATION_CAUSE",
+    "causes_side_by_side",
     "causes_table",
     "cause_summary",
     "cell_reasons",

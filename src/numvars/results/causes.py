@@ -1,6 +1,7 @@
 """Chapter 4 §4.7–4.8 and the scorecard's protocol columns (issue 23): what each protocol
 variant and each cause of :data:`numvars.grids.CAUSES` does to the Fig. 2/7 cells
-(:func:`protocol_table`, :func:`protocol_moves`, :func:`causes_table`, :func:`cause_summary`),
+(:func:`protocol_table`, :func:`protocol_moves`, :func:`causes_table`, :func:`cause_summary`,
+:func:`causes_side_by_side`),
 the scorecard's reasons from measured rows only (:func:`cell_reasons`) and the cells under each
 named protocol (:func:`protocol_columns`).
 """
@@ -189,6 +190,20 @@ def cause_summary(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> p
         )
         .reset_index()
     )
+
+
+def causes_side_by_side(causes: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Chapter 4 §4.8. Causes measured on the same networks, one column each: per cell (arch,
+    task, measure) of ``names``' fitted rows of ``causes`` (:func:`causes_table`), the default
+    protocol's IIA (``before``), each cause's IIA after, and the paper's value. Refused if the
+    causes' "before" differs on a cell (then they were not measured on the same networks)."""
+    keys = ["arch", "task", "measure"]
+    rows = causes[causes["cause"].isin(names)].dropna(subset=["after"])
+    if (rows.groupby(keys)["before"].nunique() > 1).any():
+        raise ValueError(f"the causes {names} were measured on different networks: no shared 'before' column")
+    after = rows.pivot_table(index=keys, columns="cause", values="after", sort=False)[list(names)]
+    shared = rows.groupby(keys, sort=False)[["before", "paper"]].first()
+    return shared[["before"]].join(after).join(shared[["paper"]])
 
 
 def cell_reasons(causes: pd.DataFrame, threshold: float = paper.TOLERANCE) -> dict[tuple[str, str, str, str], str]:
