@@ -18,9 +18,11 @@ from numvars.results import (
     failure_summary,
     per_network,
     protocol_columns,
+    protocol_effects,
     protocol_moves,
     protocol_table,
     read_table,
+    rules_of,
     score_claim,
     summarise,
     swap_kinds,
@@ -865,6 +867,45 @@ def test_each_named_protocol_reports_its_own_iia_in_its_own_column():
     assert (swap["paper_text"], swap["authors_code"]) == pytest.approx((0.10, 0.30))  # nothing fitted: test IIA
     unmeasured = protocol_columns(table[table["protocol"] == "default"]).set_index(["arch", "task", "measure"])
     assert unmeasured["authors_code"].isna().all() and not unmeasured["authors_code within"].any()
+
+
+def test_a_protocols_change_is_set_beside_its_rules_measured_alone_each_counted_once():
+    assert rules_of("paper_text", "gru") == []
+    assert {"validation IIA reported", "positions after a token", "LSTM of d/2 units"} <= set(
+        rules_of("authors_code", "gru") + rules_of("authors_code", "lstm")
+    )
+    assert "LSTM of d/2 units" not in rules_of("authors_code", "gru")  # an LSTM's rule
+    assert "criterion checkpoint" not in rules_of("authors_code", "lstm")  # not a rule of the authors' code
+
+    def measured(seed, test, val, protocol):
+        return {**row(seed, "count", val=val, test=test), "protocol": protocol, "standard": True}
+
+    table = pd.DataFrame(
+        [measured(0, 0.80, 0.81, "default"), measured(0, 0.90, 0.95, "authors_code")]
+    )  # authors_code reports the validation IIA: 0.95, a change of +0.15
+    causes = pd.DataFrame(
+        [
+            dict(cause="positions after a token", arch="gru", task="multi", measure="count", change=0.04, after=0.84),
+            dict(cause="authors' demo continuation", arch="gru", task="multi", measure="count", change=-0.05, after=0.75),
+            dict(  # the two together replace the two alone
+                cause="positions after a token + authors' continuation",
+                arch="gru",
+                task="multi",
+                measure="count",
+                change=-0.02,
+                after=0.78,
+            ),
+            dict(cause="free-running RNN training", arch="gru", task="multi", measure="count", change=0.03, after=0.83),
+            dict(cause="criterion checkpoint", arch="gru", task="multi", measure="count", change=0.5, after=1.0),
+            dict(cause="free-running RNN training", arch="gru", task="single", measure="count", change=0.3, after=0.9),
+        ]
+    )
+    cell = protocol_effects(table, causes).set_index(["arch", "task", "measure"]).loc[("gru", "multi", "count")]
+    assert (cell["paper_text"], cell["authors_code"], cell["change"]) == pytest.approx((0.80, 0.95, 0.15))
+    assert cell["alone"] == pytest.approx(-0.02 + 0.03)
+    assert cell["rules"] == "positions after a token + authors' continuation -0.02; free-running RNN training +0.03"
+    assert cell["rest"] == pytest.approx(0.15 - 0.01)
+    assert len(protocol_effects(table[table["protocol"] == "default"], causes)) == 0  # nothing under authors_code
 
 
 def test_a_new_claim_is_its_row_and_its_rule_and_an_unscorable_one_is_refused(monkeypatch):

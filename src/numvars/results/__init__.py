@@ -26,8 +26,10 @@ from numvars.results.causes import (
     causes_table,
     cell_reasons,
     protocol_columns,
+    protocol_effects,
     protocol_moves,
     protocol_table,
+    rules_of,
 )
 from numvars.results.claims import RULES, ClaimRule, claims_table, rule_of, score_claim, scorecard_cells
 from numvars.results.comparison import (
@@ -136,6 +138,8 @@ __all__ = [
     "swap_kinds",
     "fit_budget",
     "protocol_columns",
+    "protocol_effects",
+    "rules_of",
     "protocol_table",
     "VALIDATION_CAUSE",
     "causes_side_by_side",

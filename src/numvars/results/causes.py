@@ -1,9 +1,9 @@
-"""Chapter 4 §4.7–4.8 and the scorecard's protocol columns (issue 23): what each protocol
+"""Chapter 4 §4.7–4.9 and the scorecard's protocol columns (issue 23): what each protocol
 variant and each cause of :data:`numvars.grids.CAUSES` does to the Fig. 2/7 cells
 (:func:`protocol_table`, :func:`protocol_moves`, :func:`causes_table`, :func:`cause_summary`,
-:func:`causes_side_by_side`),
-the scorecard's reasons from measured rows only (:func:`cell_reasons`) and the cells under each
-named protocol (:func:`protocol_columns`).
+:func:`causes_side_by_side`), the scorecard's reasons from measured rows only
+(:func:`cell_reasons`), the cells under each named protocol (:func:`protocol_columns`) and which
+rules moved them (:func:`protocol_effects`, :func:`rules_of`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,59 @@ def protocol_columns(table: pd.DataFrame) -> pd.DataFrame:
         cells = cells.merge(means, on=["arch", "task", "measure"], how="left")
         cells[f"{name} within"] = (cells[name] - cells["paper"]).abs() <= paper.TOLERANCE + 1e-9
     return cells.reset_index(drop=True)
+
+
+def rules_of(protocol: str, arch: str) -> list[str]:
+    """The causes of :data:`numvars.grids.CAUSES` (and :data:`VALIDATION_CAUSE`) that are rules of
+    ``protocol`` on a network of ``arch``: every setting the cause changes, the protocol changes
+    the same way."""
+    named = PROTOCOLS[protocol]
+    changes = named.changes(arch)
+    rules = [VALIDATION_CAUSE] if named.reported == "validation" else []
+    return rules + [
+        name
+        for name, cause in CAUSES.items()
+        if arch in cause.archs and all(changes.get(key) == value for key, value in cause.changes.items())
+    ]
+
+
+def _disjoint_rules(changes: dict[str, float]) -> dict[str, float]:
+    """Of causes measured on one cell (``{cause: change}``), those whose settings do not overlap,
+    a cause of more settings first: a pair of rules measured together (which includes how they
+    combine) replaces the two measured alone, so that no rule is counted twice."""
+    chosen, settings = {}, set()
+    rule_settings = {name: set(CAUSES[name].changes) if name in CAUSES else {name} for name in changes}
+    for name in sorted(changes, key=lambda name: -len(rule_settings[name])):
+        if not rule_settings[name] & settings:
+            chosen[name], settings = changes[name], settings | rule_settings[name]
+    return chosen
+
+
+def protocol_effects(table: pd.DataFrame, causes: pd.DataFrame, protocol: str = "authors_code") -> pd.DataFrame:
+    """Chapter 4 §4.9: which rules moved which cells. Per Fig. 2/7 cell measured under both
+    ``paper_text`` and ``protocol`` (:func:`protocol_columns` of the DAS ``table``): the two
+    values, ``change`` (``protocol`` − ``paper_text``), the paper's value; ``alone`` — the sum
+    of the changes its rules made one at a time (:func:`rules_of`, their rows in ``causes``,
+    :func:`causes_table`; no rule counted twice: :func:`_disjoint_rules`), ``rules`` — those
+    rules with their changes, and ``rest`` = change − alone: what the rules not measured alone
+    on that cell, and the rules together, add."""
+    keys = ["arch", "task", "measure"]
+    cells = protocol_columns(table).dropna(subset=["paper_text", protocol])
+    cells = cells[keys + ["paper", "paper_text", protocol]].assign(change=cells[protocol] - cells["paper_text"])
+    measured = causes.dropna(subset=["after"])
+    alone, named = [], []
+    for arch, task, measure in cells[keys].itertuples(index=False):
+        rows = measured[
+            (measured["arch"] == arch)
+            & (measured["task"] == task)
+            & (measured["measure"] == measure)
+            & measured["cause"].isin(rules_of(protocol, arch))
+        ]
+        chosen = _disjoint_rules(dict(zip(rows["cause"], rows["change"])))
+        alone.append(sum(chosen.values()))
+        named.append("; ".join(f"{cause} {change:+.2f}" for cause, change in chosen.items()))
+    cells = cells.assign(alone=alone, rules=named)
+    return cells.assign(rest=cells["change"] - cells["alone"]).reset_index(drop=True)
 
 
 def protocol_table(table: pd.DataFrame) -> pd.DataFrame:
