@@ -886,7 +886,9 @@ def test_a_protocols_change_is_set_beside_its_rules_measured_alone_each_counted_
     causes = pd.DataFrame(
         [
             dict(cause="positions after a token", arch="gru", task="multi", measure="count", change=0.04, after=0.84),
-            dict(cause="authors' demo continuation", arch="gru", task="multi", measure="count", change=-0.05, after=0.75),
+            dict(
+                cause="authors' demo continuation", arch="gru", task="multi", measure="count", change=-0.05, after=0.75
+            ),
             dict(  # the two together replace the two alone
                 cause="positions after a token + authors' continuation",
                 arch="gru",

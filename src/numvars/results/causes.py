@@ -81,14 +81,11 @@ def protocol_effects(table: pd.DataFrame, causes: pd.DataFrame, protocol: str = 
     cells = protocol_columns(table).dropna(subset=["paper_text", protocol])
     cells = cells[keys + ["paper", "paper_text", protocol]].assign(change=cells[protocol] - cells["paper_text"])
     measured = causes.dropna(subset=["after"])
+    rules = {arch: rules_of(protocol, arch) for arch in cells["arch"].unique()}
+    measured = measured[[cause in rules.get(arch, ()) for cause, arch in zip(measured["cause"], measured["arch"])]]
     alone, named = [], []
-    for arch, task, measure in cells[keys].itertuples(index=False):
-        rows = measured[
-            (measured["arch"] == arch)
-            & (measured["task"] == task)
-            & (measured["measure"] == measure)
-            & measured["cause"].isin(rules_of(protocol, arch))
-        ]
+    for cell in cells[keys].itertuples(index=False):
+        rows = measured[(measured[keys] == list(cell)).all(axis=1)]
         chosen = _disjoint_rules(dict(zip(rows["cause"], rows["change"])))
         alone.append(sum(chosen.values()))
         named.append("; ".join(f"{cause} {change:+.2f}" for cause, change in chosen.items()))
