@@ -124,6 +124,17 @@ for name in nv.protocols.PROTOCOLS:
 by_protocol.set_index(["arch", "task", "measure"]).round(2)
 
 # %% [markdown]
+# Fig. 3's GRU size curve under each protocol (chapter 5 §5.1), at the sizes the paper's plot
+# marks:
+
+# %%
+sizes = nv.results.size_curves(book.paper_table("sizes.csv"), book.paper_table("authors_code_sizes.csv"), das)
+marked = sizes.dropna(subset=["paper"])
+for name in nv.protocols.PROTOCOLS:
+    print(f"{name}: {int(marked[f'{name} within'].sum())} of {len(marked)} marked sizes within ±{nv.paper.TOLERANCE:.2f}")
+marked.set_index("d").round(2)
+
+# %% [markdown]
 # ## Dropped networks
 #
 # The paper drops seeds that miss its standard for an analysed network; so does this book

@@ -946,3 +946,112 @@ def test_chapter6_tables_measure_one_network_per_table_key():
     every = [c for c in paper_profile.train_configs() if c.arch == "transformer"]
     assert {tuple(config_columns(c).values()) for c in every} == set(keys)
     assert len(every) > len(networks)  # the cause networks exist and are left out
+
+
+def test_the_cells_within_under_each_protocol_and_those_moved_are_counted_per_architecture():
+    from numvars.results import protocol_within
+
+    def cell(arch, before, after, value=0.5):
+        return dict(arch=arch, paper=value, paper_text=before, authors_code=after, change=after - before)
+
+    effects = pd.DataFrame(
+        [
+            cell("gru", 0.52, 0.70),  # within -> out: moved away
+            cell("gru", 0.30, 0.48),  # out -> within: moved towards
+            cell("lstm", 0.60, 0.58),  # out -> out, moved by less than the tolerance
+            cell("lstm", 0.625, 0.375),  # 0.125 above the paper, then 0.125 below: moved, neither towards nor away
+        ]
+    )
+    counts = protocol_within(effects).set_index("arch")
+    assert counts.loc["gru"].to_dict() == {
+        "cells": 2,
+        "paper_text within": 1,
+        "authors_code within": 1,
+        "moved towards the paper": 1,
+        "moved away": 1,
+    }
+    assert (
+        counts.loc["lstm", "moved towards the paper"] == 0 and counts.loc["lstm", "moved away"] == 0
+    )  # 0.125 both sides
+    assert counts.loc["all", "cells"] == 4 and counts.loc["all", "paper_text within"] == 1
+
+
+def test_the_size_curve_under_each_protocol_reports_each_its_own_iia_over_its_analysed_gru_networks():
+    from numvars.results import size_curves
+
+    def measured(d, seed, test, val, protocol, standard=True, experiment="sizes", task="multi", arch="gru"):
+        return {
+            **row(seed, "count", val=val, test=test, arch=arch, task=task),
+            "d": d,
+            "protocol": protocol,
+            "standard": standard,
+            "experiment": experiment,
+        }
+
+    sizes = pd.DataFrame(
+        [
+            measured(8, 0, 0.70, 0.9, "default"),
+            measured(8, 1, 0.10, 0.1, "default", standard=False),  # not analysed
+            measured(8, 0, 0.99, 0.99, "default", arch="lstm"),  # not Fig. 3's curve
+        ]
+    )
+    authors = pd.DataFrame([measured(8, 0, 0.50, 0.60, "authors_code"), measured(8, 1, 0.50, 0.70, "authors_code")])
+    das = pd.DataFrame(
+        [
+            measured(20, 0, 0.80, 0.85, "authors_code", experiment="authors_code"),
+            measured(20, 0, 0.80, 0.20, "authors_code", experiment="authors_code", task="single"),  # not Multi
+            measured(20, 0, 0.80, 0.30, "default", experiment="main"),
+        ]
+    )
+    curves = size_curves(sizes, authors, das).set_index("d")
+    assert curves.loc[8, "paper_text"] == pytest.approx(0.70) and curves.loc[8, "paper_text networks"] == 1
+    assert curves.loc[8, "authors_code"] == pytest.approx(0.65)  # the validation IIA, both networks
+    assert curves.loc[20, "authors_code"] == pytest.approx(0.85) and pd.isna(curves.loc[20, "paper_text"])
+    assert curves.loc[8, "paper"] == paper.FIG_3_LEFT[8] and pd.isna(curves.loc[20, "paper"])
+    assert bool(curves.loc[8, "paper_text within"]) is (abs(0.70 - paper.FIG_3_LEFT[8]) <= paper.TOLERANCE)
+    assert pd.isna(curves.loc[20, "authors_code within"])
+
+
+def test_the_standard_table_counts_one_experiments_networks():
+    from numvars.results import standard_table
+
+    def run(experiment, seed, reached, standard):
+        return dict(
+            experiment=experiment,
+            arch="transformer",
+            task="single",
+            seed=seed,
+            reached=reached,
+            standard=standard,
+            standard_at_criterion=standard,
+        )
+
+    runs = pd.DataFrame(
+        [
+            run("main", 0, True, True),
+            run("main", 1, True, True),
+            run("authors_code", 0, True, True),
+            run("authors_code", 1, False, False),
+        ]
+    )
+    main = standard_table(runs).iloc[0]
+    authors = standard_table(runs, experiment="authors_code").iloc[0]
+    assert (main["networks"], main["reached"], main["dropped_seeds"]) == (2, 2, "none")
+    assert (authors["networks"], authors["reached"], authors["standard"], authors["dropped_seeds"]) == (2, 1, 1, "1")
+    assert authors["paper_dropped"] == paper.DROPPED_SEEDS[("transformer", "single")]
+
+
+def test_the_run_table_leaves_the_cause_networks_to_their_own_table(monkeypatch):
+    from types import SimpleNamespace
+
+    from numvars.results import training_tables
+
+    main = TrainConfig(task=Task("single"), arch="gru")
+    cause = TrainConfig(task=Task("single"), arch="gru", lr=5e-4)  # the same key columns as main
+    stored = SimpleNamespace(
+        reached=True, epochs=10, criterion_epoch=5, analysed_epoch=10, meets_standard=lambda at: at == "analysed"
+    )
+    monkeypatch.setattr(training_tables, "load_run", lambda config, store: stored)
+    runs = training_tables.runs_table(SimpleNamespace(training={"main": [main], "causes": [cause]}))
+    assert runs["experiment"].tolist() == ["main"]
+    assert (bool(runs["standard"].iloc[0]), bool(runs["standard_at_criterion"].iloc[0])) == (True, False)

@@ -182,6 +182,12 @@ def test_shipped_networks_that_are_not_the_measured_ones_are_listed(tmp_path):
     listed = shipped_differences(quick, results=tmp_path)
     assert listed[["arch", "seed"]].to_dict("records") == [dict(arch="lstm", seed=1)]
     assert int(listed["criterion_epoch"].iloc[0]) == int(listed["shipped_criterion_epoch"].iloc[0]) + 5
+    # a network retrained under other rules has the same key columns in another experiment:
+    # its row, first in the file, is not the main network's
+    other = runs[lstm].assign(experiment="authors_code", criterion_epoch=runs.loc[lstm, "criterion_epoch"] + 100)
+    pd.concat([other, runs]).to_csv(tmp_path / "quick" / "runs.csv", index=False)
+    listed = shipped_differences(quick, results=tmp_path)
+    assert int(listed["criterion_epoch"].iloc[0]) == int(listed["shipped_criterion_epoch"].iloc[0]) + 5
 
 
 def test_table_changes_match_rows_by_key_and_separate_rounding_from_a_moved_stop():

@@ -159,7 +159,9 @@ def results_stage(
     if tables:
         sources = sorted({name for table in tables for name in TABLE_SOURCES[table] if name in profile.das})
         unmeasured = [
-            c for c in profile.das_configs(sources) if not store.exists(DAS_KIND, c) and not _dropped(c, store)
+            c
+            for c in (profile.das_configs(sources) if sources else [])  # runs.csv: no measurement
+            if not store.exists(DAS_KIND, c) and not _dropped(c, store)
         ]
         if unmeasured:
             print(

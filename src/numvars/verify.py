@@ -180,12 +180,14 @@ def verify(
     return Verification(cell, table, time.perf_counter() - start, tolerance)
 
 
-def _epochs(run: TrainConfig, runs: pd.DataFrame, results: Path) -> tuple[tuple, tuple] | None:
-    """The (criterion, analysed) epochs ``runs.csv`` records for ``run`` and those of its shipped
-    network; None if ``runs.csv`` has no row for it."""
+def _epochs(run: TrainConfig, runs: pd.DataFrame, results: Path, experiment: str) -> tuple[tuple, tuple] | None:
+    """The (criterion, analysed) epochs ``runs.csv`` records for ``run`` of training ``experiment``
+    (a network retrained under other rules has the same key columns in another experiment) and
+    those of its shipped network; None if ``runs.csv`` has no row for it."""
     row = (
         runs[
-            (runs["arch"] == run.arch)
+            (runs["experiment"] == experiment)
+            & (runs["arch"] == run.arch)
             & (runs["task"] == run.task.kind)
             & (runs["d"] == run.d)
             & (runs["seed"] == run.seed)
@@ -214,7 +216,7 @@ def _network_check(runs_path: Path, configs: list[DasConfig], results: Path) -> 
     runs = pd.read_csv(runs_path) if runs_path.is_file() else pd.DataFrame()
     checks = {}
     for config in configs:
-        epochs = _epochs(config.run, runs, results)
+        epochs = _epochs(config.run, runs, results, "main")  # a cell of Figs. 2 and 7
         if epochs is None:
             checks[config.run.seed] = "not in runs.csv"
             continue
@@ -239,7 +241,7 @@ def shipped_differences(profile: Profile, experiment: str = "main", results: Pat
     runs = pd.read_csv(results / profile.name / "runs.csv")
     rows = []
     for run in profile.training[experiment]:
-        epochs = _epochs(run, runs, results)
+        epochs = _epochs(run, runs, results, experiment)
         if epochs is not None and not _same(*epochs):
             (criterion, analysed), (shipped_criterion, shipped_analysed) = epochs
             rows.append(

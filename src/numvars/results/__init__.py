@@ -29,6 +29,7 @@ from numvars.results.causes import (
     protocol_effects,
     protocol_moves,
     protocol_table,
+    protocol_within,
     rules_of,
 )
 from numvars.results.claims import RULES, ClaimRule, claims_table, rule_of, score_claim, scorecard_cells
@@ -61,6 +62,7 @@ from numvars.results.curves import (
     gradience_table,
     iia_by,
     pair_check,
+    size_curves,
     size_table,
 )
 from numvars.results.das_tables import (
@@ -139,6 +141,7 @@ __all__ = [
     "fit_budget",
     "protocol_columns",
     "protocol_effects",
+    "protocol_within",
     "rules_of",
     "protocol_table",
     "VALIDATION_CAUSE",
@@ -147,6 +150,7 @@ __all__ = [
     "cause_summary",
     "cell_reasons",
     "protocol_moves",
+    "size_curves",
     "size_table",
     "checkpoint_table",
     "curve_statistics_table",

@@ -3,7 +3,7 @@ variant and each cause of :data:`numvars.grids.CAUSES` does to the Fig. 2/7 cell
 (:func:`protocol_table`, :func:`protocol_moves`, :func:`causes_table`, :func:`cause_summary`,
 :func:`causes_side_by_side`), the scorecard's reasons from measured rows only
 (:func:`cell_reasons`), the cells under each named protocol (:func:`protocol_columns`) and which
-rules moved them (:func:`protocol_effects`, :func:`rules_of`).
+rules moved them (:func:`protocol_effects`, :func:`rules_of`, :func:`protocol_within`).
 """
 
 from __future__ import annotations
@@ -91,6 +91,29 @@ def protocol_effects(table: pd.DataFrame, causes: pd.DataFrame, protocol: str = 
         named.append("; ".join(f"{cause} {change:+.2f}" for cause, change in chosen.items()))
     cells = cells.assign(alone=alone, rules=named)
     return cells.assign(rest=cells["change"] - cells["alone"]).reset_index(drop=True)
+
+
+def protocol_within(effects: pd.DataFrame, protocol: str = "authors_code") -> pd.DataFrame:
+    """Chapter 4 §4.9: the cells of :func:`protocol_effects` per architecture (and ``"all"``):
+    how many, how many are within :data:`numvars.paper.TOLERANCE` of the paper's value under
+    ``paper_text`` and under ``protocol``, and how many ``protocol`` moved by more than the
+    tolerance towards the paper's value and away from it."""
+    tolerance = paper.TOLERANCE + 1e-9
+    before, after = (effects["paper_text"] - effects["paper"]).abs(), (effects[protocol] - effects["paper"]).abs()
+    moved = effects["change"].abs() > tolerance
+    flags = pd.DataFrame(
+        {
+            "arch": effects["arch"],
+            "cells": 1,
+            "paper_text within": before <= tolerance,
+            f"{protocol} within": after <= tolerance,
+            "moved towards the paper": moved & (after < before),
+            "moved away": moved & (after > before),
+        }
+    )
+    counts = flags.groupby("arch", sort=False).sum()
+    counts.loc["all"] = counts.sum()
+    return counts.astype(int).reset_index()
 
 
 def protocol_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""Chapter 5 (Figs. 3–4): the size sweep (:func:`size_table`), DAS on training checkpoints
+"""Chapter 5 (Figs. 3–4): the size sweep (:func:`size_table`; under each named protocol,
+:func:`size_curves`), DAS on training checkpoints
 (:func:`checkpoint_table` — runs each checkpoint's behavioural test) and their statistics, and
 gradience (:func:`gradience_table`, :func:`gradience_per_network`, :func:`iia_by`).
 """
@@ -10,6 +11,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from numvars import paper
 from numvars.dynamics import (
     LARGE_COUNT,
     SMALL_COUNT,
@@ -17,6 +19,7 @@ from numvars.dynamics import (
     gradience_measures,
 )
 from numvars.jobs import DasConfig, load_measurement, load_run
+from numvars.protocols import PROTOCOLS
 from numvars.results.comparison import analysed
 from numvars.results.das_tables import facts_of_test_pairs, meets_standard
 from numvars.store import Store
@@ -47,6 +50,34 @@ def size_table(sizes: pd.DataFrame) -> pd.DataFrame:
     table["untrained"] = measured(untrained, "count", "learned")["test_iia"].mean()
     table["chance"] = count["chance"].mean()
     return table.reset_index()
+
+
+def size_curves(sizes: pd.DataFrame, authors_sizes: pd.DataFrame, das: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 5 §5.1 and the scorecard, issue 23: the GRU size curve of Fig. 3 under each named
+    protocol (:data:`numvars.protocols.PROTOCOLS`). Per state size ``d``: the mean Up-Down count
+    IIA that each protocol reports over its analysed networks (``paper_text``: the test IIA of
+    ``sizes.csv``, whose d = 20 networks are the main grid's; ``authors_code``: the validation
+    IIA of ``authors_code_sizes.csv``, networks retrained under the authors' rules, and at d = 20
+    the main grid's under them, experiment ``authors_code`` of ``das.csv``), the networks each
+    mean is over, the paper's value read off Fig. 3 (:data:`numvars.paper.FIG_3_LEFT`; NaN
+    at a size it does not mark) and, per protocol, whether its mean is within
+    :data:`numvars.paper.TOLERANCE` of it (``"<protocol> within"``, NaN there too)."""
+    authors_sizes = pd.concat([authors_sizes, das[das["experiment"] == "authors_code"]])
+    columns = []
+    for name, table in (("paper_text", sizes), ("authors_code", authors_sizes)):
+        protocol = PROTOCOLS[name]
+        rows = table[(table["protocol"] == ("default" if name == "paper_text" else name))].assign(protocol="default")
+        count = analysed(rows).query(
+            "arch == 'gru' and task == 'multi' and variable == 'count' and method == 'learned'"
+        )
+        columns.append(count.groupby("d")[protocol.iia_column].agg(**{name: "mean", f"{name} networks": "size"}))
+    curves = pd.concat(columns, axis=1).reset_index()
+    curves["paper"] = curves["d"].map(paper.FIG_3_LEFT)
+    for name in PROTOCOLS:  # NaN where the paper marks no value
+        curves[f"{name} within"] = ((curves[name] - curves["paper"]).abs() <= paper.TOLERANCE + 1e-9).where(
+            curves["paper"].notna()
+        )
+    return curves
 
 
 def checkpoint_table(configs: Sequence[DasConfig], store: Store | None = None) -> pd.DataFrame:

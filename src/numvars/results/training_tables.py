@@ -21,9 +21,13 @@ def runs_table(profile: Profile, store: Store | None = None) -> pd.DataFrame:
     """One row per stored run of a profile: experiment, config, ``reached`` (the criterion),
     epochs trained, the criterion and analysed epochs, and whether the network meets the
     paper's standard for an analysed network (§3.2, :meth:`~numvars.training.RunResult.meets_standard`)
-    at its analysed checkpoint (``standard``) and at its criterion epoch."""
+    at its analysed checkpoint (``standard``) and at its criterion epoch. The networks of the
+    causes of chapter 4 §4.8 are left to :func:`cause_runs_table` (their rows here would carry the
+    key columns of the main network each varies)."""
     rows = []
     for experiment, configs in profile.training.items():
+        if experiment == "causes":
+            continue
         for config in configs:
             run = load_run(config, store)
             if run is not None:
@@ -187,12 +191,13 @@ def behaviour_cells(accuracy: pd.DataFrame) -> pd.DataFrame:
     return cells
 
 
-def standard_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Chapter 4 §4.7. The paper's standard for an analysed network, per arch × task of the main
-    grid (:func:`runs_table`): networks trained, those that reached the training criterion,
+def standard_table(runs: pd.DataFrame, experiment: str = "main") -> pd.DataFrame:
+    """Chapter 4 §4.7. The paper's standard for an analysed network, per arch × task of a main
+    grid (:func:`runs_table`; ``experiment`` ``"authors_code"``: the grid retrained under the
+    authors' rules, §4.9): networks trained, those that reached the training criterion,
     those that meet the standard at their analysed checkpoint and at their criterion epoch,
     the seeds dropped, and how many seeds the paper dropped (:data:`numvars.paper.DROPPED_SEEDS`)."""
-    main = runs[runs["experiment"] == "main"]
+    main = runs[runs["experiment"] == experiment]
     rows = []
     for (arch, task), group in main.groupby(["arch", "task"], sort=False):
         rows.append(

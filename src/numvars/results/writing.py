@@ -38,6 +38,7 @@ FIGURE_EXPERIMENTS = ("main", "untrained", "protocol", "authors_code")
 #: the tables that can be written alone (``python -m numvars results --table NAME``), and the DAS
 #: experiments each is built from: what must be measured (and so trained) before it is written
 TABLE_SOURCES = {
+    "runs.csv": (),  # the stored networks only
     "das.csv": FIGURE_EXPERIMENTS,
     "das_failures.csv": FIGURE_EXPERIMENTS[:-1],
     "sizes.csv": ("sizes",),
