@@ -211,3 +211,7 @@ def test_table_changes_match_rows_by_key_and_separate_rounding_from_a_moved_stop
     assert changes.loc["epochs", "largest"] == 15
     with pytest.raises(ValueError, match="do not name one row each"):
         table_changes(before, pd.concat([after, after]))
+    verdicts = table_changes(  # a cell's verdict is measured, not a key: a flip is a change of 1
+        before.assign(within_before=[True, True, False]), after.assign(within_before=[False, True, False])
+    ).set_index("column")
+    assert (verdicts.loc["within_before", "changed"], verdicts.loc["within_before", "largest"]) == (1, 1.0)

@@ -319,7 +319,8 @@ def table_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     for column in after.columns:
         if column in keys or column not in before.columns or not pd.api.types.is_numeric_dtype(after[column]):
             continue
-        difference = (merged[f"{column}_after"] - merged[f"{column}_before"]).abs()
+        # as numbers, so that a verdict (``within_*``, boolean) that flipped counts as a change of 1
+        difference = (merged[f"{column}_after"].astype(float) - merged[f"{column}_before"].astype(float)).abs()
         largest = difference.idxmax() if difference.notna().any() else None
         row = dict(
             column=column,
