@@ -60,6 +60,25 @@ def test_results_writes_one_das_table_only_when_its_measurements_are_stored(tmp_
         write_tables(tiny, Store(store), out, ["das"])
 
 
+def test_das_of_one_experiment_writes_only_the_tables_it_completes(tmp_path, capsys, monkeypatch):
+    """``das --experiment X`` writes the tables built from X whose every measurement is stored, and
+    nothing else: not a table that also needs an experiment not yet measured, not runs.csv, not
+    the networks (so measuring one grid in a scratch store never rewrites another grid's table)."""
+    import numvars.cli as cli
+
+    monkeypatch.setattr(cli, "get_profile", lambda name: tiny_profile())
+    store, out = tmp_path / "store", tmp_path / "out"
+    where = ["--store", str(store), "--out", str(out)]
+    assert main(["train", "--store", str(store)]) == 0
+    assert main(["das", "--experiment", "main", *where]) == 0
+    assert not (out / "das.csv").exists()  # its untrained measurements are not made yet
+    assert "to " + str(out) in capsys.readouterr().err
+    assert main(["das", "--experiment", "untrained", *where]) == 0
+    assert "das.csv" in capsys.readouterr().err
+    assert set(pd.read_csv(out / "das.csv")["experiment"]) == {"main", "untrained"}
+    assert not (out / "runs.csv").exists() and not (out / "networks").exists()
+
+
 def test_unknown_profile_and_experiment_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--profile", "huge"])

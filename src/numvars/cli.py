@@ -95,8 +95,7 @@ def _main(argv: list[str] | None) -> int:
                 file=sys.stderr,
             )
             if args.command == "das":
-                written = write_tables(profile, store, out)
-                print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
+                _write_das_tables(profile, store, out, experiments)
     except Interrupted as stop:
         print(
             f"\n{stop.reason}: {stop.saved} of the {stop.total} results this stage was computing are saved in {store.root}; "
@@ -157,12 +156,7 @@ def results_stage(
     built from is not in the store (one of a network that never reached the criterion is never
     made)."""
     if tables:
-        sources = sorted({name for table in tables for name in TABLE_SOURCES[table] if name in profile.das})
-        unmeasured = [
-            c
-            for c in (profile.das_configs(sources) if sources else [])  # runs.csv: no measurement
-            if not store.exists(DAS_KIND, c) and not _dropped(c, store)
-        ]
+        sources, unmeasured = _unmeasured(profile, store, tables)
         if unmeasured:
             print(
                 f"{len(unmeasured)} measurements of {', '.join(sources)} are not in the store {store.root}: run "
@@ -186,6 +180,35 @@ def results_stage(
     written = write_tables(profile, store, out)
     print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
     return 0
+
+
+def _write_das_tables(profile: Profile, store: Store, out: Path, experiments: list[str] | None) -> None:
+    """After ``das``: write every table (and the shipped networks), or with ``experiments`` only the
+    tables built from one of them whose every measurement is in the store, so that measuring one
+    grid never rewrites another grid's table from a store that does not hold it."""
+    if experiments:
+        tables = [
+            table
+            for table, sources in TABLE_SOURCES.items()
+            if set(sources) & set(experiments) and not _unmeasured(profile, store, [table])[1]
+        ]
+        written = write_tables(profile, store, out, tables) if tables else []
+    else:
+        written = write_tables(profile, store, out)
+    print(f"wrote {', '.join(p.name for p in written) or 'no table'} to {out}", file=sys.stderr)
+
+
+def _unmeasured(profile: Profile, store: Store, tables: list[str]) -> tuple[list[str], list]:
+    """The DAS experiments ``tables`` are built from (:data:`~numvars.results.writing.TABLE_SOURCES`),
+    and the measurements of them the store does not hold (one of a network that never reached the
+    criterion is never made, so it is not missing)."""
+    sources = sorted({name for table in tables for name in TABLE_SOURCES[table] if name in profile.das})
+    unmeasured = [
+        c
+        for c in (profile.das_configs(sources) if sources else [])  # runs.csv: no measurement
+        if not store.exists(DAS_KIND, c) and not _dropped(c, store)
+    ]
+    return sources, unmeasured
 
 
 def _dropped(measurement, store: Store) -> bool:
