@@ -27,8 +27,9 @@ of shape ``(B, L)`` padded on the right with ``PAD``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -52,6 +53,23 @@ TASK_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "single": (("D",), "R"),
     "same": (("D",), "D"),
 }
+
+
+class _Vocabulary(NamedTuple):
+    tokens: tuple[str, ...]  # a token's id is its index here
+    ids: dict[str, int]  # each token's id
+    demo_ids: tuple[int, ...]  # the ids of the demo tokens
+
+
+@functools.lru_cache(maxsize=None)
+def _vocabulary(kind: str, with_void: bool) -> _Vocabulary:
+    """A task kind's vocabulary, built once: the programs look ids up millions of times when
+    they make a fit's pairs."""
+    demo_tokens, response_token = TASK_KINDS[kind]
+    content = dict.fromkeys((response_token, *demo_tokens))  # ordered, unique
+    tokens = (*SPECIAL_TOKENS, *content, *((VOID,) if with_void else ()))
+    ids = {token: i for i, token in enumerate(tokens)}  # the tokens are distinct
+    return _Vocabulary(tokens, ids, tuple(ids[t] for t in demo_tokens))
 
 
 @dataclass(frozen=True)
@@ -106,9 +124,7 @@ class Task:
     @property
     def vocab(self) -> tuple[str, ...]:
         """All token strings; a token's id is its index here. ``PAD`` is always id 0."""
-        content = dict.fromkeys((self.response_token, *self.demo_tokens))  # ordered, unique
-        void = (VOID,) if self.void_p > 0 else ()
-        return (*SPECIAL_TOKENS, *content, *void)
+        return _vocabulary(self.kind, self.void_p > 0).tokens
 
     @property
     def pad_id(self) -> int:
@@ -143,7 +159,7 @@ class Task:
 
     @property
     def demo_ids(self) -> tuple[int, ...]:
-        return tuple(self.token_id(t) for t in self.demo_tokens)
+        return _vocabulary(self.kind, self.void_p > 0).demo_ids
 
     @property
     def void_id(self) -> int | None:
@@ -168,10 +184,10 @@ class Task:
         return "held-out" if n in self.hold_outs else "trained"
 
     def token_id(self, token: str) -> int:
-        try:
-            return self.vocab.index(token)
-        except ValueError:
-            raise ValueError(f"token {token!r} is not in the {self.kind!r} vocabulary {list(self.vocab)}") from None
+        ids = _vocabulary(self.kind, self.void_p > 0).ids
+        if token not in ids:
+            raise ValueError(f"token {token!r} is not in the {self.kind!r} vocabulary {list(self.vocab)}")
+        return ids[token]
 
     def encode(self, tokens: str | Sequence[str]) -> list[int]:
         """``"B D0 T R E"`` (or a list of token strings) -> list of ids."""
@@ -268,7 +284,8 @@ class Task:
         structural = {self.bos_id, self.trigger_id, self.eos_id, self.pad_id}
         predicts_eos = {pos for pos in range(len(ids) - 1) if ids[pos + 1] == self.eos_id}
         if rule == "paper_index":
-            return [pos for pos, i in enumerate(ids) if i not in (self.eos_id, self.pad_id) and pos not in predicts_eos]
+            ended = (self.eos_id, self.pad_id)
+            return [pos for pos, i in enumerate(ids) if i not in ended and pos not in predicts_eos]
         allowed = [pos for pos, i in enumerate(ids) if i not in structural]
         return allowed if rule == "after_token" else [pos for pos in allowed if pos not in predicts_eos]
 

@@ -122,17 +122,18 @@ class Program:
         """The states after each of ``tokens`` read from ``state`` (positions count from
         ``first_position``, for error messages); see :meth:`states` for the rules."""
         task = self.task
+        pad_id, eos_id = task.pad_id, task.eos_id
         out = []
         ended = False
         for pos, token in enumerate(tokens, start=first_position):
             if ended:
-                if token != task.pad_id:
+                if token != pad_id:
                     raise ValueError(f"only PAD may follow E; position {pos} holds {task.decode([token])}")
-            elif token == task.eos_id:
+            elif token == eos_id:
                 if self.phase(state) != RESPONSE:
                     raise ValueError(f"E at position {pos} comes before the response phase")
                 ended = True
-            elif token == task.pad_id:
+            elif token == pad_id:
                 raise ValueError(f"PAD at position {pos} comes before E")
             else:
                 state = self.step(state, token)
