@@ -5,8 +5,9 @@
 Every fit of the paper profile starts from its pair sets: the counterfactual sequences, the
 intervention positions, which tokens are scored — 10 000 training, 1 000 validation and 1 000
 test pairs, made by running the task's program in Python (:func:`numvars.das.make_pairs`). A
-worker makes each set once and keeps it (``numvars.jobs.pair_set``), so the grids make about 130
-sets of three, and ``verify`` makes one before it fits anything.
+worker keeps the sets it made (``numvars.jobs.pair_set``, 64 sets per worker): the paper profile's
+70 kinds of pair set are made about 130 times in all (a simulation of the grids' job order on two
+workers, not a measurement), and ``verify`` makes one before it fits anything.
 
 Times the Up-Down ``count`` pairs of each task kind (the grid's settings, ``das_settings``),
 median of ``--repeats``, each repeat in a fresh process (nothing cached). With ``--before``,

@@ -187,11 +187,10 @@ def _write_das_tables(profile: Profile, store: Store, out: Path, experiments: li
     tables built from one of them whose every measurement is in the store, so that measuring one
     grid never rewrites another grid's table from a store that does not hold it."""
     if experiments:
-        tables = [
-            table
-            for table, sources in TABLE_SOURCES.items()
-            if set(sources) & set(experiments) and not _unmeasured(profile, store, [table])[1]
-        ]
+        touched = {t: [s for s in sources if s in profile.das] for t, sources in TABLE_SOURCES.items()}
+        touched = {t: sources for t, sources in touched.items() if set(sources) & set(experiments)}
+        complete = {s for s in set().union(*touched.values()) if not _missing(profile, store, [s])}
+        tables = [t for t, sources in touched.items() if set(sources) <= complete]
         written = write_tables(profile, store, out, tables) if tables else []
     else:
         written = write_tables(profile, store, out)
@@ -203,12 +202,14 @@ def _unmeasured(profile: Profile, store: Store, tables: list[str]) -> tuple[list
     and the measurements of them the store does not hold (one of a network that never reached the
     criterion is never made, so it is not missing)."""
     sources = sorted({name for table in tables for name in TABLE_SOURCES[table] if name in profile.das})
-    unmeasured = [
-        c
-        for c in (profile.das_configs(sources) if sources else [])  # runs.csv: no measurement
-        if not store.exists(DAS_KIND, c) and not _dropped(c, store)
-    ]
-    return sources, unmeasured
+    return sources, _missing(profile, store, sources)
+
+
+def _missing(profile: Profile, store: Store, experiments: list[str]) -> list:
+    """The measurements of ``experiments`` (DAS experiments of ``profile``) the store does not
+    hold, but for those never made (their network never reached the criterion)."""
+    configs = profile.das_configs(experiments) if experiments else []  # runs.csv: no measurement
+    return [c for c in configs if not store.exists(DAS_KIND, c) and not _dropped(c, store)]
 
 
 def _dropped(measurement, store: Store) -> bool:

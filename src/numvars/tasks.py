@@ -62,7 +62,7 @@ class _Vocabulary(NamedTuple):
 
 
 @functools.lru_cache(maxsize=None)
-def _vocabulary(kind: str, with_void: bool) -> _Vocabulary:
+def _build_vocabulary(kind: str, with_void: bool) -> _Vocabulary:
     """A task kind's vocabulary, built once: the programs look ids up millions of times when
     they make a fit's pairs."""
     demo_tokens, response_token = TASK_KINDS[kind]
@@ -124,7 +124,11 @@ class Task:
     @property
     def vocab(self) -> tuple[str, ...]:
         """All token strings; a token's id is its index here. ``PAD`` is always id 0."""
-        return _vocabulary(self.kind, self.void_p > 0).tokens
+        return self._vocabulary.tokens
+
+    @property
+    def _vocabulary(self) -> _Vocabulary:
+        return _build_vocabulary(self.kind, self.void_p > 0)
 
     @property
     def pad_id(self) -> int:
@@ -159,7 +163,7 @@ class Task:
 
     @property
     def demo_ids(self) -> tuple[int, ...]:
-        return _vocabulary(self.kind, self.void_p > 0).demo_ids
+        return self._vocabulary.demo_ids
 
     @property
     def void_id(self) -> int | None:
@@ -184,7 +188,7 @@ class Task:
         return "held-out" if n in self.hold_outs else "trained"
 
     def token_id(self, token: str) -> int:
-        ids = _vocabulary(self.kind, self.void_p > 0).ids
+        ids = self._vocabulary.ids
         if token not in ids:
             raise ValueError(f"token {token!r} is not in the {self.kind!r} vocabulary {list(self.vocab)}")
         return ids[token]
